@@ -1,0 +1,46 @@
+# Shared build rules: warnings, sanitizers, and one-line helpers for modules and tests.
+
+set(SY_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+    -Wimplicit-fallthrough -Wcast-qual -Wformat=2 -Wmissing-declarations)
+if(SY_WERROR)
+  list(APPEND SY_WARNINGS -Werror)
+endif()
+
+if(SY_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+elseif(SY_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT SY_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "SY_SANITIZE must be '', 'address' or 'thread', not '${SY_SANITIZE}'")
+endif()
+
+# sy_module(NAME SOURCES ... DEPS ...): the library sy_<NAME> for src/<NAME>.
+# Headers are included as "<module>/<file>.h" from src/.
+function(sy_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  if(ARG_SOURCES)
+    add_library(sy_${name} STATIC ${ARG_SOURCES})
+    target_include_directories(sy_${name} PUBLIC ${CMAKE_SOURCE_DIR}/src)
+    target_compile_options(sy_${name} PRIVATE ${SY_WARNINGS})
+    target_link_libraries(sy_${name} PUBLIC ${ARG_DEPS})
+  else()
+    add_library(sy_${name} INTERFACE)
+    target_include_directories(sy_${name} INTERFACE ${CMAKE_SOURCE_DIR}/src)
+    target_link_libraries(sy_${name} INTERFACE ${ARG_DEPS})
+  endif()
+endfunction()
+
+# sy_unit_test(NAME SOURCES ... DEPS ...): a GoogleTest executable registered with ctest,
+# each TEST() a ctest case named "unit.<NAME>.<Suite>.<Case>".
+include(GoogleTest)
+function(sy_unit_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${SY_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${name} TEST_PREFIX "unit.${name}." DISCOVERY_MODE PRE_TEST
+                       PROPERTIES LABELS unit)
+endfunction()
