@@ -1,0 +1,88 @@
+#include "admin/stats_server.h"
+
+#include <unistd.h>
+
+#include <asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "admin/stats_snapshot.h"
+#include "topology/topology.h"
+
+namespace sy::admin {
+
+StatsServer::StatsServer(asio::io_context& io, const server::Proxy& proxy,
+                         std::shared_ptr<const topology::Topology> topology,
+                         StatsServerOptions options)
+    : io_(io),
+      proxy_(proxy),
+      topology_(std::move(topology)),
+      options_(std::move(options)),
+      acceptor_(io),
+      refresh_timer_(io) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) == 0) source_ = host;
+}
+
+common::Result<void> StatsServer::open() {
+  config::Address address;
+  address.host = options_.address;
+  address.port = options_.port;
+  auto endpoint = topology::resolveAddress(address);
+  if (!endpoint.ok()) return common::makeError("stats: " + endpoint.error().message);
+  std::error_code error;
+  acceptor_.open(endpoint->protocol(), error);
+  if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor_.bind(*endpoint, error);
+  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    return common::makeError("stats: cannot listen on " + address.toString() + ": " +
+                             error.message());
+  }
+  open_ = true;
+  refresh();
+  armRefresh();
+  acceptNext();
+  spdlog::info("stats on {}, refreshed every {} ms", address.toString(), options_.interval_ms);
+  return {};
+}
+
+void StatsServer::close() {
+  open_ = false;
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  refresh_timer_.cancel();
+}
+
+void StatsServer::refresh() {
+  document_ = renderTwemproxyJson(collectStats(proxy_, *topology_), source_, options_.version);
+  document_ += '\n';
+}
+
+void StatsServer::armRefresh() {
+  refresh_timer_.expires_after(std::chrono::milliseconds(options_.interval_ms));
+  refresh_timer_.async_wait([this](const std::error_code& error) {
+    if (error || !open_) return;
+    refresh();
+    armRefresh();
+  });
+}
+
+void StatsServer::acceptNext() {
+  acceptor_.async_accept(
+      [this](const std::error_code& error, asio::generic::stream_protocol::socket socket) {
+        if (!open_) return;
+        if (!error) {
+          auto client = std::make_shared<asio::generic::stream_protocol::socket>(std::move(socket));
+          auto document = std::make_shared<std::string>(document_);
+          asio::async_write(*client, asio::buffer(*document),
+                            [client, document](const std::error_code&, size_t) {
+                              std::error_code ignored;
+                              client->shutdown(asio::socket_base::shutdown_both, ignored);
+                              client->close(ignored);
+                            });
+        }
+        acceptNext();
+      });
+}
+
+}  // namespace sy::admin

@@ -1,0 +1,151 @@
+// switchyard: a Redis proxy that reads twemproxy's configuration.
+//
+//   parse flags -> load + validate config -> resolve topology -> [-t: report and exit]
+//   -> logging, pid file -> start workers and listeners -> run the control loop until
+//   SIGINT/SIGTERM -> stop listeners, close sessions and backends, join workers, exit 0.
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "admin/stats_server.h"
+#include "admin/stats_snapshot.h"
+#include "app/options.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "server/proxy.h"
+#include "topology/topology.h"
+
+namespace {
+
+constexpr std::string_view kVersion = "0.1.0";
+
+// Clients and backends each cost a descriptor: use every descriptor the system allows.
+void raiseDescriptorLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+bool writePidFile(const std::string& path) {
+  std::ofstream out(path, std::ios::trunc);
+  out << ::getpid() << '\n';
+  return static_cast<bool>(out);
+}
+
+// Loads the config and resolves its servers; prints the reason and returns null on failure.
+std::shared_ptr<const sy::topology::Topology> loadTopology(const std::string& path) {
+  std::shared_ptr<const sy::config::Config> config;
+  try {
+    config = std::make_shared<const sy::config::Config>(sy::config::loadConfigFile(path));
+  } catch (const sy::config::ConfigError& error) {
+    fmt::print(stderr, "switchyard: {}\n", error.what());
+    fmt::print(stderr, "switchyard: configuration file '{}' syntax is invalid\n", path);
+    return nullptr;
+  }
+  auto topology = sy::topology::buildTopology(config);
+  if (!topology.ok()) {
+    fmt::print(stderr, "switchyard: {}: {}\n", path, topology.error().message);
+    fmt::print(stderr, "switchyard: configuration file '{}' is invalid\n", path);
+    return nullptr;
+  }
+  return *topology;
+}
+
+int run(const sy::app::Options& options) {
+  auto topology = loadTopology(options.config_path);
+  if (!topology) return 1;
+  if (options.test_config) {
+    fmt::print("switchyard: configuration file '{}' syntax is ok\n", options.config_path);
+    return 0;
+  }
+  try {
+    sy::common::setupLogging(options.log_path, options.verbosity);
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "switchyard: cannot open log file '{}': {}\n", options.log_path,
+               error.what());
+    return 1;
+  }
+  if (options.daemonize && ::daemon(1, 0) != 0) {
+    spdlog::error("cannot daemonize: {}", std::strerror(errno));
+    return 1;
+  }
+  if (!options.pid_path.empty() && !writePidFile(options.pid_path)) {
+    spdlog::error("cannot write pid file '{}'", options.pid_path);
+    return 1;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  raiseDescriptorLimit();
+  unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
+                                         : std::max(1u, std::thread::hardware_concurrency());
+  spdlog::info("switchyard {} starting, pid {}, config '{}'", kVersion, ::getpid(),
+               options.config_path);
+
+  asio::io_context control;
+  sy::server::Proxy proxy(control, topology, threads);
+  auto started = proxy.start();
+  if (!started.ok()) {
+    spdlog::error("{}", started.error().message);
+    if (!options.pid_path.empty()) ::unlink(options.pid_path.c_str());
+    return 1;
+  }
+  sy::admin::StatsServer stats(control, proxy, topology,
+                               {options.stats_addr, options.stats_port, options.stats_interval_ms,
+                                std::string(kVersion)});
+  auto stats_open = stats.open();
+  if (!stats_open.ok()) {
+    spdlog::error("{}", stats_open.error().message);
+    proxy.stop();
+    if (!options.pid_path.empty()) ::unlink(options.pid_path.c_str());
+    return 1;
+  }
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  signals.async_wait([&](const std::error_code& error, int signal_number) {
+    if (error) return;
+    spdlog::info("signal {} received, shutting down", signal_number);
+    stats.close();
+    proxy.stop();
+    control.stop();
+  });
+  control.run();
+  proxy.stop();
+  if (!options.pid_path.empty()) ::unlink(options.pid_path.c_str());
+  spdlog::info("switchyard stopped");
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = sy::app::parseOptions(argc, argv);
+  if (!parsed.ok()) {
+    fmt::print(stderr, "switchyard: {}\n\n{}", parsed.error().message, sy::app::usage());
+    return 1;
+  }
+  const sy::app::Options& options = *parsed;
+  if (options.show_help) {
+    fmt::print("{}", sy::app::usage());
+    return 0;
+  }
+  if (options.show_version) {
+    fmt::print("This is switchyard-{}\n", kVersion);
+    return 0;
+  }
+  if (options.describe_stats) {
+    fmt::print("This is switchyard-{}\n\n{}", kVersion, sy::admin::describeStats());
+    return 0;
+  }
+  return run(options);
+}

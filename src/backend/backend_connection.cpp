@@ -1,0 +1,342 @@
+#include "backend/backend_connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <asio/post.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <string>
+
+#include "resp/encoder.h"
+#include "resp/reply_inspect.h"
+
+namespace sy::backend {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr int kMaxReadsPerEvent = 16;  // then yield to other connections
+constexpr common::Millis kFirstBackoff{100};
+constexpr common::Millis kMaxBackoff{2000};
+constexpr int64_t kMinStallLimitMs = 10000;
+constexpr common::TimePoint kNoDeadline = common::TimePoint::max();
+
+}  // namespace
+
+void BackendConnection::HandshakeStep::onBackendReply(std::string_view framed_reply) {
+  if (resp::isErrorReply(framed_reply)) {
+    owner_.fail(fmt::format("backend rejected {}: {}", command_,
+                            resp::lineReplyText(framed_reply)));
+  }
+}
+
+void BackendConnection::HandshakeStep::onBackendFailure(std::string_view /*message*/) {
+  // The connection failed while the handshake was in flight; fail() already reports it.
+}
+
+BackendConnection::BackendConnection(asio::io_context& io, BackendOptions options)
+    : io_(io),
+      options_(std::move(options)),
+      socket_(io),
+      connect_timer_(io),
+      out_(16 * 1024),
+      in_(kReadChunk) {}
+
+BackendConnection::~BackendConnection() {
+  std::error_code ignored;
+  socket_.close(ignored);
+}
+
+common::TimePoint BackendConnection::deadlineFromNow() const {
+  if (options_.timeout_ms < 0) return kNoDeadline;
+  return common::now() + common::Millis(options_.timeout_ms);
+}
+
+bool BackendConnection::admit() {
+  switch (state_) {
+    case State::kReady:
+    case State::kConnecting:
+      return true;
+    case State::kBackoff:
+      if (common::now() < retry_at_) return false;
+      [[fallthrough]];
+    case State::kIdle:
+      startConnect();
+      return state_ == State::kConnecting;
+  }
+  return false;
+}
+
+void BackendConnection::enqueue(ReplyTarget& target, size_t bytes) {
+  in_flight_.push(InFlight{&target, deadlineFromNow(), bytes});
+  counters_.requests.add();
+  counters_.request_bytes.add(bytes);
+  ++unsent_requests_;
+  in_flight_bytes_ += bytes;
+  scheduleFlush();
+}
+
+bool BackendConnection::send(std::string_view request, ReplyTarget& target) {
+  if (!admit()) return false;
+  out_.append(request);
+  enqueue(target, request.size());
+  return true;
+}
+
+bool BackendConnection::sendCommand(std::span<const std::string_view> args,
+                                    ReplyTarget& target) {
+  if (!admit()) return false;
+  size_t before = out_.size();
+  resp::appendCommand(out_, args);
+  enqueue(target, out_.size() - before);
+  return true;
+}
+
+void BackendConnection::connectIfIdle() {
+  if (state_ == State::kIdle || (state_ == State::kBackoff && common::now() >= retry_at_)) {
+    startConnect();
+  }
+}
+
+void BackendConnection::startConnect() {
+  ++generation_;
+  std::error_code error;
+  socket_.close(error);
+  socket_ = asio::generic::stream_protocol::socket(io_);
+  socket_.open(options_.endpoint.protocol(), error);
+  if (!error) socket_.non_blocking(true, error);
+  if (error) {
+    state_ = State::kIdle;
+    fail(fmt::format("cannot create socket: {}", error.message()));
+    return;
+  }
+  state_ = State::kConnecting;
+  out_.clear();
+  in_.clear();
+  framer_.reset();
+  queueHandshake();
+  uint64_t generation = generation_;
+  socket_.async_connect(options_.endpoint, [this, generation](const std::error_code& ec) {
+    if (generation == generation_) onConnected(ec);
+  });
+  connect_timer_.expires_after(common::Millis(options_.connect_timeout_ms));
+  connect_timer_.async_wait([this, generation](const std::error_code& ec) {
+    if (ec || generation != generation_ || state_ != State::kConnecting) return;
+    fail(fmt::format("connect timed out after {} ms", options_.connect_timeout_ms));
+  });
+}
+
+void BackendConnection::queueHandshake() {
+  // Pipelined ahead of every request: if a step fails, its reply fails the connection
+  // before any request's reply is read.
+  if (!options_.auth.empty()) {
+    std::string_view args[] = {"AUTH", options_.auth};
+    resp::appendCommand(out_, args);
+    in_flight_.push(InFlight{&auth_step_, kNoDeadline, 0});
+  }
+  if (options_.db != 0) {
+    std::string db = std::to_string(options_.db);
+    std::string_view args[] = {"SELECT", db};
+    resp::appendCommand(out_, args);
+    in_flight_.push(InFlight{&select_step_, kNoDeadline, 0});
+  }
+}
+
+void BackendConnection::onConnected(const std::error_code& error) {
+  connect_timer_.cancel();
+  if (error) {
+    fail(error.message());
+    return;
+  }
+  std::error_code ignored;
+  if (options_.endpoint.protocol().protocol() == IPPROTO_TCP) {
+    int one = 1;
+    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (options_.keepalive) {
+      ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    }
+  }
+  state_ = State::kReady;
+  backoff_ = common::Millis(0);
+  counters_.server_connections.set(1);
+  spdlog::info("backend {} ({}) connected", options_.name, options_.address_text);
+  armRead();
+  flush();
+}
+
+void BackendConnection::scheduleFlush() {
+  if (flush_posted_ || state_ != State::kReady) return;
+  flush_posted_ = true;
+  uint64_t generation = generation_;
+  asio::post(io_, [this, generation] {
+    flush_posted_ = false;
+    if (generation == generation_) flush();
+  });
+}
+
+void BackendConnection::flush() {
+  if (state_ != State::kReady || waiting_writable_) return;
+  while (!out_.empty()) {
+    std::error_code error;
+    size_t written = socket_.write_some(asio::buffer(out_.data(), out_.size()), error);
+    if (error == asio::error::would_block || error == asio::error::try_again) {
+      waiting_writable_ = true;
+      uint64_t generation = generation_;
+      socket_.async_wait(asio::socket_base::wait_write,
+                         [this, generation](const std::error_code& ec) {
+                           if (generation != generation_) return;
+                           waiting_writable_ = false;
+                           if (ec) return fail(ec.message());
+                           flush();
+                         });
+      break;
+    }
+    if (error) return fail(fmt::format("write failed: {}", error.message()));
+    out_.consume(written);
+  }
+  if (out_.empty()) unsent_requests_ = 0;
+  updateQueueGauges();
+}
+
+// twemproxy's gauges: in_queue counts requests not yet fully written, out_queue those
+// written and waiting for their reply.
+void BackendConnection::updateQueueGauges() {
+  uint64_t unsent = std::min<uint64_t>(unsent_requests_, in_flight_.size());
+  uint64_t unsent_bytes = std::min<uint64_t>(out_.size(), in_flight_bytes_);
+  counters_.in_queue.set(unsent);
+  counters_.in_queue_bytes.set(unsent_bytes);
+  counters_.out_queue.set(in_flight_.size() - unsent);
+  counters_.out_queue_bytes.set(in_flight_bytes_ - unsent_bytes);
+}
+
+void BackendConnection::armRead() {
+  uint64_t generation = generation_;
+  socket_.async_wait(asio::socket_base::wait_read, [this, generation](const std::error_code& ec) {
+    if (generation != generation_) return;
+    if (ec) return fail(ec.message());
+    onReadable();
+  });
+}
+
+void BackendConnection::onReadable() {
+  uint64_t generation = generation_;
+  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
+    auto space = in_.prepare(kReadChunk);
+    std::error_code error;
+    size_t n = socket_.read_some(asio::buffer(space.data(), space.size()), error);
+    if (error == asio::error::would_block || error == asio::error::try_again) break;
+    if (error || n == 0) {
+      counters_.server_eof.add();
+      return fail(error && error != asio::error::eof ? error.message()
+                                                     : std::string("connection closed by backend"));
+    }
+    in_.commit(n);
+    counters_.response_bytes.add(n);
+    if (!processReplies() || generation != generation_) return;
+    if (n < space.size()) break;
+  }
+  armRead();
+}
+
+// Pairs every complete reply in in_ with the oldest in-flight request. Returns false when
+// the connection failed meanwhile (it has been reset: stop touching buffers).
+bool BackendConnection::processReplies() {
+  uint64_t generation = generation_;
+  while (!in_.empty()) {
+    size_t consumed = 0;
+    auto status = framer_.frame(in_.view(), consumed);
+    if (status == resp::ParseStatus::kNeedMore) break;
+    if (status == resp::ParseStatus::kError) {
+      counters_.server_err.add();
+      fail(fmt::format("malformed reply: {}", framer_.error()));
+      return false;
+    }
+    if (in_flight_.empty()) {
+      counters_.server_err.add();
+      fail("reply with no request in flight");
+      return false;
+    }
+    InFlight entry = in_flight_.pop();
+    if (expired_prefix_ > 0) --expired_prefix_;
+    in_flight_bytes_ -= entry.bytes;
+    counters_.responses.add();
+    if (entry.target != nullptr) entry.target->onBackendReply(in_.view().substr(0, consumed));
+    if (generation != generation_) return false;
+    in_.consume(consumed);
+  }
+  updateQueueGauges();
+  return true;
+}
+
+void BackendConnection::expireRequests(common::TimePoint now) {
+  if (options_.timeout_ms < 0) return;
+  while (expired_prefix_ < in_flight_.size()) {
+    InFlight& entry = in_flight_[expired_prefix_];
+    if (entry.deadline != kNoDeadline && entry.deadline > now) break;
+    if (entry.deadline != kNoDeadline && entry.target != nullptr) {
+      ReplyTarget* target = entry.target;
+      entry.target = nullptr;
+      counters_.server_timedout.add();
+      target->onBackendFailure(fmt::format("ERR backend {} ({}) timed out after {} ms",
+                                           options_.name, options_.address_text,
+                                           options_.timeout_ms));
+    }
+    ++expired_prefix_;
+  }
+  if (expired_prefix_ == 0 || in_flight_.empty()) return;
+  // The oldest request has waited stall_limit past its deadline: the backend is stuck.
+  int64_t stall_ms = std::max<int64_t>(options_.timeout_ms * 10, kMinStallLimitMs);
+  const InFlight& oldest = in_flight_.front();
+  if (oldest.deadline != kNoDeadline && now - oldest.deadline > common::Millis(stall_ms)) {
+    counters_.server_err.add();
+    fail(fmt::format("no reply for {} ms", stall_ms));
+  }
+}
+
+void BackendConnection::close(std::string_view reason) {
+  fail(reason);
+  state_ = State::kIdle;
+}
+
+void BackendConnection::fail(std::string_view reason) {
+  bool was_up = state_ == State::kReady;
+  ++generation_;
+  std::error_code ignored;
+  socket_.close(ignored);
+  connect_timer_.cancel();
+  waiting_writable_ = false;
+  flush_posted_ = false;
+  state_ = State::kBackoff;
+  backoff_ = std::clamp(backoff_ * 2, kFirstBackoff, kMaxBackoff);
+  retry_at_ = common::now() + backoff_;
+  counters_.server_connections.set(0);
+  unavailable_message_ = fmt::format("ERR backend {} ({}) is unavailable: {}", options_.name,
+                                     options_.address_text, reason);
+  if (was_up) {
+    spdlog::warn("backend {} ({}) connection lost: {}", options_.name, options_.address_text,
+                 reason);
+  } else {
+    spdlog::debug("backend {} ({}) connect failed: {}", options_.name, options_.address_text,
+                  reason);
+  }
+  out_.clear();
+  in_.clear();
+  framer_.reset();
+  expired_prefix_ = 0;
+  std::string lost = fmt::format("ERR backend {} ({}) failed: {}", options_.name,
+                                 options_.address_text, reason);
+  // Targets may send new requests from their callbacks; state_ is kBackoff, so those are
+  // refused and nothing is pushed while this loop drains the FIFO.
+  while (!in_flight_.empty()) {
+    InFlight entry = in_flight_.pop();
+    if (entry.target != nullptr) entry.target->onBackendFailure(lost);
+  }
+  unsent_requests_ = 0;
+  in_flight_bytes_ = 0;
+  updateQueueGauges();
+}
+
+}  // namespace sy::backend

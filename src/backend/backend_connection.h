@@ -1,0 +1,146 @@
+// BackendConnection: one pipelined connection from a worker to a backend Redis.
+//
+//   send(bytes, target) --> out_ ==flush once per loop turn==> socket ==> Redis
+//                           in_flight_ FIFO: [target, deadline] [..] [..]
+//   Redis ==> socket ==> in_ --ReplyFramer--> one reply --> pop FIFO --> target->onBackendReply
+//
+// Replies come back in the order requests were written, so the FIFO pairs them without ids.
+// A request whose deadline passes gets an error at once; its entry stays in the FIFO (its
+// target cleared) so the late reply is read and dropped and the pairing stays aligned. The
+// connection itself is kept: one slow request is no reason to fail the others. Only a
+// connection with no reply for `stall limit` is reset.
+//
+// States: idle --send--> connecting --connected+handshake--> ready --error--> backoff
+//         backoff --send after retry time--> connecting. While backing off, send() refuses at
+// once so clients get a prompt error instead of a hang.
+//
+// Thread: the owning worker's thread only; lives as long as its worker's backend table.
+#pragma once
+
+#include <asio/generic/stream_protocol.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "backend/reply_target.h"
+#include "common/byte_buffer.h"
+#include "common/clock.h"
+#include "common/counter.h"
+#include "common/ring_queue.h"
+#include "resp/reply_framer.h"
+
+namespace sy::backend {
+
+using Endpoint = asio::generic::stream_protocol::endpoint;
+
+struct BackendOptions {
+  std::string name;          // the server's stats name, for errors and logs
+  std::string address_text;  // host:port or socket path
+  Endpoint endpoint;
+  int64_t timeout_ms = -1;   // per request; -1 waits forever (twemproxy's default)
+  int64_t connect_timeout_ms = 5000;
+  std::string auth;          // sent as AUTH on connect when not empty
+  int db = 0;                // sent as SELECT on connect when not 0
+  bool keepalive = false;
+};
+
+// twemproxy's per-server statistics, written by the owning worker only.
+struct BackendCounters {
+  common::Counter requests, request_bytes, responses, response_bytes;
+  common::Counter server_eof, server_err, server_timedout;
+  common::Counter server_connections;  // gauge: 1 while connected
+  common::Counter in_queue, in_queue_bytes;    // gauges: queued, not yet fully written
+  common::Counter out_queue, out_queue_bytes;  // gauges: written, waiting for a reply
+};
+
+class BackendConnection {
+ public:
+  BackendConnection(asio::io_context& io, BackendOptions options);
+  ~BackendConnection();
+  BackendConnection(const BackendConnection&) = delete;
+  BackendConnection& operator=(const BackendConnection&) = delete;
+
+  // Queues `request` (complete RESP bytes) for the backend; `target` gets its reply.
+  // Returns false, queuing nothing, when the backend cannot take requests now (it is
+  // backing off after a failure); unavailableMessage() then says why.
+  bool send(std::string_view request, ReplyTarget& target);
+  // Same, encoding `args` as a RESP multibulk request.
+  bool sendCommand(std::span<const std::string_view> args, ReplyTarget& target);
+  // Why the last send() was refused, as an error reply text ("ERR ...").
+  const std::string& unavailableMessage() const { return unavailable_message_; }
+
+  // Fails requests whose deadline has passed and resets a connection that has not
+  // answered for its stall limit. Called by the worker's ticker.
+  void expireRequests(common::TimePoint now);
+
+  // Connects now unless connected, connecting or backing off (for `preconnect`).
+  void connectIfIdle();
+  // Closes the connection and fails every request in flight with `reason`.
+  void close(std::string_view reason);
+
+  bool isReady() const { return state_ == State::kReady; }
+  size_t inFlight() const { return in_flight_.size(); }
+  const BackendCounters& counters() const { return counters_; }
+  const BackendOptions& options() const { return options_; }
+
+ private:
+  enum class State { kIdle, kConnecting, kReady, kBackoff };
+  struct InFlight {
+    ReplyTarget* target;  // null once the request has timed out: its reply is dropped
+    common::TimePoint deadline;
+    uint64_t bytes;       // request size, for the queue gauges
+  };
+  // Checks the reply to AUTH or SELECT sent on connect.
+  class HandshakeStep final : public ReplyTarget {
+   public:
+    HandshakeStep(BackendConnection& owner, const char* command) : owner_(owner), command_(command) {}
+    void onBackendReply(std::string_view framed_reply) override;
+    void onBackendFailure(std::string_view message) override;
+
+   private:
+    BackendConnection& owner_;
+    const char* command_;
+  };
+
+  bool admit();
+  void enqueue(ReplyTarget& target, size_t bytes);
+  void startConnect();
+  void onConnected(const std::error_code& error);
+  void queueHandshake();
+  void scheduleFlush();
+  void flush();
+  void armRead();
+  void onReadable();
+  bool processReplies();
+  void fail(std::string_view reason);
+  void updateQueueGauges();
+  common::TimePoint deadlineFromNow() const;
+
+  asio::io_context& io_;
+  BackendOptions options_;
+  asio::generic::stream_protocol::socket socket_;
+  asio::steady_timer connect_timer_;
+  State state_ = State::kIdle;
+  uint64_t generation_ = 0;  // bumped on every (re)connect and close; stale handlers compare it
+  bool flush_posted_ = false;
+  bool waiting_writable_ = false;
+  common::ByteBuffer out_;
+  common::ByteBuffer in_;
+  resp::ReplyFramer framer_;
+  common::RingQueue<InFlight> in_flight_;
+  size_t expired_prefix_ = 0;
+  uint64_t unsent_requests_ = 0;  // requests with bytes still in out_
+  uint64_t in_flight_bytes_ = 0;  // bytes of every request in in_flight_  // leading in_flight_ entries already timed out or internal
+  common::TimePoint retry_at_{};
+  common::Millis backoff_{0};
+  std::string unavailable_message_;
+  HandshakeStep auth_step_{*this, "AUTH"};
+  HandshakeStep select_step_{*this, "SELECT"};
+  BackendCounters counters_;
+};
+
+}  // namespace sy::backend

@@ -1,0 +1,22 @@
+// ReplyTarget: the seam between a backend connection and whoever waits for a reply.
+#pragma once
+
+#include <string_view>
+
+namespace sy::backend {
+
+// Someone waiting for exactly one backend reply. Exactly one of the two calls is made, once,
+// on the worker thread that owns the connection. The target must stay alive until then;
+// a target that no longer cares (its client left) still receives the call and drops it.
+class ReplyTarget {
+ public:
+  // `framed_reply`: one complete RESP reply, valid only during the call.
+  virtual void onBackendReply(std::string_view framed_reply) = 0;
+  // `message`: an error reply's text without the leading '-', e.g. "ERR backend ... timed out".
+  virtual void onBackendFailure(std::string_view message) = 0;
+
+ protected:
+  ~ReplyTarget() = default;
+};
+
+}  // namespace sy::backend

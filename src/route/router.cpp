@@ -1,0 +1,123 @@
+#include "route/router.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "resp/errors.h"
+
+namespace sy::route {
+namespace {
+
+// Printable form of client bytes inside an error reply: at most 128 bytes, no CR/LF.
+std::string clip(std::string_view text) {
+  std::string out(text.substr(0, 128));
+  std::replace_if(out.begin(), out.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  return out;
+}
+
+std::string commandName(const command::CommandInfo& command) {
+  return std::string(command.name);
+}
+
+}  // namespace
+
+std::string unknownCommandError(std::span<const std::string_view> args) {
+  std::string message = fmt::format("ERR unknown command '{}', with args beginning with: ",
+                                    clip(args[0]));
+  for (size_t i = 1; i < args.size() && message.size() < 256; ++i) {
+    message += fmt::format("'{}' ", clip(args[i]));
+  }
+  return message;
+}
+
+void Router::plan(const topology::PoolTopology& pool, std::span<const std::string_view> args,
+                  Plan& out) {
+  out.keys.clear();
+  out.error.clear();
+  const command::CommandInfo* command = command::findCommand(args);
+  out.command = command;
+  if (command == nullptr) {
+    out.kind = PlanKind::kError;
+    out.error = unknownCommandError(args);
+    return;
+  }
+  out.read_only = (command->flags & command::kFlagReadOnly) != 0;
+  if (!command::arityOk(*command, args.size())) {
+    out.kind = PlanKind::kError;
+    out.error = command::arityError(*command, args);
+    return;
+  }
+  switch (command->handling) {
+    case command::Handling::kLocal:
+      out.kind = PlanKind::kLocal;
+      return;
+    case command::Handling::kRefused:
+      out.kind = PlanKind::kError;
+      out.error = fmt::format("ERR '{}' is not supported by switchyard: {}", commandName(*command),
+                              command->refusal);
+      return;
+    case command::Handling::kKeyless:
+      planKeyless(pool, command->name, out);
+      return;
+    case command::Handling::kForward:
+    case command::Handling::kSplit:
+      planKeyed(pool, args, out);
+      return;
+  }
+}
+
+void Router::planKeyless(const topology::PoolTopology& pool, std::string_view name, Plan& out) {
+  if (pool.servers.size() == 1) {
+    out.kind = PlanKind::kForward;
+    out.server = 0;
+    return;
+  }
+  out.kind = PlanKind::kError;
+  out.error = fmt::format(
+      "ERR '{}' has no key to route by, and pool '{}' has {} backends: it runs only through a "
+      "pool with a single backend",
+      name, pool.config->name, pool.servers.size());
+}
+
+void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::string_view> args,
+                       Plan& out) {
+  const command::CommandInfo& command = *out.command;
+  if (!command::extractKeys(command, args, key_positions_)) {
+    out.kind = PlanKind::kError;
+    out.error = fmt::format("ERR invalid key arguments for '{}' command", command.name);
+    return;
+  }
+  if (key_positions_.empty()) {  // e.g. EVAL with numkeys 0
+    planKeyless(pool, command.name, out);
+    return;
+  }
+  uint32_t first_server = pool.serverForKey(args[key_positions_[0]]);
+  bool one_server = true;
+  if (command.handling == command::Handling::kSplit) {
+    out.keys.push_back(KeyRoute{key_positions_[0], first_server});
+  }
+  for (size_t i = 1; i < key_positions_.size(); ++i) {
+    uint32_t server = pool.servers.size() == 1 ? 0 : pool.serverForKey(args[key_positions_[i]]);
+    one_server = one_server && server == first_server;
+    if (command.handling == command::Handling::kSplit) {
+      out.keys.push_back(KeyRoute{key_positions_[i], server});
+    } else if (!one_server) {
+      break;
+    }
+  }
+  if (one_server) {
+    out.kind = PlanKind::kForward;
+    out.server = first_server;
+    out.keys.clear();
+    return;
+  }
+  if (command.handling == command::Handling::kSplit) {
+    out.kind = PlanKind::kSplit;
+    return;
+  }
+  out.kind = PlanKind::kError;
+  out.error = std::string(resp::kErrCrossShard);
+}
+
+}  // namespace sy::route

@@ -1,0 +1,57 @@
+// Router: decides where a request goes, without touching sockets.
+//
+//   args --findCommand--> CommandInfo --arity--> handling
+//     kLocal   -> Plan::kLocal                      (the session answers it)
+//     kRefused -> Plan::kError with the reason
+//     kKeyless -> forward to the only backend, or an error in a sharded pool
+//     kForward -> keys --placer--> one backend (all keys must agree) or a CROSSSLOT error
+//     kSplit   -> keys --placer--> one backend: forward untouched; several: Plan::kSplit
+//
+// Thread: one Router per worker (it keeps scratch vectors to avoid allocating).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "command/command.h"
+#include "topology/topology.h"
+
+namespace sy::route {
+
+enum class PlanKind { kForward, kSplit, kLocal, kError };
+
+struct KeyRoute {
+  uint32_t position;  // index of the key in the request's args
+  uint32_t server;    // server index in the pool
+};
+
+struct Plan {
+  PlanKind kind = PlanKind::kError;
+  const command::CommandInfo* command = nullptr;  // null only for unknown commands
+  uint32_t server = 0;         // kForward: the backend
+  bool read_only = false;      // the command is flagged read-only
+  std::string error;           // kError: the reply text without '-' and CRLF
+  std::vector<KeyRoute> keys;  // kSplit: every key with its backend, in request order
+};
+
+class Router {
+ public:
+  // Fills `out` for `args` (not empty) against `pool`. `out` is reused between calls.
+  void plan(const topology::PoolTopology& pool, std::span<const std::string_view> args,
+            Plan& out);
+
+ private:
+  void planKeyed(const topology::PoolTopology& pool, std::span<const std::string_view> args,
+                 Plan& out);
+  void planKeyless(const topology::PoolTopology& pool, std::string_view name, Plan& out);
+
+  std::vector<uint32_t> key_positions_;
+};
+
+// Redis's reply to an unknown command: "ERR unknown command 'x', with args beginning with: ..."
+std::string unknownCommandError(std::span<const std::string_view> args);
+
+}  // namespace sy::route

@@ -1,0 +1,355 @@
+#include "server/client_session.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <strings.h>
+
+#include <asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "command/command.h"
+#include "common/check.h"
+#include "resp/encoder.h"
+#include "server/local_commands.h"
+#include "server/pending_request.h"
+#include "server/worker.h"
+
+namespace sy::server {
+namespace {
+
+constexpr int kMaxReadsPerEvent = 8;  // then yield so one busy client cannot starve others
+constexpr size_t kStashReadChunk = 16 * 1024;
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+ClientSession::ClientSession(Worker& worker, Socket socket, uint32_t pool_index, uint64_t id)
+    : worker_(worker),
+      socket_(std::move(socket)),
+      pool_index_(pool_index),
+      id_(id),
+      parser_(worker.parserLimits()) {}
+
+ClientSession::~ClientSession() {
+  std::error_code ignored;
+  socket_.close(ignored);
+}
+
+void ClientSession::start() {
+  std::error_code ignored;
+  socket_.non_blocking(true, ignored);
+  if (socket_.local_endpoint(ignored).protocol().protocol() == IPPROTO_TCP) {
+    int one = 1;
+    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  armRead();
+}
+
+void ClientSession::endOp() {
+  SY_ASSERT(ops_ > 0);
+  --ops_;
+  if (closing_ && ops_ == 0) worker_.destroySession(*this);  // last use of `this`
+}
+
+void ClientSession::armRead() {
+  if (read_armed_ || paused_ || closing_ || input_closed_) return;
+  read_armed_ = true;
+  beginOp();
+  socket_.async_wait(asio::socket_base::wait_read, [this](const std::error_code& error) {
+    read_armed_ = false;
+    if (!closing_) {
+      if (error) {
+        close(error.message());
+      } else {
+        onReadable();
+      }
+    }
+    endOp();
+  });
+}
+
+void ClientSession::onReadable() {
+  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
+    bool into_stash = stash_ != nullptr;
+    std::span<char> space =
+        into_stash ? stash_->prepare(std::max(kStashReadChunk,
+                                              parser_.bytesNeeded() > stash_->size()
+                                                  ? parser_.bytesNeeded() - stash_->size()
+                                                  : 0))
+                   : worker_.readScratch();
+    std::error_code error;
+    size_t n = socket_.read_some(asio::buffer(space.data(), space.size()), error);
+    if (error == asio::error::would_block || error == asio::error::try_again) break;
+    if (error || n == 0) {
+      worker_.countClientEof(pool_index_, error && error != asio::error::eof);
+      close(error ? error.message() : "client closed the connection");
+      return;
+    }
+    if (into_stash) {
+      stash_->commit(n);
+      size_t used = processInput(stash_->view());
+      if (stash_) stash_->consume(used);
+      if (stash_ && stash_->empty()) worker_.buffers().release(std::move(stash_));
+    } else {
+      size_t used = processInput(std::string_view(space.data(), n));
+      if (used < n && !closing_ && !input_closed_) {
+        stash_ = worker_.buffers().acquire();
+        stash_->append(std::string_view(space.data() + used, n - used));
+      }
+    }
+    if (closing_ || paused_ || input_closed_) return;
+    if (n < space.size()) break;
+  }
+  armRead();
+}
+
+// Parses and dispatches every complete request in `data`; returns the bytes used.
+size_t ClientSession::processInput(std::string_view data) {
+  processing_ = true;
+  resp::Request& request = worker_.parsedRequest();
+  size_t offset = 0;
+  while (offset < data.size() && !paused_ && !closing_ && !input_closed_) {
+    size_t consumed = 0;
+    auto status = parser_.parse(data.substr(offset), consumed, request);
+    if (status == resp::ParseStatus::kNeedMore) break;
+    if (status == resp::ParseStatus::kError) {
+      protocolError(parser_.error());
+      offset = data.size();
+      break;
+    }
+    offset += consumed;
+    if (request.args.empty()) continue;
+    dispatch(request);
+    if (pending_.size() >= kMaxPending || outputBytes() >= kMaxOutputBytes) paused_ = true;
+  }
+  processing_ = false;
+  return offset;
+}
+
+bool ClientSession::needsAuth(std::string_view command_name) const {
+  if (authenticated || !worker_.poolRequiresAuth(pool_index_)) return false;
+  return !equalsIgnoreCase(command_name, "auth") && !equalsIgnoreCase(command_name, "hello") &&
+         !equalsIgnoreCase(command_name, "quit");
+}
+
+void ClientSession::dispatch(const resp::Request& parsed) {
+  PendingRequest& request = worker_.requests().acquire();  // the session's hold
+  request.session = this;
+  pending_.push(&request);
+  std::span<const std::string_view> args(parsed.args);
+  if (needsAuth(args[0])) {
+    request.completeWithError("NOAUTH Authentication required.");
+    return;
+  }
+  route::Plan& plan = worker_.plan();
+  worker_.router().plan(worker_.pool(pool_index_), args, plan);
+  switch (plan.kind) {
+    case route::PlanKind::kError:
+      worker_.countForwardError(pool_index_);
+      request.completeWithError(plan.error);
+      return;
+    case route::PlanKind::kLocal:
+      executeLocal(*this, request, args, *plan.command);
+      return;
+    case route::PlanKind::kForward:
+      forward(request, plan.server, parsed);
+      return;
+    case route::PlanKind::kSplit:
+      split(request, plan, args);
+      return;
+  }
+}
+
+void ClientSession::forward(PendingRequest& request, uint32_t server,
+                            const resp::Request& parsed) {
+  backend::BackendConnection& backend = worker_.backend(pool_index_, server, id_);
+  request.hold();  // the backend's hold, given back with the reply
+  bool sent = parsed.is_inline ? backend.sendCommand(parsed.args, request)
+                               : backend.send(parsed.raw, request);
+  if (!sent) {
+    request.release();
+    worker_.countForwardError(pool_index_);
+    request.completeWithError(backend.unavailableMessage());
+  }
+}
+
+// Sends one sub-request per backend; the parent completes when the last fragment does.
+void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
+                          std::span<const std::string_view> args) {
+  const command::CommandInfo& command = *plan.command;
+  parent.merge = command.merge;
+  parent.key_count = static_cast<uint32_t>(plan.keys.size());
+  // Group keys per backend, in order of first appearance.
+  auto& servers = worker_.fragmentServers();
+  servers.clear();
+  for (uint32_t ordinal = 0; ordinal < plan.keys.size(); ++ordinal) {
+    uint32_t server = plan.keys[ordinal].server;
+    size_t slot = 0;
+    while (slot < servers.size() && servers[slot] != server) ++slot;
+    if (slot == servers.size()) {
+      servers.push_back(server);
+      PendingRequest& fragment = worker_.requests().acquire();  // the parent's hold
+      fragment.parent = &parent;
+      parent.fragments.push_back(&fragment);
+    }
+    parent.fragments[slot]->key_ordinals.push_back(ordinal);
+  }
+  parent.fragments_left = static_cast<uint32_t>(parent.fragments.size());
+  parent.hold();  // kept until the last fragment completes
+  worker_.countFragments(pool_index_, parent.fragments.size());
+  bool with_values = command.merge == command::MergeRule::kMsetOk;
+  // Fragments may complete (and the parent with them) inside this loop when a backend is
+  // unavailable, so iterate over a copy of what is needed and never touch `parent` after.
+  auto& fragment_args = worker_.fragmentArgs();
+  size_t fragment_count = parent.fragments.size();
+  auto& fragments = worker_.fragmentList();
+  fragments.assign(parent.fragments.begin(), parent.fragments.end());
+  for (size_t f = 0; f < fragment_count; ++f) {
+    PendingRequest& fragment = *fragments[f];
+    fragment_args.clear();
+    fragment_args.push_back(args[0]);
+    for (uint32_t ordinal : fragment.key_ordinals) {
+      uint32_t position = plan.keys[ordinal].position;
+      fragment_args.push_back(args[position]);
+      if (with_values) fragment_args.push_back(args[position + 1]);
+    }
+    backend::BackendConnection& backend = worker_.backend(pool_index_, servers[f], id_);
+    fragment.hold();  // the backend's hold
+    if (!backend.sendCommand(fragment_args, fragment)) {
+      fragment.release();
+      fragment.completeWithError(backend.unavailableMessage());
+    }
+  }
+}
+
+void ClientSession::protocolError(std::string_view message) {
+  worker_.countClientError(pool_index_);
+  PendingRequest& request = worker_.requests().acquire();
+  request.session = this;
+  request.close_after = true;
+  pending_.push(&request);
+  input_closed_ = true;
+  std::string text = "ERR ";
+  text += message;
+  request.completeWithError(text);
+}
+
+common::ByteBuffer& ClientSession::out() {
+  if (!out_) out_ = worker_.buffers().acquire();
+  return *out_;
+}
+
+void ClientSession::writeReply(PendingRequest& request, std::string_view reply) {
+  SY_ASSERT(!pending_.empty() && pending_.front() == &request);
+  out().append(reply);
+  pending_.pop();
+  if (request.close_after) {
+    close_after_flush_ = true;
+    input_closed_ = true;
+  }
+  request.release();  // the session's hold
+}
+
+void ClientSession::onRequestDone(PendingRequest& request, std::string_view reply) {
+  if (closing_) return;
+  if (pending_.front() != &request) {
+    request.reply.append(reply);
+    request.done = true;
+    return;
+  }
+  writeReply(request, reply);
+  drainReady();
+  scheduleFlush();
+}
+
+// Writes every reply at the head of the queue that is already complete.
+void ClientSession::drainReady() {
+  while (!pending_.empty() && pending_.front()->done && !close_after_flush_) {
+    PendingRequest& request = *pending_.front();
+    writeReply(request, request.reply.view());
+  }
+}
+
+void ClientSession::scheduleFlush() {
+  if (flush_posted_ || closing_) return;
+  flush_posted_ = true;
+  beginOp();
+  asio::post(socket_.get_executor(), [this] {
+    flush_posted_ = false;
+    if (!closing_) flush();
+    endOp();
+  });
+}
+
+void ClientSession::flush() {
+  while (out_ && !out_->empty() && !write_armed_) {
+    std::error_code error;
+    size_t written = socket_.write_some(asio::buffer(out_->data(), out_->size()), error);
+    if (error == asio::error::would_block || error == asio::error::try_again) {
+      write_armed_ = true;
+      beginOp();
+      socket_.async_wait(asio::socket_base::wait_write, [this](const std::error_code& ec) {
+        write_armed_ = false;
+        if (!closing_) {
+          if (ec) {
+            close(ec.message());
+          } else {
+            flush();
+          }
+        }
+        endOp();
+      });
+      return;
+    }
+    if (error) {
+      worker_.countClientError(pool_index_);
+      close(error.message());
+      return;
+    }
+    out_->consume(written);
+  }
+  if (out_ && out_->empty()) worker_.buffers().release(std::move(out_));
+  if (close_after_flush_ && !out_) {
+    close("closed after reply");
+    return;
+  }
+  maybeResume();
+}
+
+// Resumes reading once the queue and the output have drained to half their limits.
+void ClientSession::maybeResume() {
+  if (!paused_ || closing_) return;
+  if (pending_.size() > kMaxPending / 2 || outputBytes() > kMaxOutputBytes / 2) return;
+  paused_ = false;
+  if (processing_) return;  // the running processInput loop carries on
+  if (stash_) {
+    size_t used = processInput(stash_->view());
+    if (stash_) {
+      stash_->consume(used);
+      if (stash_->empty()) worker_.buffers().release(std::move(stash_));
+    }
+  }
+  armRead();
+}
+
+void ClientSession::close(std::string_view reason) {
+  if (closing_) return;
+  closing_ = true;
+  spdlog::debug("client {} closed: {}", id_, reason);
+  std::error_code ignored;
+  socket_.close(ignored);
+  while (!pending_.empty()) {
+    PendingRequest* request = pending_.pop();
+    request->session = nullptr;
+    request->release();  // the session's hold; backends still hold requests in flight
+  }
+  worker_.buffers().release(std::move(stash_));
+  worker_.buffers().release(std::move(out_));
+  beginOp();
+  asio::post(socket_.get_executor(), [this] { endOp(); });
+}
+
+}  // namespace sy::server

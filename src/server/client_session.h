@@ -1,0 +1,104 @@
+// ClientSession: one client connection on one worker.
+//
+//   socket --read--> worker scratch (or stash_ when a request spans reads)
+//          --RequestParser--> request --Router--> backend / split / local answer
+//   each request takes a slot in pending_ at once, so replies leave in request order:
+//   pending_: [A done] [B waiting] [C done]  -> A is written; C waits for B.
+//   out_ --flush once per loop turn--> socket
+//
+// Backpressure: past kMaxPending requests in flight or kMaxOutputBytes of unsent replies the
+// session stops reading (bytes already read wait in stash_) and resumes once both drain to
+// half. A slow client therefore costs bounded memory, and so does a slow backend.
+//
+// Memory: an idle session holds no buffer; it borrows the input stash and the output buffer
+// from the worker's BufferPool only while it has bytes in them.
+//
+// Lifetime: owned by its Worker. close() stops everything; the object is destroyed from a
+// fresh handler once no asynchronous operation refers to it any more (ops_ == 0).
+// Thread: the owning worker's only.
+#pragma once
+
+#include <asio/generic/stream_protocol.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/byte_buffer.h"
+#include "common/ring_queue.h"
+#include "resp/request_parser.h"
+#include "route/router.h"
+
+namespace sy::server {
+
+class Worker;
+class PendingRequest;
+
+class ClientSession {
+ public:
+  using Socket = asio::generic::stream_protocol::socket;
+
+  static constexpr size_t kMaxPending = 1024;
+  static constexpr size_t kMaxOutputBytes = 16 * 1024 * 1024;
+
+  ClientSession(Worker& worker, Socket socket, uint32_t pool_index, uint64_t id);
+  ~ClientSession();
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  void start();
+  // Closes the connection at once, dropping unsent replies (shutdown, fatal errors).
+  void close(std::string_view reason);
+
+  // `request`, queued in this session, is complete with `reply` (valid during the call).
+  void onRequestDone(PendingRequest& request, std::string_view reply);
+
+  uint64_t id() const { return id_; }
+  uint32_t poolIndex() const { return pool_index_; }
+  Worker& worker() { return worker_; }
+
+  // Connection state that local commands read and change.
+  bool authenticated = false;
+  std::string client_name;
+
+ private:
+  void armRead();
+  void onReadable();
+  size_t processInput(std::string_view data);
+  void dispatch(const resp::Request& request);
+  void forward(PendingRequest& request, uint32_t server, const resp::Request& parsed);
+  void split(PendingRequest& parent, const route::Plan& plan,
+             std::span<const std::string_view> args);
+  void protocolError(std::string_view message);
+  bool needsAuth(std::string_view command_name) const;
+  void drainReady();
+  void writeReply(PendingRequest& request, std::string_view reply);
+  common::ByteBuffer& out();
+  size_t outputBytes() const { return out_ ? out_->size() : 0; }
+  void scheduleFlush();
+  void flush();
+  void maybeResume();
+  void beginOp() { ++ops_; }
+  void endOp();
+
+  Worker& worker_;
+  Socket socket_;
+  uint32_t pool_index_;
+  uint64_t id_;
+  resp::RequestParser parser_;
+  std::unique_ptr<common::ByteBuffer> stash_;  // unparsed input carried between reads
+  std::unique_ptr<common::ByteBuffer> out_;    // replies not yet written
+  common::RingQueue<PendingRequest*> pending_;
+  int ops_ = 0;                   // asynchronous operations and posts that refer to this
+  bool read_armed_ = false;
+  bool write_armed_ = false;
+  bool flush_posted_ = false;
+  bool paused_ = false;           // backpressure: not reading
+  bool processing_ = false;       // inside processInput (guards re-entry from completions)
+  bool input_closed_ = false;     // after QUIT or a protocol error: read nothing more
+  bool close_after_flush_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace sy::server

@@ -1,0 +1,112 @@
+#include "server/listener.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "server/worker.h"
+#include "topology/topology.h"
+
+namespace sy::server {
+namespace {
+constexpr std::string_view kMaxClientsError = "-ERR max number of clients reached\r\n";
+}  // namespace
+
+Listener::Listener(asio::io_context& io, const config::PoolConfig& pool, uint32_t pool_index,
+                   ProxyStats& stats, std::function<Worker&()> pick_worker)
+    : io_(io),
+      pool_(pool),
+      pool_index_(pool_index),
+      stats_(stats),
+      pick_worker_(std::move(pick_worker)),
+      acceptor_(io) {}
+
+Listener::~Listener() { close(); }
+
+common::Result<void> Listener::open() {
+  auto fail = [this](const std::string& what, const std::error_code& error) {
+    return common::makeError("pool '" + pool_.name + "': cannot listen on " +
+                             pool_.listen.toString() + ": " + what + ": " + error.message());
+  };
+  auto endpoint = topology::resolveAddress(pool_.listen);
+  if (!endpoint.ok()) {
+    return common::makeError("pool '" + pool_.name + "': listen: " + endpoint.error().message);
+  }
+  if (pool_.listen.isUnix()) ::unlink(pool_.listen.unix_path.c_str());  // a stale socket file
+  std::error_code error;
+  acceptor_.open(endpoint->protocol(), error);
+  if (error) return fail("socket", error);
+  if (!pool_.listen.isUnix()) {
+    acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+    if (pool_.reuseport) {
+      int one = 1;
+      ::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    }
+  }
+  acceptor_.bind(*endpoint, error);
+  if (error) return fail("bind", error);
+  if (pool_.listen.isUnix() && pool_.listen.unix_mode) {
+    if (::chmod(pool_.listen.unix_path.c_str(), *pool_.listen.unix_mode) != 0) {
+      return fail("chmod", std::error_code(errno, std::generic_category()));
+    }
+  }
+  acceptor_.listen(pool_.backlog, error);
+  if (error) return fail("listen", error);
+  open_ = true;
+  spdlog::info("pool '{}' listening on {}", pool_.name, pool_.listen.toString());
+  acceptNext();
+  return {};
+}
+
+void Listener::close() {
+  if (!open_) return;
+  open_ = false;
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  if (pool_.listen.isUnix()) ::unlink(pool_.listen.unix_path.c_str());
+}
+
+void Listener::acceptNext() {
+  acceptor_.async_accept([this](const std::error_code& error,
+                                asio::generic::stream_protocol::socket socket) {
+    if (!open_) return;
+    if (error) {
+      // EMFILE and friends: log, back off a moment, keep accepting.
+      spdlog::warn("pool '{}': accept failed: {}", pool_.name, error.message());
+      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+      timer->async_wait([this, timer](const std::error_code&) {
+        if (open_) acceptNext();
+      });
+      return;
+    }
+    onAccepted(std::move(socket));
+    acceptNext();
+  });
+}
+
+void Listener::onAccepted(asio::generic::stream_protocol::socket socket) {
+  stats_.total_connections.fetch_add(1, std::memory_order_relaxed);
+  int64_t open_clients = stats_.pool_clients[pool_index_].load(std::memory_order_relaxed);
+  if (pool_.client_connections > 0 && open_clients >= pool_.client_connections) {
+    std::error_code ignored;
+    socket.non_blocking(true, ignored);
+    asio::write(socket, asio::buffer(kMaxClientsError.data(), kMaxClientsError.size()), ignored);
+    socket.close(ignored);
+    return;
+  }
+  stats_.pool_clients[pool_index_].fetch_add(1, std::memory_order_relaxed);
+  stats_.curr_connections.fetch_add(1, std::memory_order_relaxed);
+  auto protocol = socket.local_endpoint().protocol();
+  std::error_code error;
+  int fd = socket.release(error);
+  if (error) {
+    stats_.pool_clients[pool_index_].fetch_sub(1, std::memory_order_relaxed);
+    stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
+    spdlog::error("pool '{}': cannot hand over a client socket: {}", pool_.name, error.message());
+    return;
+  }
+  pick_worker_().adopt(fd, protocol.family(), protocol.protocol(), pool_index_);
+}
+
+}  // namespace sy::server

@@ -1,0 +1,98 @@
+#include "server/pending_request.h"
+
+#include <memory>
+
+#include "common/check.h"
+#include "resp/encoder.h"
+#include "server/client_session.h"
+#include "server/merge.h"
+
+namespace sy::server {
+namespace {
+constexpr size_t kKeptReplyCapacity = 16 * 1024;
+}  // namespace
+
+void PendingRequest::release() {
+  SY_ASSERT(holds_ > 0);
+  if (--holds_ == 0) pool_.recycle(*this);
+}
+
+void PendingRequest::complete(std::string_view framed_reply) {
+  if (parent != nullptr) {
+    reply.append(framed_reply);
+    done = true;
+    parent->fragmentDone();
+    return;
+  }
+  if (session == nullptr) {
+    done = true;
+    return;
+  }
+  session->onRequestDone(*this, framed_reply);
+}
+
+void PendingRequest::completeWithError(std::string_view message) {
+  thread_local common::ByteBuffer error;
+  error.clear();
+  resp::appendError(error, message);
+  complete(error.view());
+}
+
+void PendingRequest::onBackendReply(std::string_view framed_reply) {
+  complete(framed_reply);
+  release();  // the backend's hold
+}
+
+void PendingRequest::onBackendFailure(std::string_view message) {
+  completeWithError(message);
+  release();  // the backend's hold
+}
+
+// A fragment finished: when it was the last, merge into the parent's reply.
+void PendingRequest::fragmentDone() {
+  SY_ASSERT(fragments_left > 0);
+  if (--fragments_left > 0) return;
+  if (session != nullptr) {
+    complete(mergeFragments(*this));
+  } else {
+    done = true;
+  }
+  for (PendingRequest* fragment : fragments) fragment->release();  // the parent's holds
+  fragments.clear();
+  release();  // the hold kept while fragments were outstanding
+}
+
+void PendingRequest::reset() {
+  session = nullptr;
+  done = false;
+  close_after = false;
+  reply.clear();
+  reply.shrinkIfIdle(kKeptReplyCapacity);
+  parent = nullptr;
+  merge = command::MergeRule::kNone;
+  key_count = 0;
+  fragments_left = 0;
+  fragments.clear();
+  key_ordinals.clear();
+  holds_ = 0;
+}
+
+PendingRequest& RequestPool::acquire() {
+  PendingRequest* request;
+  if (free_.empty()) {
+    all_.push_back(std::make_unique<PendingRequest>(*this));
+    request = all_.back().get();
+  } else {
+    request = free_.back();
+    free_.pop_back();
+  }
+  request->hold();
+  return *request;
+}
+
+void RequestPool::recycle(PendingRequest& request) {
+  request.reset();
+  free_.push_back(&request);
+}
+
+}  // namespace sy::server

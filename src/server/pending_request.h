@@ -1,0 +1,89 @@
+// PendingRequest: one client request from the moment it is parsed until its reply has been
+// handed to the client (or the client has gone and every backend has answered).
+//
+//   ClientSession.pending_:  [req A: done, reply stored] [req B: waiting] [req C: done] ...
+//                             ^ head: written to the client as soon as it is done
+//
+// A split request (MGET across backends) is a parent with one fragment per backend:
+//
+//   parent (in the session queue) --owns--> fragment 1 --in flight on--> backend 1
+//                                      \--> fragment 2 --in flight on--> backend 2
+//   when the last fragment completes, merge.cpp builds the parent's reply.
+//
+// Lifetime: objects come from the worker's RequestPool and go back when nothing holds them
+// any more. Holders: the session queue, one backend FIFO entry, and (for a parent) its
+// outstanding fragments. Thread: the owning worker's only.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "backend/reply_target.h"
+#include "command/command.h"
+#include "common/byte_buffer.h"
+
+namespace sy::server {
+
+class ClientSession;
+class RequestPool;
+
+class PendingRequest final : public backend::ReplyTarget {
+ public:
+  explicit PendingRequest(RequestPool& pool) : pool_(pool) {}
+
+  // The session waiting for this reply; null once the client has gone.
+  ClientSession* session = nullptr;
+  bool done = false;           // the reply is complete (stored in `reply` if not yet written)
+  bool close_after = false;    // close the client once this reply is written (QUIT, bad input)
+  common::ByteBuffer reply;    // the reply, when it completed before its turn
+
+  // Split requests.
+  PendingRequest* parent = nullptr;           // fragment: its parent
+  command::MergeRule merge = command::MergeRule::kNone;  // parent: how to merge
+  uint32_t key_count = 0;                     // parent: keys in the original request
+  uint32_t fragments_left = 0;                // parent: fragments still waiting
+  std::vector<PendingRequest*> fragments;     // parent: all fragments, in send order
+  std::vector<uint32_t> key_ordinals;         // fragment: which of the parent's keys it carries
+
+  void hold() { ++holds_; }
+  // Drops one hold; the last one returns the object to its pool.
+  void release();
+
+  // Completes this request with a full reply (bytes valid only during the call).
+  void complete(std::string_view framed_reply);
+  // Completes it with an error reply built from `message` (no '-' and CRLF).
+  void completeWithError(std::string_view message);
+
+  // backend::ReplyTarget
+  void onBackendReply(std::string_view framed_reply) override;
+  void onBackendFailure(std::string_view message) override;
+
+ private:
+  friend class RequestPool;
+  void fragmentDone();
+  void reset();
+
+  RequestPool& pool_;
+  int holds_ = 0;
+};
+
+// Free list of PendingRequests for one worker: steady traffic allocates none.
+class RequestPool {
+ public:
+  RequestPool() = default;
+  RequestPool(const RequestPool&) = delete;
+  RequestPool& operator=(const RequestPool&) = delete;
+
+  // A clean request with one hold (the caller's).
+  PendingRequest& acquire();
+  void recycle(PendingRequest& request);
+
+  size_t liveCount() const { return all_.size() - free_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<PendingRequest>> all_;
+  std::vector<PendingRequest*> free_;
+};
+
+}  // namespace sy::server

@@ -1,0 +1,169 @@
+#include "server/worker.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "server/client_session.h"
+
+namespace sy::server {
+namespace {
+
+constexpr size_t kReadScratchBytes = 64 * 1024;
+constexpr size_t kBufferSize = 16 * 1024;
+constexpr size_t kBufferKeepLimit = 64 * 1024;
+constexpr size_t kMaxFreeBuffers = 1024;
+// Session ids are unique across workers: the worker index sits in the top bits.
+constexpr int kSessionIdShift = 48;
+
+}  // namespace
+
+Worker::Worker(uint32_t index, std::shared_ptr<const topology::Topology> topology,
+               ProxyStats& stats)
+    : index_(index),
+      work_guard_(asio::make_work_guard(io_)),
+      topology_(std::move(topology)),
+      stats_(stats),
+      counters_(topology_->pools().size()),
+      next_session_id_((static_cast<uint64_t>(index) << kSessionIdShift) + 1),
+      ticker_(io_),
+      buffers_(kBufferSize, kBufferKeepLimit, kMaxFreeBuffers),
+      read_scratch_(kReadScratchBytes) {
+  buildBackends();
+}
+
+Worker::~Worker() { stop(); }
+
+void Worker::buildBackends() {
+  int64_t shortest_timeout = -1;
+  for (const auto& pool : topology_->pools()) {
+    const config::PoolConfig& config = *pool.config;
+    uint32_t per_server = std::max<uint32_t>(1, config.server_connections);
+    connections_per_server_.push_back(per_server);
+    std::vector<std::unique_ptr<backend::BackendConnection>> connections;
+    for (const auto& server : pool.servers) {
+      backend::BackendOptions options;
+      options.name = server.stats_name;
+      options.address_text = server.address_text;
+      options.endpoint = server.endpoint;
+      options.timeout_ms = config.timeout_ms;
+      if (config.timeout_ms > 0) options.connect_timeout_ms = config.timeout_ms;
+      options.auth = config.redis_auth;
+      options.db = config.redis_db;
+      options.keepalive = config.tcpkeepalive;
+      for (uint32_t c = 0; c < per_server; ++c) {
+        connections.push_back(std::make_unique<backend::BackendConnection>(io_, options));
+      }
+    }
+    backends_.push_back(std::move(connections));
+    if (config.timeout_ms > 0 &&
+        (shortest_timeout < 0 || config.timeout_ms < shortest_timeout)) {
+      shortest_timeout = config.timeout_ms;
+    }
+  }
+  // Deadlines are checked by a ticker: at least ten checks per shortest timeout.
+  if (shortest_timeout > 0) {
+    tick_interval_ = common::Millis(std::clamp<int64_t>(shortest_timeout / 10, 1, 50));
+  }
+}
+
+void Worker::start() {
+  asio::post(io_, [this] {
+    for (size_t p = 0; p < backends_.size(); ++p) {
+      if (!topology_->pools()[p].config->preconnect) continue;
+      for (auto& connection : backends_[p]) connection->connectIfIdle();
+    }
+    armTicker();
+  });
+  thread_ = std::thread([this] {
+    spdlog::debug("worker {} running", index_);
+    io_.run();
+  });
+}
+
+void Worker::stop() {
+  if (!thread_.joinable()) return;
+  asio::post(io_, [this] {
+    closeAll();
+    ticker_.cancel();
+    work_guard_.reset();
+    io_.stop();
+  });
+  thread_.join();
+}
+
+void Worker::closeAll() {
+  std::vector<ClientSession*> open;
+  open.reserve(sessions_.size());
+  for (auto& [session, owned] : sessions_) open.push_back(session);
+  for (ClientSession* session : open) session->close("shutting down");
+  for (auto& pool : backends_) {
+    for (auto& connection : pool) connection->close("switchyard is shutting down");
+  }
+}
+
+void Worker::armTicker() {
+  ticker_.expires_after(tick_interval_);
+  ticker_.async_wait([this](const std::error_code& error) {
+    if (error) return;
+    common::TimePoint now = common::now();
+    for (auto& pool : backends_) {
+      for (auto& connection : pool) connection->expireRequests(now);
+    }
+    armTicker();
+  });
+}
+
+void Worker::adopt(int fd, int protocol_family, int protocol, uint32_t pool_index) {
+  asio::post(io_, [this, fd, protocol_family, protocol, pool_index] {
+    ClientSession::Socket socket(io_);
+    std::error_code error;
+    socket.assign(asio::generic::stream_protocol(protocol_family, protocol), fd, error);
+    if (error) {
+      ::close(fd);
+      spdlog::error("worker {}: cannot adopt a client socket: {}", index_, error.message());
+      stats_.pool_clients[pool_index].fetch_sub(1, std::memory_order_relaxed);
+      stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    auto session =
+        std::make_unique<ClientSession>(*this, std::move(socket), pool_index, next_session_id_++);
+    ClientSession* raw = session.get();
+    sessions_.emplace(raw, std::move(session));
+    counters_.pools[pool_index].client_connections.add();
+    raw->start();
+  });
+}
+
+void Worker::destroySession(ClientSession& session) {
+  uint32_t pool_index = session.poolIndex();
+  counters_.pools[pool_index].client_connections.sub();
+  stats_.pool_clients[pool_index].fetch_sub(1, std::memory_order_relaxed);
+  stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
+  sessions_.erase(&session);
+}
+
+backend::BackendConnection& Worker::backend(uint32_t pool, uint32_t server, uint64_t session_id) {
+  uint32_t per_server = connections_per_server_[pool];
+  size_t index = static_cast<size_t>(server) * per_server + (per_server == 1 ? 0 : session_id % per_server);
+  return *backends_[pool][index];
+}
+
+void Worker::countClientEof(uint32_t pool, bool was_error) {
+  if (was_error) {
+    counters_.pools[pool].client_err.add();
+  } else {
+    counters_.pools[pool].client_eof.add();
+  }
+}
+void Worker::countClientError(uint32_t pool) { counters_.pools[pool].client_err.add(); }
+void Worker::countForwardError(uint32_t pool) { counters_.pools[pool].forward_error.add(); }
+void Worker::countFragments(uint32_t pool, size_t fragments) {
+  counters_.pools[pool].fragments.add(fragments);
+}
+
+}  // namespace sy::server

@@ -1,0 +1,115 @@
+// Worker: one event loop on one thread, owning its client sessions, its backend
+// connections and its counters. Requests never leave their worker; workers share only the
+// immutable Topology snapshot, so the request path takes no lock.
+//
+//   control thread: Listener accepts --adopt(fd)--> Worker (post)
+//   worker thread:  ClientSession -> Router -> BackendConnection[pool][server][conn]
+//
+// Thread: start()/stop()/adopt() may be called from the control thread; everything else
+// runs on the worker's own thread.
+#pragma once
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <memory>
+#include <span>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/backend_connection.h"
+#include "common/buffer_pool.h"
+#include "resp/request_parser.h"
+#include "route/router.h"
+#include "server/pending_request.h"
+#include "server/proxy_stats.h"
+#include "topology/topology.h"
+
+namespace sy::server {
+
+class ClientSession;
+
+class Worker {
+ public:
+  Worker(uint32_t index, std::shared_ptr<const topology::Topology> topology, ProxyStats& stats);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Control thread.
+  void start();
+  void stop();  // closes every session and backend, then joins the thread
+  // Hands an accepted connection (its fd) of pool `pool_index` to this worker.
+  void adopt(int fd, int protocol_family, int protocol, uint32_t pool_index);
+
+  // Worker thread only, from here on.
+  const topology::PoolTopology& pool(uint32_t index) const {
+    return topology_->pools()[index];
+  }
+  bool poolRequiresAuth(uint32_t index) const { return !poolAuth(index).empty(); }
+  const std::string& poolAuth(uint32_t index) const { return pool(index).config->redis_auth; }
+  // The connection a session uses for a server: sessions are spread over the
+  // server_connections connections, and one session always uses the same one, so its
+  // requests to one server stay in order.
+  backend::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t session_id);
+
+  RequestPool& requests() { return requests_; }
+  common::BufferPool& buffers() { return buffers_; }
+  std::span<char> readScratch() { return read_scratch_; }
+  const resp::ParserLimits& parserLimits() const { return parser_limits_; }
+  // Scratch shared by the sessions of this worker. Valid only within one dispatch: no
+  // dispatch runs inside another (backends never complete requests synchronously in send).
+  resp::Request& parsedRequest() { return parsed_request_; }
+  route::Router& router() { return router_; }
+  route::Plan& plan() { return plan_; }
+  std::vector<uint32_t>& fragmentServers() { return fragment_servers_; }
+  std::vector<std::string_view>& fragmentArgs() { return fragment_args_; }
+  std::vector<PendingRequest*>& fragmentList() { return fragment_list_; }
+
+  void destroySession(ClientSession& session);
+
+  // Statistics (this worker's counters).
+  void countClientEof(uint32_t pool, bool was_error);
+  void countClientError(uint32_t pool);
+  void countForwardError(uint32_t pool);
+  void countFragments(uint32_t pool, size_t fragments);
+
+  const std::vector<std::vector<std::unique_ptr<backend::BackendConnection>>>& backends() const {
+    return backends_;
+  }
+  WorkerCounters& counters() { return counters_; }
+
+ private:
+  void buildBackends();
+  void armTicker();
+  void closeAll();
+
+  uint32_t index_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_guard_;
+  std::thread thread_;
+  std::shared_ptr<const topology::Topology> topology_;
+  ProxyStats& stats_;
+  WorkerCounters counters_;
+  std::vector<std::vector<std::unique_ptr<backend::BackendConnection>>> backends_;
+  std::vector<uint32_t> connections_per_server_;
+  std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
+  uint64_t next_session_id_;
+  asio::steady_timer ticker_;
+  common::Millis tick_interval_{50};
+  RequestPool requests_;
+  common::BufferPool buffers_;
+  std::vector<char> read_scratch_;
+  resp::ParserLimits parser_limits_;
+  resp::Request parsed_request_;
+  route::Router router_;
+  route::Plan plan_;
+  std::vector<uint32_t> fragment_servers_;
+  std::vector<std::string_view> fragment_args_;
+  std::vector<PendingRequest*> fragment_list_;
+};
+
+}  // namespace sy::server
