@@ -23,6 +23,29 @@ bool isBignum(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+bool isKnownType(char type) {
+  switch (type) {
+    case '+':
+    case '-':
+    case ':':
+    case '$':
+    case '*':
+    case '_':
+    case ',':
+    case '#':
+    case '(':
+    case '=':
+    case '!':
+    case '%':
+    case '~':
+    case '>':
+    case '|':
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 ReplyFramer::ReplyFramer(FramerLimits limits) : limits_(limits) {}
@@ -75,6 +98,8 @@ ReplyFramer::Step ReplyFramer::readElement(std::string_view input) {
     in_blob_ = false;
     return completeElement();
   }
+  // An unknown type byte fails at once, rather than after a search for a CRLF that may never come.
+  if (pos_ < input.size() && !isKnownType(input[pos_])) return fail(kErrReplyUnknownType);
   char type = 0;
   std::string_view text;
   if (Step step = readLine(input, type, text); step != Step::kMore) return step;
@@ -170,11 +195,9 @@ ReplyFramer::Step ReplyFramer::readScalar(char type, std::string_view text) {
     case '#':
       if (text != "t" && text != "f") return fail(kErrReplyBadBoolean);
       break;
-    case '(':
+    default:  // '(': isKnownType() admitted nothing else
       if (!isBignum(text)) return fail(kErrReplyBadInteger);
       break;
-    default:
-      return fail(kErrReplyUnknownType);
   }
   return completeElement();
 }
