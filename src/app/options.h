@@ -1,0 +1,45 @@
+// Command-line options: nutcracker's flags with the same letters, long names and defaults,
+// plus --threads. Parsed once by main() on the main thread before anything else starts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/result.h"
+
+namespace sy::app {
+
+struct Options {
+  std::string config_path = "conf/nutcracker.yml";  // -c, --conf-file (nutcracker's default)
+  bool test_config = false;                         // -t, --test-conf: check the config, exit
+  bool describe_stats = false;                      // -D, --describe-stats
+  int verbosity = 5;                                // -v, --verbose (0..11)
+  std::string log_path;                             // -o, --output (empty: stderr)
+  std::string pid_path;                             // -p, --pid-file (empty: none)
+  uint16_t stats_port = 22222;                      // -s, --stats-port
+  std::string stats_addr = "0.0.0.0";               // -a, --stats-addr
+  int stats_interval_ms = 30000;                    // -i, --stats-interval
+  size_t mbuf_size = 16384;   // -m, --mbuf-size (accepted for compatibility; 512..16777216)
+  bool daemonize = false;     // -d, --daemonize
+  int threads = 0;            // --threads (0: number of cores)
+  bool show_version = false;  // -V, --version
+  bool show_help = false;     // -h, -?, --help
+};
+
+inline constexpr int kMaxVerbosity = 11;
+inline constexpr size_t kMinMbufSize = 512;
+inline constexpr size_t kMaxMbufSize = 16777216;
+inline constexpr int kMaxThreads = 256;
+
+// Parses argv the way nutcracker's getopt_long does: "-c file", "-cfile", "--conf-file file",
+// "--conf-file=file", grouped flags ("-dt"), the last of a repeated option wins. On a usage
+// error returns an Error whose message is one line naming the option and the reason. With
+// -h or -V the flags are set and the values of other options are not range-checked (the
+// caller prints usage() or the version and exits 0).
+common::Result<Options> parseOptions(int argc, const char* const* argv);
+
+// The help text: every flag with its default, in nutcracker's layout.
+std::string usage();
+
+}  // namespace sy::app

@@ -1,0 +1,108 @@
+// The switchyard configuration: a nutcracker.yml read into typed, validated values.
+//
+//   file text --yaml-cpp--> YAML tree --PoolParser (one per pool)--> PoolConfig
+//                                     \--cross-pool checks (names, listen addresses)--> Config
+//
+// Keys, meanings and defaults follow twemproxy 0.5.0 (src/nc_conf.c); docs/configuration.md
+// lists every key and every place where switchyard deliberately differs.
+//
+// Loading happens at start-up (and on reload) on the thread that calls it, never on a
+// worker's data path, so errors are thrown as ConfigError (STYLE.md rule 3) and app/ reports
+// them and exits non-zero. A loaded Config is a plain value: copy it or share it read-only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hash/distribution.h"
+#include "hash/hash_function.h"
+
+namespace sy::config {
+
+// A listen or server address: a TCP host and port, or a unix-domain socket path.
+struct Address {
+  std::string host;  // empty for a unix socket; an IPv6 literal is stored without brackets
+  uint16_t port = 0;
+  std::string unix_path;              // non-empty for a unix socket
+  std::optional<uint32_t> unix_mode;  // listen only: octal permissions after the path
+  bool isUnix() const { return !unix_path.empty(); }
+  // "host:port", "[v6]:port" when the host holds a ':', or the socket path.
+  std::string toString() const;
+};
+
+struct ServerConfig {
+  Address address;
+  uint32_t weight = 1;
+  std::string name;  // configured name, or empty
+  // The server's name exactly as nutcracker derives it, which is both its key in the stats
+  // JSON and its identity on the ketama ring: the configured name; else "host:port" as
+  // written in the file; else just "host" when the port is 11211 (libmemcached
+  // compatibility); for an unnamed unix socket, the path followed by ':'.
+  std::string stats_name;
+  int line = 0;  // line in the config file
+};
+
+struct PoolConfig {
+  std::string name;
+  int line = 0;  // line of the pool's name
+  Address listen;
+  hash::HashFunction hash = hash::HashFunction::kFnv1a_64;
+  std::string hash_tag;  // "" or exactly two chars
+  hash::Distribution distribution = hash::Distribution::kKetama;
+  int64_t timeout_ms = -1;  // -1: wait forever (a configured 0 also means forever)
+  int backlog = 512;
+  uint32_t client_connections = 0;  // 0: unlimited
+  bool redis = true;
+  bool tcpkeepalive = false;
+  bool reuseport = false;
+  std::string redis_auth;
+  int redis_db = 0;
+  bool preconnect = false;
+  bool auto_eject_hosts = false;
+  uint32_t server_connections = 1;
+  int64_t server_retry_timeout_ms = 30000;
+  uint32_t server_failure_limit = 2;
+  std::vector<ServerConfig> servers;  // in file order, never empty
+};
+
+struct Config {
+  std::string path;
+  std::vector<PoolConfig> pools;  // in file order, never empty
+};
+
+// A configuration that cannot be used. what() reads
+//   "<file>:<line>: pool '<pool>': <key>: <reason>"
+// where the line, pool and key parts are left out when they do not apply, e.g.
+//   "conf/sy.yml:7: pool 'alpha': hash: unknown hash function 'fnv2' (expected one of: ...)".
+class ConfigError : public std::runtime_error {
+ public:
+  // line is 1-based; 0 when the error has no line (unreadable or empty file).
+  ConfigError(std::string file, int line, std::string pool, std::string key, std::string reason);
+
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }
+  const std::string& pool() const { return pool_; }
+  const std::string& key() const { return key_; }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string file_;
+  int line_;
+  std::string pool_;
+  std::string key_;
+  std::string reason_;
+};
+
+// Reads and validates the file at `path`. Throws ConfigError, also when the file cannot be
+// read. Config::path is `path`.
+Config loadConfigFile(const std::string& path);
+
+// Validates `yaml_text` as if it were the contents of `file_name`, which is used only in
+// error messages and as Config::path. Throws ConfigError.
+Config parseConfig(std::string_view yaml_text, const std::string& file_name);
+
+}  // namespace sy::config

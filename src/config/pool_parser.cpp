@@ -1,0 +1,341 @@
+#include "config/pool_parser.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "config/address_parser.h"
+
+namespace sy::config {
+namespace {
+
+constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+
+// Keys that later switchyard versions introduce; today they are rejected with this reason
+// rather than silently ignored, so a config written for a newer proxy fails loudly.
+struct FutureKey {
+  std::string_view key;
+  std::string_view feature;
+};
+constexpr FutureKey kFutureKeys[] = {
+    {"sentinels", "Sentinel-managed groups"},    {"sentinel_auth", "Sentinel-managed groups"},
+    {"cluster", "Redis Cluster pools"},          {"read_from", "read/write splitting"},
+    {"replica_max_lag", "read/write splitting"}, {"client_auth", "client authentication"},
+};
+
+std::string nodeKind(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Null:
+      return "nothing";
+    default:
+      return "a value";
+  }
+}
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      diagonal = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
+    }
+  }
+  return row[b.size()];
+}
+
+std::string hashFunctionList() {
+  std::string list;
+  for (hash::HashFunction function : hash::kAllHashFunctions) {
+    list += (list.empty() ? "" : ", ") + std::string(hash::hashFunctionName(function));
+  }
+  return list;
+}
+
+std::string distributionList() {
+  std::string list;
+  for (hash::Distribution distribution :
+       {hash::Distribution::kKetama, hash::Distribution::kModula, hash::Distribution::kRandom}) {
+    list += (list.empty() ? "" : ", ") + std::string(hash::distributionName(distribution));
+  }
+  return list;
+}
+
+}  // namespace
+
+int lineOf(const YAML::Node& node) {
+  int line = node.Mark().line;
+  return line >= 0 ? line + 1 : 0;
+}
+
+const PoolParser::KeyHandler PoolParser::kKeyHandlers[] = {
+    {"listen", &PoolParser::setListen},
+    {"hash", &PoolParser::setHash},
+    {"hash_tag", &PoolParser::setHashTag},
+    {"distribution", &PoolParser::setDistribution},
+    {"timeout", &PoolParser::setTimeout},
+    {"backlog", &PoolParser::setBacklog},
+    {"client_connections", &PoolParser::setClientConnections},
+    {"redis", &PoolParser::setRedis},
+    {"tcpkeepalive", &PoolParser::setTcpKeepalive},
+    {"reuseport", &PoolParser::setReusePort},
+    {"redis_auth", &PoolParser::setRedisAuth},
+    {"redis_db", &PoolParser::setRedisDb},
+    {"preconnect", &PoolParser::setPreconnect},
+    {"auto_eject_hosts", &PoolParser::setAutoEjectHosts},
+    {"server_connections", &PoolParser::setServerConnections},
+    {"server_retry_timeout", &PoolParser::setServerRetryTimeout},
+    {"server_failure_limit", &PoolParser::setServerFailureLimit},
+    {"servers", &PoolParser::setServers},
+};
+
+PoolParser::PoolParser(const std::string& file, const YAML::Node& name_node) : file_(file) {
+  pool_.line = lineOf(name_node);
+  if (!name_node.IsScalar() || name_node.Scalar().empty()) {
+    fail(pool_.line, "", "a pool name must be a non-empty plain name, not " + nodeKind(name_node));
+  }
+  pool_.name = name_node.Scalar();
+}
+
+void PoolParser::fail(int line, std::string_view key, std::string reason) const {
+  throw ConfigError(file_, line, pool_.name, std::string(key), std::move(reason));
+}
+
+PoolConfig PoolParser::parse(const YAML::Node& body) {
+  if (!body.IsMap()) {
+    fail(pool_.line, "",
+         "a pool must be a mapping of keys (listen, servers, ...), found " + nodeKind(body));
+  }
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    applyKey(it->first, it->second);
+  }
+  finish();
+  return std::move(pool_);
+}
+
+void PoolParser::applyKey(const YAML::Node& key_node, const YAML::Node& value) {
+  int line = lineOf(key_node);
+  if (!key_node.IsScalar()) {
+    fail(line, "", "a key must be a plain name, not " + nodeKind(key_node));
+  }
+  key_ = key_node.Scalar();
+  for (const KeyHandler& handler : kKeyHandlers) {
+    if (handler.key != key_) {
+      continue;
+    }
+    auto [first, inserted] = seen_.emplace(key_, line);
+    if (!inserted) {
+      fail(line, key_, "duplicate key (already set on line " + std::to_string(first->second) + ")");
+    }
+    (this->*handler.apply)(value, line);
+    return;
+  }
+  for (const FutureKey& future : kFutureKeys) {
+    if (future.key == key_) {
+      fail(line, key_,
+           "unknown key: " + std::string(future.feature) +
+               " are not supported by this version of switchyard");
+    }
+  }
+  const KeyHandler* nearest = nullptr;
+  size_t best = 3;  // suggest only keys within two edits
+  for (const KeyHandler& handler : kKeyHandlers) {
+    size_t distance = editDistance(key_, handler.key);
+    if (distance < best) {
+      best = distance;
+      nearest = &handler;
+    }
+  }
+  std::string hint =
+      nearest != nullptr ? " (did you mean '" + std::string(nearest->key) + "'?)" : "";
+  fail(line, key_, "unknown key" + hint);
+}
+
+void PoolParser::finish() {
+  if (!seen_.contains("listen")) {
+    fail(pool_.line, "listen", "missing; every pool needs a listen address");
+  }
+  if (!seen_.contains("servers")) {
+    fail(pool_.line, "servers", "missing; every pool needs at least one server");
+  }
+}
+
+std::string PoolParser::scalar(const YAML::Node& value, int line) const {
+  if (!value.IsScalar()) {
+    fail(line, key_, "expected a single value, found " + nodeKind(value));
+  }
+  return value.Scalar();
+}
+
+int64_t PoolParser::integer(const YAML::Node& value, int line, int64_t min, int64_t max) const {
+  std::string text = scalar(value, line);
+  std::optional<int64_t> number = parseInteger(text);
+  if (!number) {
+    fail(line, key_, "'" + text + "' is not a whole number");
+  }
+  if (*number < 0 && min >= 0) {
+    fail(line, key_, "must not be negative, got " + text);
+  }
+  if (*number < min || *number > max) {
+    fail(line, key_,
+         text + " is out of range (" + std::to_string(min) + ".." + std::to_string(max) + ")");
+  }
+  return *number;
+}
+
+bool PoolParser::boolean(const YAML::Node& value, int line) const {
+  std::string text = scalar(value, line);
+  if (text == "true") {
+    return true;
+  }
+  if (text == "false") {
+    return false;
+  }
+  fail(line, key_,
+       "'" + text + "' is not a boolean; write true or false (as in nutcracker, forms such as " +
+           "yes/no, on/off or 1/0 are not accepted)");
+}
+
+void PoolParser::setListen(const YAML::Node& value, int line) {
+  common::Result<Address> address = parseListenAddress(scalar(value, line));
+  if (!address) {
+    fail(line, key_, address.error().message);
+  }
+  pool_.listen = std::move(address.value());
+}
+
+void PoolParser::setHash(const YAML::Node& value, int line) {
+  std::string text = scalar(value, line);
+  std::optional<hash::HashFunction> function = hash::parseHashFunction(text);
+  if (!function) {
+    fail(line, key_,
+         "unknown hash function '" + text + "' (expected one of: " + hashFunctionList() + ")");
+  }
+  pool_.hash = *function;
+}
+
+void PoolParser::setHashTag(const YAML::Node& value, int line) {
+  if (value.IsMap() && value.size() == 0) {
+    fail(line, key_, "expected two characters; quote them, as in hash_tag: \"{}\"");
+  }
+  std::string text = scalar(value, line);
+  if (text.size() != 2) {
+    fail(line, key_, "'" + text + "' is not exactly two characters (e.g. \"{}\")");
+  }
+  pool_.hash_tag = std::move(text);
+}
+
+void PoolParser::setDistribution(const YAML::Node& value, int line) {
+  std::string text = scalar(value, line);
+  std::optional<hash::Distribution> distribution = hash::parseDistribution(text);
+  if (!distribution) {
+    fail(line, key_,
+         "unknown distribution '" + text + "' (expected one of: " + distributionList() + ")");
+  }
+  pool_.distribution = *distribution;
+}
+
+void PoolParser::setTimeout(const YAML::Node& value, int line) {
+  // nutcracker arms no timer for a timeout <= 0: 0 waits forever, like an absent key.
+  int64_t timeout = integer(value, line, 0, kMaxInt);
+  pool_.timeout_ms = timeout == 0 ? -1 : timeout;
+}
+
+void PoolParser::setBacklog(const YAML::Node& value, int line) {
+  pool_.backlog = static_cast<int>(integer(value, line, 0, kMaxInt));
+}
+
+void PoolParser::setClientConnections(const YAML::Node& value, int line) {
+  pool_.client_connections = static_cast<uint32_t>(integer(value, line, 0, kMaxInt));
+}
+
+void PoolParser::setRedis(const YAML::Node& value, int line) {
+  if (!boolean(value, line)) {
+    fail(line, key_,
+         "memcached pools are not supported; switchyard speaks only Redis (set redis: true)");
+  }
+  pool_.redis = true;
+}
+
+void PoolParser::setTcpKeepalive(const YAML::Node& value, int line) {
+  pool_.tcpkeepalive = boolean(value, line);
+}
+
+void PoolParser::setReusePort(const YAML::Node& value, int line) {
+  pool_.reuseport = boolean(value, line);
+}
+
+void PoolParser::setRedisAuth(const YAML::Node& value, int line) {
+  pool_.redis_auth = scalar(value, line);
+}
+
+void PoolParser::setRedisDb(const YAML::Node& value, int line) {
+  pool_.redis_db = static_cast<int>(integer(value, line, 0, kMaxInt));
+}
+
+void PoolParser::setPreconnect(const YAML::Node& value, int line) {
+  pool_.preconnect = boolean(value, line);
+}
+
+void PoolParser::setAutoEjectHosts(const YAML::Node& value, int line) {
+  pool_.auto_eject_hosts = boolean(value, line);
+}
+
+void PoolParser::setServerConnections(const YAML::Node& value, int line) {
+  if (value.IsScalar() && value.Scalar() == "0") {
+    fail(line, key_, "must be at least 1");
+  }
+  pool_.server_connections = static_cast<uint32_t>(integer(value, line, 1, kMaxInt));
+}
+
+void PoolParser::setServerRetryTimeout(const YAML::Node& value, int line) {
+  pool_.server_retry_timeout_ms = integer(value, line, 0, kMaxInt);
+}
+
+void PoolParser::setServerFailureLimit(const YAML::Node& value, int line) {
+  pool_.server_failure_limit = static_cast<uint32_t>(integer(value, line, 0, kMaxInt));
+}
+
+void PoolParser::setServers(const YAML::Node& value, int line) {
+  if (!value.IsSequence()) {
+    fail(line, key_,
+         "expected a list of 'host:port:weight [name]' entries, found " + nodeKind(value));
+  }
+  if (value.size() == 0) {
+    fail(line, key_, "the list is empty; every pool needs at least one server");
+  }
+  for (const YAML::Node& item : value) {
+    addServer(item);
+  }
+}
+
+void PoolParser::addServer(const YAML::Node& item) {
+  int line = lineOf(item);
+  common::Result<ServerConfig> server = parseServerLine(scalar(item, line));
+  if (!server) {
+    fail(line, key_, server.error().message);
+  }
+  server->line = line;
+  // nutcracker rejects two servers with the same name, where an unnamed server's name is
+  // derived from its address; stats_name is exactly that derived name.
+  auto [first, inserted] = server_lines_.emplace(server->stats_name, line);
+  if (!inserted) {
+    std::string what = server->name.empty() ? "address" : "name";
+    fail(line, key_,
+         "duplicate server " + what + " '" + server->stats_name + "' (also on line " +
+             std::to_string(first->second) + ")");
+  }
+  pool_.servers.push_back(std::move(server.value()));
+}
+
+}  // namespace sy::config

@@ -1,0 +1,111 @@
+// docs/commands.md is rendered from the table; this test fails when it is out of step.
+// Regenerate:
+//   SY_UPDATE_COMMANDS_DOC=1 <build>/tests/unit/command/command_test --gtest_filter=CommandsDoc.*
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+#include "command/command.h"
+
+namespace sy::command {
+namespace {
+
+std::string upper(std::string_view name) {
+  std::string out;
+  for (char c : name) out.push_back(c == '|' ? ' ' : static_cast<char>(std::toupper(c)));
+  return out;
+}
+
+std::string_view handlingName(Handling handling) {
+  switch (handling) {
+    case Handling::kForward:
+      return "forward";
+    case Handling::kSplit:
+      return "split";
+    case Handling::kLocal:
+      return "local";
+    case Handling::kKeyless:
+      return "keyless";
+    case Handling::kRefused:
+      return "refused";
+  }
+  return "?";
+}
+
+std::string note(const CommandInfo& command) {
+  switch (command.handling) {
+    case Handling::kForward:
+      if (command.name == "xread" || command.name == "xreadgroup") {
+        return "routed by its keys; refused with BLOCK (mayBlock())";
+      }
+      if (command.hasFlag(kFlagNoMandatoryKeys)) {
+        return "routed by its keys; with no key, as keyless";
+      }
+      return command.hasFlag(kFlagReadOnly) ? "routed by its keys; read" : "routed by its keys";
+    case Handling::kSplit:
+      switch (command.merge) {
+        case MergeRule::kMgetArray:
+          return "split per backend; replies merged in key order";
+        case MergeRule::kMsetOk:
+          return "split per backend; +OK when every part is OK";
+        case MergeRule::kSumIntegers:
+          return "split per backend; integer replies summed";
+        case MergeRule::kNone:
+          break;
+      }
+      return "split per backend";
+    case Handling::kLocal:
+      return command.isContainer() ? "unknown subcommands answered by the proxy"
+                                   : "answered by the proxy";
+    case Handling::kKeyless:
+      return "forwarded only when the pool has one backend";
+    case Handling::kRefused:
+      return std::string(command.refusal);
+  }
+  return "";
+}
+
+std::string render() {
+  std::ostringstream out;
+  out << "# Commands\n\n"
+         "How switchyard handles each Redis 7.0 command. Rendered from the command table\n"
+         "(`src/command/policy.h` holds the decisions and their reasons); do not edit by hand:\n"
+         "`SY_UPDATE_COMMANDS_DOC=1 build/dev/tests/unit/command/command_test "
+         "--gtest_filter=CommandsDoc.*`.\n\n"
+         "- **forward**: routed by its keys; all keys must land on one backend. Read-only "
+         "commands follow the pool's `read_from`, everything else goes to the master.\n"
+         "- **split**: split per backend and merged.\n"
+         "- **local**: answered by the proxy.\n"
+         "- **keyless**: no key; forwarded only when the pool has a single backend, refused in a "
+         "sharded pool.\n"
+         "- **refused**: never reaches a backend; the client gets an error saying why.\n\n"
+         "| command | handling | notes |\n|---|---|---|\n";
+  auto row = [&out](const CommandInfo& command) {
+    out << "| " << upper(command.name) << " | " << handlingName(command.handling) << " | "
+        << note(command) << " |\n";
+  };
+  for (const CommandInfo& command : allCommands()) {
+    row(command);
+    for (const CommandInfo& sub : command.subcommands) row(sub);
+  }
+  return out.str();
+}
+
+TEST(CommandsDoc, DocsCommandsMdMatchesTheTable) {
+  const std::string path = std::string(SY_SOURCE_DIR) + "/docs/commands.md";
+  const std::string expected = render();
+  if (std::getenv("SY_UPDATE_COMMANDS_DOC") != nullptr) {
+    std::ofstream(path) << expected;
+  }
+  std::ifstream in(path);
+  std::stringstream actual;
+  actual << in.rdbuf();
+  EXPECT_EQ(actual.str(), expected) << path << " is out of date; see the top of this test";
+}
+
+}  // namespace
+}  // namespace sy::command

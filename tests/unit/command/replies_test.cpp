@@ -1,0 +1,167 @@
+// The raw COMMAND INFO / COMMAND DOCS entries are well-formed RESP2 and describe their own
+// command. The framer here is deliberately tiny and independent of the resp module.
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "command/command.h"
+
+namespace sy::command {
+namespace {
+
+constexpr size_t kBad = std::string_view::npos;
+
+// One RESP2 value starting at `pos`: its type byte, header line and end offset.
+struct Frame {
+  size_t start = 0;
+  char type = 0;
+  std::string_view line;  // the header after the type byte
+  size_t body = 0;        // offset just past the header's CRLF
+  size_t end = kBad;      // offset just past the whole value; kBad if malformed
+};
+
+bool parseInt(std::string_view text, int64_t& value) {
+  if (text.empty()) return false;
+  size_t i = text[0] == '-' ? 1 : 0;
+  if (i == text.size()) return false;
+  value = 0;
+  for (; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    value = value * 10 + (text[i] - '0');
+  }
+  if (text[0] == '-') value = -value;
+  return true;
+}
+
+Frame frameAt(std::string_view data, size_t pos, int depth = 0) {
+  Frame frame;
+  frame.start = pos;
+  if (pos >= data.size() || depth > 16) return frame;
+  const size_t eol = data.find("\r\n", pos);
+  if (eol == kBad) return frame;
+  frame.type = data[pos];
+  frame.line = data.substr(pos + 1, eol - pos - 1);
+  frame.body = eol + 2;
+  if (frame.line.find_first_of("\r\n") != kBad) return frame;
+  int64_t n = 0;
+  switch (frame.type) {
+    case '+':
+    case '-':
+      frame.end = frame.body;
+      break;
+    case ':':
+      if (parseInt(frame.line, n)) frame.end = frame.body;
+      break;
+    case '$':
+      if (parseInt(frame.line, n) && n >= 0 && frame.body + n + 2 <= data.size() &&
+          data.substr(frame.body + n, 2) == "\r\n") {
+        frame.end = frame.body + n + 2;
+      }
+      break;
+    case '*': {
+      if (!parseInt(frame.line, n) || n < 0) break;
+      size_t next = frame.body;
+      for (int64_t i = 0; i < n && next != kBad; ++i) next = frameAt(data, next, depth + 1).end;
+      frame.end = next;
+      break;
+    }
+    default:
+      break;
+  }
+  return frame;
+}
+
+// The elements of the array at `pos` (empty if it is not an array).
+std::vector<Frame> elements(std::string_view data, size_t pos) {
+  std::vector<Frame> out;
+  const Frame array = frameAt(data, pos);
+  int64_t n = 0;
+  if (array.type != '*' || !parseInt(array.line, n)) return out;
+  size_t next = array.body;
+  for (int64_t i = 0; i < n; ++i) {
+    out.push_back(frameAt(data, next));
+    next = out.back().end;
+  }
+  return out;
+}
+
+std::string_view bulk(std::string_view data, const Frame& frame) {
+  return frame.type == '$' ? data.substr(frame.body, frame.end - frame.body - 2) : "";
+}
+
+TEST(FrameCheck, RejectsMalformedInput) {
+  EXPECT_EQ(frameAt("$3\r\nab\r\n", 0).end, kBad);
+  EXPECT_EQ(frameAt("*2\r\n:1\r\n", 0).end, kBad);
+  EXPECT_EQ(frameAt(":x\r\n", 0).end, kBad);
+  EXPECT_EQ(frameAt("!1\r\n", 0).end, kBad);
+  EXPECT_EQ(frameAt("*1\r\n$1\r\na\r\n", 0).end, 11u);
+}
+
+void checkInfo(const CommandInfo& command) {
+  SCOPED_TRACE(std::string(command.name));
+  const std::string_view info = command.info_reply;
+  ASSERT_EQ(frameAt(info, 0).end, info.size());
+  const std::vector<Frame> fields = elements(info, 0);
+  ASSERT_EQ(fields.size(), 10u);
+  EXPECT_EQ(bulk(info, fields[0]), command.name);
+  EXPECT_EQ(fields[1].type, ':');
+  EXPECT_EQ(fields[1].line, std::to_string(command.arity));
+  EXPECT_EQ(elements(info, fields[2].start).size(),
+            static_cast<size_t>(__builtin_popcount(command.flags)));
+  const std::vector<Frame> specs = elements(info, fields[8].start);
+  EXPECT_EQ(specs.size(), command.key_specs.size());
+  const std::vector<Frame> subs = elements(info, fields[9].start);
+  ASSERT_EQ(subs.size(), command.subcommands.size());
+  for (size_t i = 0; i < subs.size(); ++i) {
+    EXPECT_EQ(info.substr(subs[i].start, subs[i].end - subs[i].start),
+              command.subcommands[i].info_reply);
+  }
+}
+
+void checkDocs(const CommandInfo& command) {
+  SCOPED_TRACE(std::string(command.name));
+  const std::string_view docs = command.docs_reply;
+  const Frame name = frameAt(docs, 0);
+  ASSERT_NE(name.end, kBad);
+  EXPECT_EQ(bulk(docs, name), command.name);
+  const Frame map = frameAt(docs, name.end);
+  ASSERT_EQ(map.end, docs.size());
+  const std::vector<Frame> fields = elements(docs, name.end);
+  ASSERT_EQ(fields.size() % 2, 0u);
+  bool has_summary = false;
+  for (size_t i = 0; i < fields.size(); i += 2) {
+    if (bulk(docs, fields[i]) == "summary") has_summary = !bulk(docs, fields[i + 1]).empty();
+  }
+  EXPECT_TRUE(has_summary);
+}
+
+TEST(CommandReplies, InfoAndDocsAreWellFormedAndDescribeTheirCommand) {
+  for (const CommandInfo& command : allCommands()) {
+    checkInfo(command);
+    checkDocs(command);
+    for (const CommandInfo& sub : command.subcommands) {
+      checkInfo(sub);
+      checkDocs(sub);
+    }
+  }
+}
+
+TEST(CommandReplies, GetIsExactlyWhatRedisPrints) {
+  const CommandInfo* get = findTopLevel("get");
+  ASSERT_NE(get, nullptr);
+  EXPECT_EQ(get->info_reply,
+            "*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"
+            "*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n"
+            "*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n"
+            "$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n"
+            "$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n"
+            "$5\r\nlimit\r\n:0\r\n*0\r\n");
+  EXPECT_TRUE(get->docs_reply.starts_with("$3\r\nget\r\n*"));
+}
+
+}  // namespace
+}  // namespace sy::command
