@@ -5,6 +5,7 @@
 // Thread: the control thread (the io_context passed in).
 #pragma once
 
+#include <asio/basic_socket_acceptor.hpp>
 #include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -45,7 +46,7 @@ class StatsServer {
   StatsServerOptions options_;
   std::string source_;
   std::string document_;
-  asio::generic::stream_protocol::acceptor acceptor_;
+  asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
   asio::steady_timer refresh_timer_;
   bool open_ = false;
 };

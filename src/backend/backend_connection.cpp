@@ -212,22 +212,23 @@ void BackendConnection::updateQueueGauges() {
   counters_.out_queue_bytes.set(in_flight_bytes_ - unsent_bytes);
 }
 
+// Reads straight into in_: a read that drains the socket re-arms without an epoll_ctl call.
 void BackendConnection::armRead() {
   uint64_t generation = generation_;
-  socket_.async_wait(asio::socket_base::wait_read, [this, generation](const std::error_code& ec) {
-    if (generation != generation_) return;
-    if (ec) return fail(ec.message());
-    onReadable();
-  });
+  auto space = in_.prepare(kReadChunk);
+  socket_.async_read_some(asio::buffer(space.data(), space.size()),
+                          [this, generation](const std::error_code& error, size_t bytes) {
+                            if (generation != generation_) return;
+                            onReadable(error, bytes);
+                          });
 }
 
-void BackendConnection::onReadable() {
+void BackendConnection::onReadable(const std::error_code& first_error, size_t first_bytes) {
   uint64_t generation = generation_;
-  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
-    auto space = in_.prepare(kReadChunk);
-    std::error_code error;
-    size_t n = socket_.read_some(asio::buffer(space.data(), space.size()), error);
-    if (error == asio::error::would_block || error == asio::error::try_again) break;
+  std::error_code error = first_error;
+  size_t n = first_bytes;
+  size_t space = kReadChunk;
+  for (int reads = 0;; ++reads) {
     if (error || n == 0) {
       counters_.server_eof.add();
       return fail(error && error != asio::error::eof ? error.message()
@@ -236,7 +237,11 @@ void BackendConnection::onReadable() {
     in_.commit(n);
     counters_.response_bytes.add(n);
     if (!processReplies() || generation != generation_) return;
-    if (n < space.size()) break;
+    if (n < space || reads + 1 >= kMaxReadsPerEvent) break;
+    auto more = in_.prepare(kReadChunk);
+    space = more.size();
+    n = socket_.read_some(asio::buffer(more.data(), more.size()), error);
+    if (error == asio::error::would_block || error == asio::error::try_again) break;
   }
   armRead();
 }

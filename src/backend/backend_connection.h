@@ -114,7 +114,7 @@ class BackendConnection {
   void scheduleFlush();
   void flush();
   void armRead();
-  void onReadable();
+  void onReadable(const std::error_code& first_error, size_t first_bytes);
   bool processReplies();
   void fail(std::string_view reason);
   void updateQueueGauges();

@@ -44,4 +44,9 @@ inline constexpr std::string_view kErrReplyBadVerbatim =
 inline constexpr std::string_view kErrReplyStreamed =
     "reply: RESP3 streamed types are not supported";
 
+// --- Routing (route/). Replied as "-<text>"; the connection stays open. ---
+inline constexpr std::string_view kErrCrossShard =
+    "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "
+    "together)";
+
 }  // namespace sy::resp

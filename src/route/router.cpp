@@ -16,10 +16,6 @@ std::string clip(std::string_view text) {
   return out;
 }
 
-std::string commandName(const command::CommandInfo& command) {
-  return std::string(command.name);
-}
-
 }  // namespace
 
 std::string unknownCommandError(std::span<const std::string_view> args) {
@@ -42,10 +38,22 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
     out.error = unknownCommandError(args);
     return;
   }
-  out.read_only = (command->flags & command::kFlagReadOnly) != 0;
+  out.read_only = command->hasFlag(command::kFlagReadOnly);
+  // Redis's order of checks: unknown subcommand, then arity.
+  if (command->isContainer() && args.size() >= 2) {
+    out.kind = PlanKind::kError;
+    out.error = command::unknownSubcommandError(*command, args[1]);
+    return;
+  }
   if (!command::arityOk(*command, args.size())) {
     out.kind = PlanKind::kError;
-    out.error = command::arityError(*command, args);
+    out.error = command::wrongArityError(*command);
+    return;
+  }
+  if (command->handling != command::Handling::kRefused && command::mayBlock(*command, args)) {
+    out.kind = PlanKind::kError;
+    out.error = fmt::format("ERR '{}' is not supported by switchyard: {}", command->name,
+                            command::kBlockingRefusal);
     return;
   }
   switch (command->handling) {
@@ -54,7 +62,7 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
       return;
     case command::Handling::kRefused:
       out.kind = PlanKind::kError;
-      out.error = fmt::format("ERR '{}' is not supported by switchyard: {}", commandName(*command),
+      out.error = fmt::format("ERR '{}' is not supported by switchyard: {}", command->name,
                               command->refusal);
       return;
     case command::Handling::kKeyless:

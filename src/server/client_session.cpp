@@ -58,28 +58,33 @@ void ClientSession::armRead() {
   if (read_armed_ || paused_ || closing_ || input_closed_) return;
   read_armed_ = true;
   beginOp();
-  socket_.async_wait(asio::socket_base::wait_read, [this](const std::error_code& error) {
-    read_armed_ = false;
-    if (!closing_) {
-      if (error) {
-        close(error.message());
-      } else {
-        onReadable();
-      }
-    }
-    endOp();
-  });
+  socket_.async_read_some(
+      asio::buffer(inline_read_), [this](const std::error_code& error, size_t bytes) {
+        read_armed_ = false;
+        if (!closing_) {
+          if (error) {
+            worker_.countClientEof(pool_index_, error != asio::error::eof);
+            close(error == asio::error::eof ? "client closed the connection" : error.message());
+          } else {
+            onReadable(bytes);
+          }
+        }
+        endOp();
+      });
 }
 
-void ClientSession::onReadable() {
-  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
+void ClientSession::onReadable(size_t first_chunk) {
+  takeInput(std::string_view(inline_read_.data(), first_chunk));
+  // A full inline buffer means more may be waiting: read on without waiting, into the
+  // worker's scratch (or straight into the stash while a request spans reads).
+  bool more = first_chunk == inline_read_.size();
+  for (int reads = 0; more && reads < kMaxReadsPerEvent; ++reads) {
+    if (closing_ || paused_ || input_closed_) return;
     bool into_stash = stash_ != nullptr;
-    std::span<char> space =
-        into_stash ? stash_->prepare(std::max(kStashReadChunk,
-                                              parser_.bytesNeeded() > stash_->size()
-                                                  ? parser_.bytesNeeded() - stash_->size()
-                                                  : 0))
-                   : worker_.readScratch();
+    size_t stashed = into_stash ? stash_->size() : 0;
+    size_t wanted = parser_.bytesNeeded() > stashed ? parser_.bytesNeeded() - stashed : 0;
+    std::span<char> space = into_stash ? stash_->prepare(std::max(kStashReadChunk, wanted))
+                                       : worker_.readScratch();
     std::error_code error;
     size_t n = socket_.read_some(asio::buffer(space.data(), space.size()), error);
     if (error == asio::error::would_block || error == asio::error::try_again) break;
@@ -90,20 +95,35 @@ void ClientSession::onReadable() {
     }
     if (into_stash) {
       stash_->commit(n);
-      size_t used = processInput(stash_->view());
-      if (stash_) stash_->consume(used);
-      if (stash_ && stash_->empty()) worker_.buffers().release(std::move(stash_));
+      processStash();
     } else {
-      size_t used = processInput(std::string_view(space.data(), n));
-      if (used < n && !closing_ && !input_closed_) {
-        stash_ = worker_.buffers().acquire();
-        stash_->append(std::string_view(space.data() + used, n - used));
-      }
+      takeInput(std::string_view(space.data(), n));
     }
-    if (closing_ || paused_ || input_closed_) return;
-    if (n < space.size()) break;
+    more = n == space.size();
   }
+  if (closing_ || paused_ || input_closed_) return;
   armRead();
+}
+
+// Processes a chunk read outside the stash; what cannot be processed yet is stashed.
+void ClientSession::takeInput(std::string_view chunk) {
+  if (stash_) {
+    stash_->append(chunk);
+    processStash();
+    return;
+  }
+  size_t used = processInput(chunk);
+  if (used < chunk.size() && !closing_ && !input_closed_) {
+    stash_ = worker_.buffers().acquire();
+    stash_->append(chunk.substr(used));
+  }
+}
+
+void ClientSession::processStash() {
+  size_t used = processInput(stash_->view());
+  if (!stash_) return;  // closed meanwhile
+  stash_->consume(used);
+  if (stash_->empty()) worker_.buffers().release(std::move(stash_));
 }
 
 // Parses and dispatches every complete request in `data`; returns the bytes used.
@@ -325,13 +345,7 @@ void ClientSession::maybeResume() {
   if (pending_.size() > kMaxPending / 2 || outputBytes() > kMaxOutputBytes / 2) return;
   paused_ = false;
   if (processing_) return;  // the running processInput loop carries on
-  if (stash_) {
-    size_t used = processInput(stash_->view());
-    if (stash_) {
-      stash_->consume(used);
-      if (stash_->empty()) worker_.buffers().release(std::move(stash_));
-    }
-  }
+  if (stash_) processStash();
   armRead();
 }
 

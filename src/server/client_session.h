@@ -20,6 +20,7 @@
 
 #include <asio/generic/stream_protocol.hpp>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,6 +41,10 @@ class ClientSession {
   using Socket = asio::generic::stream_protocol::socket;
 
   static constexpr size_t kMaxPending = 1024;
+  // Every read first lands in this small buffer: the asynchronous read needs memory of its
+  // own while it waits, and a read that drains the socket re-arms without an epoll_ctl call
+  // (a bare readiness wait would cost one per request).
+  static constexpr size_t kInlineReadBytes = 2048;
   static constexpr size_t kMaxOutputBytes = 16 * 1024 * 1024;
 
   ClientSession(Worker& worker, Socket socket, uint32_t pool_index, uint64_t id);
@@ -64,7 +69,9 @@ class ClientSession {
 
  private:
   void armRead();
-  void onReadable();
+  void onReadable(size_t first_chunk);
+  void takeInput(std::string_view chunk);
+  void processStash();
   size_t processInput(std::string_view data);
   void dispatch(const resp::Request& request);
   void forward(PendingRequest& request, uint32_t server, const resp::Request& parsed);
@@ -90,6 +97,7 @@ class ClientSession {
   std::unique_ptr<common::ByteBuffer> stash_;  // unparsed input carried between reads
   std::unique_ptr<common::ByteBuffer> out_;    // replies not yet written
   common::RingQueue<PendingRequest*> pending_;
+  std::array<char, kInlineReadBytes> inline_read_;
   int ops_ = 0;                   // asynchronous operations and posts that refer to this
   bool read_armed_ = false;
   bool write_armed_ = false;

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "server/worker.h"

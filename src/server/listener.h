@@ -5,6 +5,7 @@
 // Thread: the control thread (the io_context passed in) only.
 #pragma once
 
+#include <asio/basic_socket_acceptor.hpp>
 #include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
 
@@ -40,7 +41,7 @@ class Listener {
   uint32_t pool_index_;
   ProxyStats& stats_;
   std::function<Worker&()> pick_worker_;
-  asio::generic::stream_protocol::acceptor acceptor_;
+  asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
   bool open_ = false;
 };
 

@@ -160,8 +160,9 @@ void client(ClientSession& session, PendingRequest& request,
     }
   } else if (is(sub, "ID")) {
     resp::appendInteger(out, static_cast<int64_t>(session.id()));
-  } else if (is(sub, "SETINFO")) {  // accepted and ignored: backends never see this client
-    resp::appendSimple(out, "OK");
+  } else if (is(sub, "INFO")) {
+    resp::appendBulk(out, fmt::format("id={} name={} db=0 proxy=switchyard\n", session.id(),
+                                      session.client_name));
   } else {
     return request.completeWithError(
         fmt::format("ERR 'client|{}' is not supported by switchyard", sub.substr(0, 64)));
@@ -179,10 +180,10 @@ void commandInfo(PendingRequest& request, std::span<const std::string_view> args
     return request.complete(out.view());
   }
   size_t found = 0;
-  for (size_t i = 2; i < args.size(); ++i) found += command::findCommandByName(args[i]) != nullptr;
+  for (size_t i = 2; i < args.size(); ++i) found += command::findTopLevel(args[i]) != nullptr;
   resp::appendArrayHeader(out, docs ? found * 2 : names);
   for (size_t i = 2; i < args.size(); ++i) {
-    const command::CommandInfo* info = command::findCommandByName(args[i]);
+    const command::CommandInfo* info = command::findTopLevel(args[i]);
     if (info != nullptr) {
       out.append(docs ? info->docs_reply : info->info_reply);
     } else if (!docs) {

@@ -18,7 +18,8 @@ struct PoolCounters {
 };
 
 struct WorkerCounters {
-  explicit WorkerCounters(size_t pools) : pools(std::make_unique<PoolCounters[]>(pools)) {}
+  explicit WorkerCounters(size_t pool_count)
+      : pools(std::make_unique<PoolCounters[]>(pool_count)) {}
   std::unique_ptr<PoolCounters[]> pools;
 };
 
