@@ -79,6 +79,7 @@ class Distributor {
 
  private:
   Distributor() = default;
+  uint32_t ketamaServerFor(uint32_t hash) const;
   uint32_t modulaServerFor(uint32_t hash) const;
   uint32_t randomServer() const;
 
