@@ -28,8 +28,8 @@ std::optional<Distribution> parseDistribution(std::string_view name);
 struct RingMember {
   std::string identity;  // ringIdentity() of the server
   uint32_t weight;       // > 0
-  uint32_t
-      server_index;  // the caller's index for this server (its position in the pool's server list)
+  // The caller's index for this server (its position in the pool's server list).
+  uint32_t server_index;
 };
 
 // One point of a ketama continuum.
