@@ -174,7 +174,7 @@ def make_keys():
     """The test keys: ASCII, binary, bytes >= 0x80 at every tail length, tags, long, empty."""
     rng = random.Random(20240611)
     keys = [b"foo", b"bar", b"user:1000", b"hello world!", b"h\xc3\xa9llo", b"a", b"ab",
-            b"abc", b"abcd", b"key", b"counter", b"session:0123456789abcdef"]
+            b"abc", b"abcd", b"key", b"counter", b"cart:0123456789abcdef"]
     keys += [f"key:{i}".encode() for i in range(48)]
     keys += [f"object:{rng.randrange(10**9)}:field".encode() for i in range(16)]
     keys += [bytes([b]) for b in (0x00, 0x01, 0x0a, 0x20, 0x7f, 0x80, 0x81, 0xc3, 0xfe, 0xff)]
@@ -342,9 +342,9 @@ def write_golden(path, pools, keys, placements, refusals):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=os.path.join(
+    parser.add_argument("--out", default=os.path.normpath(os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "tests", "unit", "hash", "golden",
-        "placement.txt"))
+        "placement.txt")))
     args = parser.parse_args()
 
     root = tempfile.mkdtemp(prefix="sy-golden-")

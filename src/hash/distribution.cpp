@@ -147,18 +147,30 @@ Distributor Distributor::build(Distribution distribution, std::span<const RingMe
 
 uint32_t Distributor::serverFor(uint32_t hash) const {
   switch (distribution_) {
-    case Distribution::kKetama: {
-      auto it = std::lower_bound(
-          points_.begin(), points_.end(), hash,
-          [](const KetamaPoint& point, uint32_t value) { return point.value < value; });
-      return it == points_.end() ? points_.front().server_index : it->server_index;
-    }
+    case Distribution::kKetama:
+      return ketamaServerFor(hash);
     case Distribution::kModula:
       return modulaServerFor(hash);
     case Distribution::kRandom:
       return randomServer();
   }
   return member_indexes_.front();
+}
+
+uint32_t Distributor::ketamaServerFor(uint32_t hash) const {
+  // Branch-free lower bound (the first point >= hash): the loop runs log2(n) times whatever
+  // the hash, and the comparison becomes a conditional move, so random hashes cost no branch
+  // mispredictions.
+  const KetamaPoint* base = points_.data();
+  size_t length = points_.size();
+  while (length > 1) {
+    const size_t half = length / 2;
+    base += base[half - 1].value < hash ? half : 0;
+    length -= half;
+  }
+  size_t index = static_cast<size_t>(base - points_.data()) + (base->value < hash ? 1 : 0);
+  index = index == points_.size() ? 0 : index;  // past the last point: wrap to the first
+  return points_[index].server_index;
 }
 
 uint32_t Distributor::modulaServerFor(uint32_t hash) const {

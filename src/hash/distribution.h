@@ -28,8 +28,8 @@ std::optional<Distribution> parseDistribution(std::string_view name);
 struct RingMember {
   std::string identity;  // ringIdentity() of the server
   uint32_t weight;       // > 0
-  uint32_t
-      server_index;  // the caller's index for this server (its position in the pool's server list)
+  // The caller's index for this server (its position in the pool's server list).
+  uint32_t server_index;
 };
 
 // One point of a ketama continuum.
@@ -79,6 +79,7 @@ class Distributor {
 
  private:
   Distributor() = default;
+  uint32_t ketamaServerFor(uint32_t hash) const;
   uint32_t modulaServerFor(uint32_t hash) const;
   uint32_t randomServer() const;
 

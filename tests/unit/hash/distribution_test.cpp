@@ -88,6 +88,24 @@ TEST(Ketama, LookupIsFirstPointAtOrAboveHashWithWrap) {
   EXPECT_EQ(ring.serverFor(UINT32_MAX), points.front().server_index);
 }
 
+// serverFor() agrees with std::lower_bound plus wrap for rings of every size from 1 point up.
+TEST(Ketama, LookupAgreesWithLowerBound) {
+  for (int servers : {1, 2, 3, 5, 16, 100}) {
+    const Distributor ring = Distributor::build(Distribution::kKetama, namedServers(servers));
+    const auto points = ring.points();
+    uint32_t hash = 12345;
+    for (int i = 0; i < 20000; ++i) {
+      hash = hash * 1664525u + 1013904223u;
+      const uint32_t probe = (i % 3 == 0) ? points[hash % points.size()].value - (i % 2) : hash;
+      auto it = std::lower_bound(
+          points.begin(), points.end(), probe,
+          [](const KetamaPoint& point, uint32_t value) { return point.value < value; });
+      const uint32_t expected = it == points.end() ? points.front().server_index : it->server_index;
+      ASSERT_EQ(ring.serverFor(probe), expected) << servers << " servers, hash " << probe;
+    }
+  }
+}
+
 TEST(Ketama, PointCountsFollowWeights) {
   EXPECT_EQ(ketamaPointCount(1, 3, 2), 104u);
   EXPECT_EQ(ketamaPointCount(2, 3, 2), 212u);
