@@ -14,9 +14,9 @@ namespace sy::server {
 namespace {
 
 constexpr size_t kReadScratchBytes = 64 * 1024;
-constexpr size_t kBufferSize = 16 * 1024;
+constexpr size_t kBufferSize = 4 * 1024;
 constexpr size_t kBufferKeepLimit = 64 * 1024;
-constexpr size_t kMaxFreeBuffers = 1024;
+constexpr size_t kMaxFreeBuffers = 64;
 // Session ids are unique across workers: the worker index sits in the top bits.
 constexpr int kSessionIdShift = 48;
 
