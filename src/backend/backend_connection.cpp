@@ -52,7 +52,7 @@ BackendConnection::~BackendConnection() {
 
 common::TimePoint BackendConnection::deadlineFromNow() const {
   if (options_.timeout_ms < 0) return kNoDeadline;
-  return common::now() + common::Millis(options_.timeout_ms);
+  return common::coarseNow() + common::Millis(options_.timeout_ms);
 }
 
 bool BackendConnection::admit() {

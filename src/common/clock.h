@@ -14,6 +14,10 @@ using Micros = std::chrono::microseconds;
 
 inline TimePoint now() { return Clock::now(); }
 
+// A monotonic time that is cheaper to read but only as fine as the kernel's tick (1-4 ms),
+// on the same time base as now(): good enough for request deadlines, which are milliseconds.
+TimePoint coarseNow();
+
 inline int64_t microsSince(TimePoint start, TimePoint end = now()) {
   return std::chrono::duration_cast<Micros>(end - start).count();
 }

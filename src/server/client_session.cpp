@@ -296,12 +296,14 @@ void ClientSession::drainReady() {
 void ClientSession::scheduleFlush() {
   if (flush_posted_ || closing_) return;
   flush_posted_ = true;
-  beginOp();
-  asio::post(socket_.get_executor(), [this] {
-    flush_posted_ = false;
-    if (!closing_) flush();
-    endOp();
-  });
+  beginOp();  // ended by runDeferredFlush
+  worker_.deferFlush(*this);
+}
+
+void ClientSession::runDeferredFlush() {
+  flush_posted_ = false;
+  if (!closing_) flush();
+  endOp();  // may destroy this session: nothing after it
 }
 
 void ClientSession::flush() {

@@ -59,6 +59,9 @@ class ClientSession {
   // `request`, queued in this session, is complete with `reply` (valid during the call).
   void onRequestDone(PendingRequest& request, std::string_view reply);
 
+  // The worker's end-of-turn flush (see Worker::deferFlush).
+  void runDeferredFlush();
+
   uint64_t id() const { return id_; }
   uint32_t poolIndex() const { return pool_index_; }
   Worker& worker() { return worker_; }

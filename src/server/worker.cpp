@@ -139,6 +139,17 @@ void Worker::adopt(int fd, int protocol_family, int protocol, uint32_t pool_inde
   });
 }
 
+void Worker::deferFlush(ClientSession& session) {
+  if (deferred_flushes_.empty()) asio::post(io_, [this] { flushDeferred(); });
+  deferred_flushes_.push_back(&session);
+}
+
+void Worker::flushDeferred() {
+  flushing_.swap(deferred_flushes_);  // sessions flushed now may defer again for next turn
+  for (ClientSession* session : flushing_) session->runDeferredFlush();
+  flushing_.clear();
+}
+
 void Worker::destroySession(ClientSession& session) {
   uint32_t pool_index = session.poolIndex();
   counters_.pools[pool_index].client_connections.sub();

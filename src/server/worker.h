@@ -70,6 +70,9 @@ class Worker {
   std::vector<PendingRequest*>& fragmentList() { return fragment_list_; }
 
   void destroySession(ClientSession& session);
+  // Queues `session` to flush its output at the end of this loop turn: one post per turn for
+  // all sessions, instead of one per session (which would allocate under load).
+  void deferFlush(ClientSession& session);
 
   // Statistics (this worker's counters).
   void countClientEof(uint32_t pool, bool was_error);
@@ -86,6 +89,7 @@ class Worker {
   void buildBackends();
   void armTicker();
   void closeAll();
+  void flushDeferred();
 
   uint32_t index_;
   asio::io_context io_;
@@ -110,6 +114,8 @@ class Worker {
   std::vector<uint32_t> fragment_servers_;
   std::vector<std::string_view> fragment_args_;
   std::vector<PendingRequest*> fragment_list_;
+  std::vector<ClientSession*> deferred_flushes_;
+  std::vector<ClientSession*> flushing_;
 };
 
 }  // namespace sy::server
