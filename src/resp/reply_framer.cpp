@@ -17,6 +17,9 @@
 namespace sy::resp {
 namespace {
 
+// Lines up to this long are searched byte by byte on first sight (see readLine).
+constexpr size_t kShortLine = 24;
+
 bool isBignum(std::string_view text) {
   if (!text.empty() && text[0] == '-') text.remove_prefix(1);
   if (text.empty()) return false;
@@ -124,9 +127,17 @@ ReplyFramer::Step ReplyFramer::readLine(std::string_view input, char& type,
                                         std::string_view& text) {
   const size_t start = pos_;
   const size_t window = std::min(input.size(), start + limits_.max_line_bytes + 1);
-  const size_t from = std::max(scan_, start + 1);
-  const void* found =
-      from < window ? std::memchr(input.data() + from, '\r', window - from) : nullptr;
+  size_t from = std::max(scan_, start + 1);
+  const void* found = nullptr;
+  if (scan_ == start) {
+    // Most lines are short ("$5", ":1", "+OK"): a plain loop beats a memchr call on them.
+    const size_t short_end = std::min(window, start + kShortLine);
+    while (from < short_end && input[from] != '\r') ++from;
+    if (from < short_end) found = input.data() + from;
+  }
+  if (found == nullptr && from < window) {
+    found = std::memchr(input.data() + from, '\r', window - from);
+  }
   if (found == nullptr) {
     if (input.size() - start > limits_.max_line_bytes) return fail(kErrReplyLineTooLong);
     scan_ = std::max(window, start + 1);

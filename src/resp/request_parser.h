@@ -29,8 +29,8 @@ enum class ParseStatus { kOk, kNeedMore, kError };
 // or moves those bytes, or calls parse() again, whichever comes first. `raw` is the whole request
 // exactly as received.
 struct Request {
-  std::vector<std::string_view>
-      args;  // capacity reused across parses: no allocation in steady state
+  // Capacity reused across parses: no allocation in steady state.
+  std::vector<std::string_view> args;
   std::string_view raw;
   bool is_inline = false;  // inline form: `raw` is not RESP; the proxy re-encodes from args
 };
