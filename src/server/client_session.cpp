@@ -3,8 +3,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include <asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 #include "command/command.h"
@@ -20,32 +25,50 @@ namespace {
 constexpr int kMaxReadsPerEvent = 8;  // then yield so one busy client cannot starve others
 constexpr size_t kStashReadChunk = 16 * 1024;
 
+bool wouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace
 
-ClientSession::ClientSession(Worker& worker, Socket socket, uint32_t pool_index, uint64_t id)
-    : worker_(worker),
-      socket_(std::move(socket)),
-      pool_index_(pool_index),
-      id_(id),
-      parser_(worker.parserLimits()) {}
-
-ClientSession::~ClientSession() {
-  std::error_code ignored;
-  socket_.close(ignored);
+ClientSession::ClientSession(Worker& worker, int fd, bool is_tcp, uint32_t pool_index,
+                             uint64_t id)
+    : worker_(worker), fd_(fd), pool_index_(pool_index), id_(id), parser_(worker.parserLimits()) {
+  if (is_tcp) {
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
 }
 
-void ClientSession::start() {
-  std::error_code ignored;
-  socket_.non_blocking(true, ignored);
-  if (socket_.local_endpoint(ignored).protocol().protocol() == IPPROTO_TCP) {
-    int one = 1;
-    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+ClientSession::~ClientSession() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void ClientSession::start() { updateInterest(); }
+
+// Keeps the epoll registration in step with what the session waits for: input unless
+// paused or done reading, writability only while the socket is full.
+void ClientSession::updateInterest() {
+  if (closing_) return;
+  uint32_t wanted = 0;
+  if (!paused_ && !input_closed_) wanted |= EPOLLIN;
+  if (write_blocked_) wanted |= EPOLLOUT;
+  if (wanted == interest_) return;
+  worker_.watchClient(fd_, *this, interest_, wanted);
+  interest_ = wanted;
+}
+
+void ClientSession::onEvents(uint32_t events) {
+  if (closing_) return;
+  if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && write_blocked_) {
+    write_blocked_ = false;
+    flush();
+    if (closing_) return;
   }
-  armRead();
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) onReadable();
+  updateInterest();
 }
 
 void ClientSession::endOp() {
@@ -54,55 +77,34 @@ void ClientSession::endOp() {
   if (closing_ && ops_ == 0) worker_.destroySession(*this);  // last use of `this`
 }
 
-void ClientSession::armRead() {
-  if (read_armed_ || paused_ || closing_ || input_closed_) return;
-  read_armed_ = true;
-  beginOp();
-  socket_.async_read_some(
-      asio::buffer(inline_read_), [this](const std::error_code& error, size_t bytes) {
-        read_armed_ = false;
-        if (!closing_) {
-          if (error) {
-            worker_.countClientEof(pool_index_, error != asio::error::eof);
-            close(error == asio::error::eof ? "client closed the connection" : error.message());
-          } else {
-            onReadable(bytes);
-          }
-        }
-        endOp();
-      });
-}
-
-void ClientSession::onReadable(size_t first_chunk) {
-  takeInput(std::string_view(inline_read_.data(), first_chunk));
-  // A full inline buffer means more may be waiting: read on without waiting, into the
-  // worker's scratch (or straight into the stash while a request spans reads).
-  bool more = first_chunk == inline_read_.size();
-  for (int reads = 0; more && reads < kMaxReadsPerEvent; ++reads) {
+// Reads what the socket has, a bounded number of times. The client set is level-triggered,
+// so a read shorter than its buffer means the socket is drained: no read ends in EAGAIN.
+void ClientSession::onReadable() {
+  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
     if (closing_ || paused_ || input_closed_) return;
     bool into_stash = stash_ != nullptr;
     size_t stashed = into_stash ? stash_->size() : 0;
     size_t wanted = parser_.bytesNeeded() > stashed ? parser_.bytesNeeded() - stashed : 0;
     std::span<char> space = into_stash ? stash_->prepare(std::max(kStashReadChunk, wanted))
                                        : worker_.readScratch();
-    std::error_code error;
-    size_t n = socket_.read_some(asio::buffer(space.data(), space.size()), error);
-    if (error == asio::error::would_block || error == asio::error::try_again) break;
-    if (error || n == 0) {
-      worker_.countClientEof(pool_index_, error && error != asio::error::eof);
-      close(error ? error.message() : "client closed the connection");
+    ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && wouldBlock(errno)) return;
+    if (n <= 0) {
+      bool failed = n < 0;
+      worker_.countClientEof(pool_index_, failed);
+      close(failed ? std::strerror(errno) : "client closed the connection");
       return;
     }
+    size_t got = static_cast<size_t>(n);
     if (into_stash) {
-      stash_->commit(n);
+      stash_->commit(got);
       processStash();
     } else {
-      takeInput(std::string_view(space.data(), n));
+      takeInput(std::string_view(space.data(), got));
     }
-    more = n == space.size();
+    if (got < space.size()) return;
   }
-  if (closing_ || paused_ || input_closed_) return;
-  armRead();
 }
 
 // Processes a chunk read outside the stash; what cannot be processed yet is stashed.
@@ -307,31 +309,20 @@ void ClientSession::runDeferredFlush() {
 }
 
 void ClientSession::flush() {
-  while (out_ && !out_->empty() && !write_armed_) {
-    std::error_code error;
-    size_t written = socket_.write_some(asio::buffer(out_->data(), out_->size()), error);
-    if (error == asio::error::would_block || error == asio::error::try_again) {
-      write_armed_ = true;
-      beginOp();
-      socket_.async_wait(asio::socket_base::wait_write, [this](const std::error_code& ec) {
-        write_armed_ = false;
-        if (!closing_) {
-          if (ec) {
-            close(ec.message());
-          } else {
-            flush();
-          }
-        }
-        endOp();
-      });
+  while (out_ && !out_->empty() && !write_blocked_) {
+    ssize_t n = ::send(fd_, out_->data(), out_->size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && wouldBlock(errno)) {
+      write_blocked_ = true;
+      updateInterest();
       return;
     }
-    if (error) {
+    if (n < 0) {
       worker_.countClientError(pool_index_);
-      close(error.message());
+      close(std::strerror(errno));
       return;
     }
-    out_->consume(written);
+    out_->consume(static_cast<size_t>(n));
   }
   if (out_ && out_->empty()) worker_.buffers().release(std::move(out_));
   if (close_after_flush_ && !out_) {
@@ -348,15 +339,17 @@ void ClientSession::maybeResume() {
   paused_ = false;
   if (processing_) return;  // the running processInput loop carries on
   if (stash_) processStash();
-  armRead();
+  updateInterest();
 }
 
 void ClientSession::close(std::string_view reason) {
   if (closing_) return;
   closing_ = true;
   spdlog::debug("client {} closed: {}", id_, reason);
-  std::error_code ignored;
-  socket_.close(ignored);
+  if (interest_ != 0) worker_.watchClient(fd_, *this, interest_, 0);
+  interest_ = 0;
+  ::close(fd_);
+  fd_ = -1;
   while (!pending_.empty()) {
     PendingRequest* request = pending_.pop();
     request->session = nullptr;
@@ -365,7 +358,7 @@ void ClientSession::close(std::string_view reason) {
   worker_.buffers().release(std::move(stash_));
   worker_.buffers().release(std::move(out_));
   beginOp();
-  asio::post(socket_.get_executor(), [this] { endOp(); });
+  worker_.deferCall([this] { endOp(); });  // destroyed from a fresh call, never mid-dispatch
 }
 
 }  // namespace sy::server

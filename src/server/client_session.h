@@ -1,6 +1,7 @@
 // ClientSession: one client connection on one worker.
 //
-//   socket --read--> worker scratch (or stash_ when a request spans reads)
+//   fd (level-triggered in the worker's client epoll set) --read--> worker scratch
+//                                                     (or stash_ when a request spans reads)
 //          --RequestParser--> request --Router--> backend / split / local answer
 //   each request takes a slot in pending_ at once, so replies leave in request order:
 //   pending_: [A done] [B waiting] [C done]  -> A is written; C waits for B.
@@ -11,16 +12,14 @@
 // half. A slow client therefore costs bounded memory, and so does a slow backend.
 //
 // Memory: an idle session holds no buffer; it borrows the input stash and the output buffer
-// from the worker's BufferPool only while it has bytes in them.
+// from the worker's BufferPool only while it has bytes in them. Reads are synchronous, from
+// the worker's event dispatch, straight into the worker's scratch buffer.
 //
 // Lifetime: owned by its Worker. close() stops everything; the object is destroyed from a
 // fresh handler once no asynchronous operation refers to it any more (ops_ == 0).
 // Thread: the owning worker's only.
 #pragma once
 
-#include <asio/generic/stream_protocol.hpp>
-
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,16 +37,11 @@ class PendingRequest;
 
 class ClientSession {
  public:
-  using Socket = asio::generic::stream_protocol::socket;
-
   static constexpr size_t kMaxPending = 1024;
-  // Every read first lands in this small buffer: the asynchronous read needs memory of its
-  // own while it waits, and a read that drains the socket re-arms without an epoll_ctl call
-  // (a bare readiness wait would cost one per request).
-  static constexpr size_t kInlineReadBytes = 2048;
   static constexpr size_t kMaxOutputBytes = 16 * 1024 * 1024;
 
-  ClientSession(Worker& worker, Socket socket, uint32_t pool_index, uint64_t id);
+  // Takes ownership of `fd`, a connected stream socket.
+  ClientSession(Worker& worker, int fd, bool is_tcp, uint32_t pool_index, uint64_t id);
   ~ClientSession();
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
@@ -61,6 +55,8 @@ class ClientSession {
 
   // The worker's end-of-turn flush (see Worker::deferFlush).
   void runDeferredFlush();
+  // Readiness reported by the worker's client epoll set (EPOLLIN, EPOLLOUT, EPOLLERR ...).
+  void onEvents(uint32_t events);
 
   uint64_t id() const { return id_; }
   uint32_t poolIndex() const { return pool_index_; }
@@ -71,8 +67,8 @@ class ClientSession {
   std::string client_name;
 
  private:
-  void armRead();
-  void onReadable(size_t first_chunk);
+  void updateInterest();
+  void onReadable();
   void takeInput(std::string_view chunk);
   void processStash();
   size_t processInput(std::string_view data);
@@ -93,17 +89,16 @@ class ClientSession {
   void endOp();
 
   Worker& worker_;
-  Socket socket_;
+  int fd_;
   uint32_t pool_index_;
   uint64_t id_;
   resp::RequestParser parser_;
   std::unique_ptr<common::ByteBuffer> stash_;  // unparsed input carried between reads
   std::unique_ptr<common::ByteBuffer> out_;    // replies not yet written
   common::RingQueue<PendingRequest*> pending_;
-  std::array<char, kInlineReadBytes> inline_read_;
-  int ops_ = 0;                   // asynchronous operations and posts that refer to this
-  bool read_armed_ = false;
-  bool write_armed_ = false;
+  int ops_ = 0;                   // deferred calls that refer to this
+  uint32_t interest_ = 0;         // events registered in the worker's client epoll set
+  bool write_blocked_ = false;    // the socket was full: waiting for EPOLLOUT
   bool flush_posted_ = false;
   bool paused_ = false;           // backpressure: not reading
   bool processing_ = false;       // inside processInput (guards re-entry from completions)

@@ -1,7 +1,14 @@
 #include "server/worker.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 #include <asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -19,6 +26,13 @@ constexpr size_t kBufferKeepLimit = 64 * 1024;
 constexpr size_t kMaxFreeBuffers = 64;
 // Session ids are unique across workers: the worker index sits in the top bits.
 constexpr int kSessionIdShift = 48;
+constexpr int kClientEventsPerPoll = 256;
+
+int createEpoll() {
+  int fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  return fd;
+}
 
 }  // namespace
 
@@ -29,6 +43,8 @@ Worker::Worker(uint32_t index, std::shared_ptr<const topology::Topology> topolog
       topology_(std::move(topology)),
       stats_(stats),
       counters_(topology_->pools().size()),
+      client_epoll_fd_(createEpoll()),
+      client_events_(io_, client_epoll_fd_),
       next_session_id_((static_cast<uint64_t>(index) << kSessionIdShift) + 1),
       ticker_(io_),
       buffers_(kBufferSize, kBufferKeepLimit, kMaxFreeBuffers),
@@ -78,6 +94,7 @@ void Worker::start() {
       for (auto& connection : backends_[p]) connection->connectIfIdle();
     }
     armTicker();
+    armClientEvents();
   });
   thread_ = std::thread([this] {
     spdlog::debug("worker {} running", index_);
@@ -90,6 +107,8 @@ void Worker::stop() {
   asio::post(io_, [this] {
     closeAll();
     ticker_.cancel();
+    std::error_code ignored;
+    client_events_.cancel(ignored);
     work_guard_.reset();
     io_.stop();
   });
@@ -120,24 +139,56 @@ void Worker::armTicker() {
 
 void Worker::adopt(int fd, int protocol_family, int protocol, uint32_t pool_index) {
   asio::post(io_, [this, fd, protocol_family, protocol, pool_index] {
-    ClientSession::Socket socket(io_);
-    std::error_code error;
-    socket.assign(asio::generic::stream_protocol(protocol_family, protocol), fd, error);
-    if (error) {
+    int flags = ::fcntl(fd, F_GETFL, 0);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+      spdlog::error("worker {}: cannot adopt a client socket: {}", index_, std::strerror(errno));
       ::close(fd);
-      spdlog::error("worker {}: cannot adopt a client socket: {}", index_, error.message());
       stats_.pool_clients[pool_index].fetch_sub(1, std::memory_order_relaxed);
       stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
       return;
     }
+    bool is_tcp = protocol_family != AF_UNIX && protocol == IPPROTO_TCP;
     auto session =
-        std::make_unique<ClientSession>(*this, std::move(socket), pool_index, next_session_id_++);
+        std::make_unique<ClientSession>(*this, fd, is_tcp, pool_index, next_session_id_++);
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     counters_.pools[pool_index].client_connections.add();
     raw->start();
   });
 }
+
+void Worker::watchClient(int fd, ClientSession& session, uint32_t old_events,
+                         uint32_t new_events) {
+  epoll_event event{};
+  event.events = new_events;
+  event.data.ptr = &session;
+  int op = old_events == 0 ? EPOLL_CTL_ADD : (new_events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
+  if (::epoll_ctl(client_epoll_fd_, op, fd, &event) != 0) {
+    spdlog::error("worker {}: epoll_ctl on client fd {}: {}", index_, fd, std::strerror(errno));
+  }
+}
+
+// One wait on the client set per turn in which any client is ready.
+void Worker::armClientEvents() {
+  client_events_.async_wait(asio::posix::stream_descriptor::wait_read,
+                            [this](const std::error_code& error) {
+                              if (error) return;
+                              dispatchClientEvents();
+                              armClientEvents();
+                            });
+}
+
+void Worker::dispatchClientEvents() {
+  epoll_event events[kClientEventsPerPoll];
+  int ready = ::epoll_wait(client_epoll_fd_, events, kClientEventsPerPoll, 0);
+  // A session closed by an earlier event of this batch stays allocated until its deferred
+  // destruction runs after this loop, and ignores further events.
+  for (int i = 0; i < ready; ++i) {
+    static_cast<ClientSession*>(events[i].data.ptr)->onEvents(events[i].events);
+  }
+}
+
+void Worker::deferCall(std::function<void()> call) { asio::post(io_, std::move(call)); }
 
 void Worker::deferFlush(ClientSession& session) {
   if (deferred_flushes_.empty()) asio::post(io_, [this] { flushDeferred(); });

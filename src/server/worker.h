@@ -5,15 +5,22 @@
 //   control thread: Listener accepts --adopt(fd)--> Worker (post)
 //   worker thread:  ClientSession -> Router -> BackendConnection[pool][server][conn]
 //
+// Client sockets sit in the worker's own level-triggered epoll set, which is registered
+// with the io_context as one descriptor: a turn with readable clients costs one
+// epoll_wait on that set, and each client read is a single recv that never ends in EAGAIN.
+// Backend connections, timers and posts use asio directly.
+//
 // Thread: start()/stop()/adopt() may be called from the control thread; everything else
 // runs on the worker's own thread.
 #pragma once
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <span>
 #include <thread>
@@ -70,6 +77,11 @@ class Worker {
   std::vector<PendingRequest*>& fragmentList() { return fragment_list_; }
 
   void destroySession(ClientSession& session);
+  // Changes `fd`'s registration in the client epoll set from `old_events` to `new_events`
+  // (0 means not registered).
+  void watchClient(int fd, ClientSession& session, uint32_t old_events, uint32_t new_events);
+  // Runs `call` later on this worker, outside any dispatch (closing paths only: it allocates).
+  void deferCall(std::function<void()> call);
   // Queues `session` to flush its output at the end of this loop turn: one post per turn for
   // all sessions, instead of one per session (which would allocate under load).
   void deferFlush(ClientSession& session);
@@ -90,6 +102,8 @@ class Worker {
   void armTicker();
   void closeAll();
   void flushDeferred();
+  void armClientEvents();
+  void dispatchClientEvents();
 
   uint32_t index_;
   asio::io_context io_;
@@ -100,6 +114,8 @@ class Worker {
   WorkerCounters counters_;
   std::vector<std::vector<std::unique_ptr<backend::BackendConnection>>> backends_;
   std::vector<uint32_t> connections_per_server_;
+  int client_epoll_fd_;
+  asio::posix::stream_descriptor client_events_;  // owns client_epoll_fd_
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   uint64_t next_session_id_;
   asio::steady_timer ticker_;
