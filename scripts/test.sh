@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds switchyard and runs every test:
 #   1. release build: unit, fuzz-corpus and integration tests (real redis-server, nutcracker)
-#   2. ASan+UBSan build: unit tests
-#   3. TSan build: unit tests
+#   2. ASan+UBSan build: unit tests, and the integration smoke tests against its binary
+#   3. TSan build: the same
 # Set SY_SANITIZERS=0 to skip 2 and 3 (a quicker local run). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ if [ "${SY_SANITIZERS:-1}" != "0" ]; then
     step "$preset build"
     cmake --preset "$preset" >/dev/null
     cmake --build --preset "$preset" -j "$jobs"
-    step "$preset unit tests"
+    step "$preset unit and smoke tests"
     ctest --preset "$preset" -j "$jobs"
   done
 fi
