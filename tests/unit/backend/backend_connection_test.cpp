@@ -1,0 +1,586 @@
+// BackendConnection against a fake upstream: a TCP acceptor on the same io_context that
+// records the exact bytes it receives and answers whatever a test scripts. Everything runs
+// on the test's thread; every wait has a deadline, so a broken connection fails a test
+// instead of hanging it.
+#include "backend/backend_connection.h"
+
+#include <gtest/gtest.h>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sy::backend {
+namespace {
+
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// One accepted connection of the fake upstream.
+struct FakeConnection {
+  explicit FakeConnection(tcp::socket s) : socket(std::move(s)) {}
+  tcp::socket socket;
+  std::array<char, 16 * 1024> buffer{};
+  std::string received;
+  bool peer_closed = false;
+  std::deque<std::string> writes;  // queued, first one being written
+};
+
+// A Redis stand-in: accepts every connection, records what each one sent, writes scripted
+// bytes in order (each queued string is a separate write).
+class FakeUpstream {
+ public:
+  explicit FakeUpstream(asio::io_context& io)
+      : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    accept();
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  size_t connectionCount() const { return connections_.size(); }
+  FakeConnection& connection(size_t i) { return *connections_.at(i); }
+  const std::string& received(size_t i = 0) const { return connections_.at(i)->received; }
+
+  void write(size_t i, std::string bytes) {
+    FakeConnection& conn = *connections_.at(i);
+    conn.writes.push_back(std::move(bytes));
+    if (conn.writes.size() == 1) writeNext(conn);
+  }
+  // Writes `bytes` as separate writes of at most `piece` bytes each.
+  void writeInPieces(size_t i, std::string_view bytes, size_t piece) {
+    for (size_t at = 0; at < bytes.size(); at += piece) {
+      write(i, std::string(bytes.substr(at, piece)));
+    }
+  }
+  void close(size_t i) {
+    std::error_code ignored;
+    connections_.at(i)->socket.close(ignored);
+  }
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](const std::error_code& error, tcp::socket socket) {
+      if (error) return;
+      connections_.push_back(std::make_unique<FakeConnection>(std::move(socket)));
+      read(*connections_.back());
+      accept();
+    });
+  }
+  void read(FakeConnection& conn) {
+    conn.socket.async_read_some(asio::buffer(conn.buffer),
+                                [this, &conn](const std::error_code& error, size_t n) {
+                                  if (error) {
+                                    conn.peer_closed = true;
+                                    return;
+                                  }
+                                  conn.received.append(conn.buffer.data(), n);
+                                  read(conn);
+                                });
+  }
+  void writeNext(FakeConnection& conn) {
+    asio::async_write(conn.socket, asio::buffer(conn.writes.front()),
+                      [this, &conn](const std::error_code& error, size_t) {
+                        if (error) return;
+                        conn.writes.pop_front();
+                        if (!conn.writes.empty()) writeNext(conn);
+                      });
+  }
+
+  tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<FakeConnection>> connections_;
+};
+
+// Records the one call it gets, and appends "<name> reply|failure <text>" to a shared log
+// so that tests can check the order across targets.
+class RecordingTarget final : public ReplyTarget {
+ public:
+  RecordingTarget(std::string name, std::vector<std::string>& log)
+      : name_(std::move(name)), log_(log) {}
+
+  void onBackendReply(std::string_view framed_reply) override {
+    replies.emplace_back(framed_reply);
+    log_.push_back(name_ + " reply " + std::string(framed_reply));
+  }
+  void onBackendFailure(std::string_view message) override {
+    failures.emplace_back(message);
+    log_.push_back(name_ + " failure " + std::string(message));
+    if (on_failure) on_failure();
+  }
+  size_t calls() const { return replies.size() + failures.size(); }
+
+  std::vector<std::string> replies;
+  std::vector<std::string> failures;
+  std::function<void()> on_failure;
+
+ private:
+  std::string name_;
+  std::vector<std::string>& log_;
+};
+
+// RESP for GET <key>, the request most tests send.
+std::string getRequest(std::string_view key) {
+  return "*2\r\n$3\r\nGET\r\n$" + std::to_string(key.size()) + "\r\n" + std::string(key) + "\r\n";
+}
+
+class BackendConnectionTest : public ::testing::Test {
+ protected:
+  BackendOptions optionsFor(uint16_t port) {
+    BackendOptions options;
+    options.name = "redis-a";
+    options.address_text = "127.0.0.1:" + std::to_string(port);
+    options.endpoint = Endpoint(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    return options;
+  }
+  BackendConnection& connect(BackendOptions options) {
+    connection_ = std::make_unique<BackendConnection>(io_, std::move(options));
+    return *connection_;
+  }
+  BackendConnection& connectToUpstream() { return connect(optionsFor(upstream_.port())); }
+  std::string prefix() const {
+    return "ERR backend redis-a (127.0.0.1:" + std::to_string(upstream_.port()) + ")";
+  }
+
+  // Runs the loop until `done` holds or `limit` passes; returns done().
+  bool runUntil(const std::function<bool()>& done, common::Millis limit = 5000ms) {
+    auto deadline = common::now() + limit;
+    while (!done() && common::now() < deadline) io_.run_one_for(5ms);
+    return done();
+  }
+  void runFor(common::Millis duration) {
+    auto deadline = common::now() + duration;
+    while (common::now() < deadline) io_.run_one_for(deadline - common::now());
+  }
+  bool receivedExactly(const std::string& expected, size_t conn = 0) {
+    runUntil([&] {
+      return upstream_.connectionCount() > conn &&
+             upstream_.received(conn).size() >= expected.size();
+    });
+    return upstream_.connectionCount() > conn && upstream_.received(conn) == expected;
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
+  FakeUpstream upstream_{io_};
+  std::vector<std::string> log_;
+  std::unique_ptr<BackendConnection> connection_;  // destroyed before the upstream and loop
+};
+
+TEST_F(BackendConnectionTest, PipelinesRequestsAndDeliversRepliesInOrder) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget a("a", log_), b("b", log_), c("c", log_);
+  ASSERT_TRUE(conn.send(getRequest("k1"), a));
+  ASSERT_TRUE(conn.send(getRequest("k2"), b));
+  ASSERT_TRUE(conn.send(getRequest("k3"), c));
+  EXPECT_EQ(conn.inFlight(), 3u);
+  // All three are written before any reply exists: pipelined, in send order.
+  ASSERT_TRUE(receivedExactly(getRequest("k1") + getRequest("k2") + getRequest("k3")));
+  EXPECT_TRUE(conn.isReady());
+  EXPECT_TRUE(log_.empty());
+
+  upstream_.write(0, "$2\r\nv1\r\n:2\r\n+three\r\n");
+  ASSERT_TRUE(runUntil([&] { return log_.size() == 3; }));
+  EXPECT_EQ(log_, (std::vector<std::string>{"a reply $2\r\nv1\r\n", "b reply :2\r\n",
+                                            "c reply +three\r\n"}));
+  EXPECT_EQ(conn.inFlight(), 0u);
+  EXPECT_EQ(a.calls(), 1u);
+  EXPECT_EQ(b.calls(), 1u);
+  EXPECT_EQ(c.calls(), 1u);
+}
+
+TEST_F(BackendConnectionTest, RepliesSplitAcrossOneByteWritesAreFramed) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget a("a", log_), b("b", log_);
+  ASSERT_TRUE(conn.send(getRequest("x"), a));
+  ASSERT_TRUE(conn.send(getRequest("y"), b));
+  ASSERT_TRUE(receivedExactly(getRequest("x") + getRequest("y")));
+  upstream_.writeInPieces(0, "*2\r\n$1\r\na\r\n$-1\r\n-ERR no\r\n", 1);
+  ASSERT_TRUE(runUntil([&] { return log_.size() == 2; }));
+  EXPECT_EQ(log_,
+            (std::vector<std::string>{"a reply *2\r\n$1\r\na\r\n$-1\r\n", "b reply -ERR no\r\n"}));
+}
+
+TEST_F(BackendConnectionTest, ReassemblesOneMebibyteBulkWrittenInSmallPieces) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget big("big", log_), after("after", log_);
+  ASSERT_TRUE(conn.send(getRequest("big"), big));
+  ASSERT_TRUE(conn.send(getRequest("after"), after));
+  ASSERT_TRUE(receivedExactly(getRequest("big") + getRequest("after")));
+
+  std::string payload(1 << 20, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
+  payload[1000] = '\r';  // CRLF inside a bulk is data, not a terminator
+  payload[1001] = '\n';
+  std::string reply = "$1048576\r\n" + payload + "\r\n";
+  upstream_.writeInPieces(0, reply + ":7\r\n", 1000);
+  ASSERT_TRUE(runUntil([&] { return after.calls() == 1; }, 20000ms));
+  ASSERT_EQ(big.replies.size(), 1u);
+  EXPECT_TRUE(big.replies[0] == reply) << "reply of " << big.replies[0].size() << " bytes differs";
+  EXPECT_EQ(after.replies, std::vector<std::string>{":7\r\n"});
+  EXPECT_EQ(conn.counters().response_bytes.get(), reply.size() + 4);
+}
+
+TEST_F(BackendConnectionTest, SendsAuthThenSelectBeforeTheFirstRequest) {
+  BackendOptions options = optionsFor(upstream_.port());
+  options.auth = "s3cret";
+  options.db = 3;
+  BackendConnection& conn = connect(options);
+  RecordingTarget a("a", log_);
+  ASSERT_TRUE(conn.send(getRequest("k"), a));
+  ASSERT_TRUE(
+      receivedExactly("*2\r\n$4\r\nAUTH\r\n$6\r\ns3cret\r\n"
+                      "*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n" +
+                      getRequest("k")));
+  upstream_.write(0, "+OK\r\n+OK\r\n$1\r\nv\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  // The handshake replies are swallowed; the request gets its own reply.
+  EXPECT_EQ(log_, std::vector<std::string>{"a reply $1\r\nv\r\n"});
+  EXPECT_TRUE(conn.isReady());
+  EXPECT_EQ(conn.inFlight(), 0u);
+}
+
+TEST_F(BackendConnectionTest, OnlySelectIsSentWhenThereIsNoPassword) {
+  BackendOptions options = optionsFor(upstream_.port());
+  options.db = 12;
+  BackendConnection& conn = connect(options);
+  RecordingTarget a("a", log_);
+  ASSERT_TRUE(conn.send(getRequest("k"), a));
+  ASSERT_TRUE(receivedExactly("*2\r\n$6\r\nSELECT\r\n$2\r\n12\r\n" + getRequest("k")));
+}
+
+TEST_F(BackendConnectionTest, HandshakeRepliesAreNotCountedAsResponses) {
+  BackendOptions options = optionsFor(upstream_.port());
+  options.auth = "pw";
+  options.db = 1;
+  BackendConnection& conn = connect(options);
+  RecordingTarget a("a", log_);
+  ASSERT_TRUE(conn.send(getRequest("k"), a));
+  ASSERT_TRUE(receivedExactly("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n" +
+                              getRequest("k")));
+  upstream_.write(0, "+OK\r\n+OK\r\n:1\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  // twemproxy counts neither the handshake requests nor their replies; requests and
+  // responses must agree so that requests - responses reads as "outstanding".
+  EXPECT_EQ(conn.counters().requests.get(), 1u);
+  EXPECT_EQ(conn.counters().responses.get(), 1u);
+}
+
+TEST_F(BackendConnectionTest, RejectedAuthFailsTheConnectionAndEveryRequest) {
+  BackendOptions options = optionsFor(upstream_.port());
+  options.auth = "wrong";
+  BackendConnection& conn = connect(options);
+  RecordingTarget a("a", log_), b("b", log_);
+  ASSERT_TRUE(conn.send(getRequest("k1"), a));
+  ASSERT_TRUE(conn.send(getRequest("k2"), b));
+  ASSERT_TRUE(
+      receivedExactly("*2\r\n$4\r\nAUTH\r\n$5\r\nwrong\r\n" + getRequest("k1") + getRequest("k2")));
+  // The request replies are already on the wire behind the AUTH error; none is delivered.
+  upstream_.write(0, "-WRONGPASS invalid username-password pair\r\n$1\r\nx\r\n$1\r\ny\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1 && b.calls() == 1; }));
+  std::string expected =
+      prefix() + " failed: backend rejected AUTH: WRONGPASS invalid username-password pair";
+  EXPECT_EQ(a.failures, std::vector<std::string>{expected});
+  EXPECT_EQ(b.failures, std::vector<std::string>{expected});
+  EXPECT_TRUE(a.replies.empty());
+  EXPECT_TRUE(b.replies.empty());
+  EXPECT_FALSE(conn.isReady());
+  EXPECT_EQ(conn.inFlight(), 0u);
+  EXPECT_EQ(conn.counters().server_connections.get(), 0u);
+  // The proxy hung up on the backend.
+  EXPECT_TRUE(runUntil([&] { return upstream_.connection(0).peer_closed; }));
+
+  RecordingTarget c("c", log_);
+  EXPECT_FALSE(conn.send(getRequest("k3"), c));
+  EXPECT_NE(conn.unavailableMessage().find("rejected AUTH"), std::string::npos)
+      << conn.unavailableMessage();
+}
+
+TEST_F(BackendConnectionTest, RejectedSelectFailsTheConnection) {
+  BackendOptions options = optionsFor(upstream_.port());
+  options.db = 99;
+  BackendConnection& conn = connect(options);
+  RecordingTarget a("a", log_);
+  ASSERT_TRUE(conn.send(getRequest("k"), a));
+  ASSERT_TRUE(receivedExactly("*2\r\n$6\r\nSELECT\r\n$2\r\n99\r\n" + getRequest("k")));
+  upstream_.write(0, "-ERR DB index is out of range\r\n$1\r\nv\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  EXPECT_EQ(a.failures,
+            std::vector<std::string>{
+                prefix() + " failed: backend rejected SELECT: ERR DB index is out of range"});
+  EXPECT_FALSE(conn.isReady());
+}
+
+TEST_F(BackendConnectionTest, TimedOutRequestFailsAloneAndItsLateReplyIsDropped) {
+  BackendOptions options = optionsFor(upstream_.port());
+  options.timeout_ms = 100;
+  BackendConnection& conn = connect(options);
+  RecordingTarget slow("slow", log_), next("next", log_);
+  ASSERT_TRUE(conn.send(getRequest("slow"), slow));
+  ASSERT_TRUE(receivedExactly(getRequest("slow")));
+  runFor(150ms);  // past slow's deadline
+  ASSERT_TRUE(conn.send(getRequest("next"), next));
+  conn.expireRequests(common::now());
+
+  std::string expected = prefix() + " timed out after 100 ms";
+  EXPECT_EQ(log_, std::vector<std::string>{"slow failure " + expected});
+  EXPECT_EQ(next.calls(), 0u);  // its deadline has not passed
+  EXPECT_TRUE(conn.isReady());  // one slow request does not cost the connection
+  EXPECT_EQ(conn.inFlight(), 2u);
+  EXPECT_EQ(conn.counters().server_timedout.get(), 1u);
+
+  ASSERT_TRUE(receivedExactly(getRequest("slow") + getRequest("next")));
+  upstream_.write(0, "$4\r\nlate\r\n$4\r\nmine\r\n");
+  ASSERT_TRUE(runUntil([&] { return next.calls() == 1; }));
+  EXPECT_EQ(next.replies, std::vector<std::string>{"$4\r\nmine\r\n"});
+  EXPECT_EQ(slow.calls(), 1u);  // the late reply went nowhere
+  EXPECT_EQ(conn.inFlight(), 0u);
+  EXPECT_TRUE(conn.isReady());
+  EXPECT_EQ(conn.counters().responses.get(), 2u);
+  EXPECT_EQ(upstream_.connectionCount(), 1u);
+
+  // And the connection keeps working.
+  RecordingTarget third("third", log_);
+  ASSERT_TRUE(conn.send(getRequest("3"), third));
+  ASSERT_TRUE(receivedExactly(getRequest("slow") + getRequest("next") + getRequest("3")));
+  upstream_.write(0, "+fine\r\n");
+  ASSERT_TRUE(runUntil([&] { return third.calls() == 1; }));
+  EXPECT_EQ(third.replies, std::vector<std::string>{"+fine\r\n"});
+}
+
+TEST_F(BackendConnectionTest, ExpireDoesNothingWithoutATimeout) {
+  BackendConnection& conn = connectToUpstream();  // timeout_ms -1: wait forever
+  RecordingTarget a("a", log_);
+  ASSERT_TRUE(conn.send(getRequest("k"), a));
+  ASSERT_TRUE(receivedExactly(getRequest("k")));
+  conn.expireRequests(common::now() + std::chrono::hours(24));
+  EXPECT_EQ(a.calls(), 0u);
+  EXPECT_TRUE(conn.isReady());
+  EXPECT_EQ(conn.counters().server_timedout.get(), 0u);
+}
+
+TEST_F(BackendConnectionTest, StalledConnectionIsResetAfterTheStallLimit) {
+  BackendOptions options = optionsFor(upstream_.port());
+  options.timeout_ms = 100;
+  BackendConnection& conn = connect(options);
+  RecordingTarget a("a", log_), b("b", log_);
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  ASSERT_TRUE(receivedExactly(getRequest("a") + getRequest("b")));
+  // Past the deadline but within the stall limit (max(10 x timeout, 10 s)): kept.
+  conn.expireRequests(common::now() + 5000ms);
+  EXPECT_EQ(a.failures.size(), 1u);
+  EXPECT_EQ(b.failures.size(), 1u);
+  EXPECT_TRUE(conn.isReady());
+  // No reply for more than 10 s past the oldest deadline: the backend is stuck.
+  conn.expireRequests(common::now() + 10200ms);
+  EXPECT_FALSE(conn.isReady());
+  EXPECT_EQ(conn.inFlight(), 0u);
+  EXPECT_EQ(conn.counters().server_err.get(), 1u);
+  EXPECT_EQ(conn.counters().server_timedout.get(), 2u);
+  EXPECT_EQ(conn.unavailableMessage(), prefix() + " is unavailable: no reply for 10000 ms");
+  EXPECT_EQ(a.calls(), 1u);
+  EXPECT_EQ(b.calls(), 1u);
+}
+
+TEST_F(BackendConnectionTest, UpstreamCloseFailsEveryRequestInFlight) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget a("a", log_), b("b", log_), c("c", log_);
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  ASSERT_TRUE(conn.send(getRequest("c"), c));
+  ASSERT_TRUE(receivedExactly(getRequest("a") + getRequest("b") + getRequest("c")));
+  upstream_.write(0, "+first\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  upstream_.close(0);
+  ASSERT_TRUE(runUntil([&] { return log_.size() == 3; }));
+  std::string lost = prefix() + " failed: connection closed by backend";
+  EXPECT_EQ(log_, (std::vector<std::string>{"a reply +first\r\n", "b failure " + lost,
+                                            "c failure " + lost}));
+  EXPECT_FALSE(conn.isReady());
+  EXPECT_EQ(conn.inFlight(), 0u);
+  EXPECT_EQ(conn.counters().server_eof.get(), 1u);
+  EXPECT_EQ(conn.counters().server_connections.get(), 0u);
+  EXPECT_EQ(conn.counters().out_queue.get(), 0u);
+  EXPECT_EQ(conn.counters().out_queue_bytes.get(), 0u);
+}
+
+TEST_F(BackendConnectionTest, RefusesDuringBackoffThenReconnects) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget a("a", log_);
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(receivedExactly(getRequest("a")));
+  upstream_.close(0);
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+
+  RecordingTarget refused("refused", log_);
+  EXPECT_FALSE(conn.send(getRequest("r"), refused));
+  EXPECT_EQ(conn.unavailableMessage(), prefix() + " is unavailable: connection closed by backend");
+  EXPECT_EQ(conn.inFlight(), 0u);
+  runFor(30ms);
+  EXPECT_EQ(upstream_.connectionCount(), 1u);  // no reconnect while backing off
+
+  // The first backoff is 100 ms; then the next send reconnects.
+  runFor(150ms);
+  RecordingTarget b("b", log_);
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  ASSERT_TRUE(receivedExactly(getRequest("b"), 1));
+  upstream_.write(1, "+again\r\n");
+  ASSERT_TRUE(runUntil([&] { return b.calls() == 1; }));
+  EXPECT_EQ(b.replies, std::vector<std::string>{"+again\r\n"});
+  EXPECT_EQ(refused.calls(), 0u);
+  EXPECT_TRUE(conn.isReady());
+  EXPECT_EQ(conn.counters().server_connections.get(), 1u);
+  EXPECT_EQ(upstream_.connectionCount(), 2u);
+}
+
+TEST_F(BackendConnectionTest, TargetSendingFromItsFailureCallbackIsRefused) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget a("a", log_), retry("retry", log_);
+  bool retry_accepted = true;
+  a.on_failure = [&] { retry_accepted = conn.send(getRequest("retry"), retry); };
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(receivedExactly(getRequest("a")));
+  upstream_.close(0);
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  EXPECT_FALSE(retry_accepted);
+  EXPECT_EQ(retry.calls(), 0u);
+  EXPECT_EQ(conn.inFlight(), 0u);
+}
+
+TEST_F(BackendConnectionTest, ConnectingToAClosedPortFailsPromptly) {
+  uint16_t closed_port;
+  {
+    tcp::acceptor probe(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    closed_port = probe.local_endpoint().port();
+  }
+  BackendConnection& conn = connect(optionsFor(closed_port));
+  RecordingTarget a("a", log_), b("b", log_);
+  ASSERT_TRUE(conn.send(getRequest("a"), a));  // accepted while connecting
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  auto started = common::now();
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1 && b.calls() == 1; }, 2000ms));
+  EXPECT_LT(common::now() - started, 1000ms);
+  std::string expected = "ERR backend redis-a (127.0.0.1:" + std::to_string(closed_port) +
+                         ") failed: Connection refused";
+  EXPECT_EQ(a.failures, std::vector<std::string>{expected});
+  EXPECT_EQ(b.failures, std::vector<std::string>{expected});
+  EXPECT_FALSE(conn.isReady());
+  RecordingTarget c("c", log_);
+  EXPECT_FALSE(conn.send(getRequest("c"), c));
+  EXPECT_NE(conn.unavailableMessage().find("Connection refused"), std::string::npos);
+}
+
+TEST_F(BackendConnectionTest, MalformedReplyFailsTheConnection) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget a("a", log_), b("b", log_);
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  ASSERT_TRUE(receivedExactly(getRequest("a") + getRequest("b")));
+  upstream_.write(0, "+ok\r\n?garbage\r\n");
+  ASSERT_TRUE(runUntil([&] { return b.calls() == 1; }));
+  EXPECT_EQ(a.replies, std::vector<std::string>{"+ok\r\n"});
+  EXPECT_EQ(b.failures, std::vector<std::string>{
+                            prefix() + " failed: malformed reply: reply: unknown type byte"});
+  EXPECT_FALSE(conn.isReady());
+  EXPECT_EQ(conn.counters().server_err.get(), 1u);
+  EXPECT_TRUE(runUntil([&] { return upstream_.connection(0).peer_closed; }));
+}
+
+TEST_F(BackendConnectionTest, UnsolicitedReplyFailsTheConnection) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget a("a", log_);
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(receivedExactly(getRequest("a")));
+  upstream_.write(0, "+ok\r\n+extra\r\n");
+  ASSERT_TRUE(runUntil([&] { return !conn.isReady(); }));
+  EXPECT_EQ(a.replies, std::vector<std::string>{"+ok\r\n"});
+  EXPECT_EQ(conn.counters().server_err.get(), 1u);
+  EXPECT_EQ(conn.unavailableMessage(),
+            prefix() + " is unavailable: reply with no request in flight");
+}
+
+TEST_F(BackendConnectionTest, CountersFollowRequestsAndReplies) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget a("a", log_), b("b", log_);
+  std::string request_a = getRequest("a");
+  std::string request_b = "*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$5\r\nvalue\r\n";
+  ASSERT_TRUE(conn.send(request_a, a));
+  ASSERT_TRUE(conn.send(request_b, b));
+  EXPECT_EQ(conn.counters().requests.get(), 2u);
+  EXPECT_EQ(conn.counters().request_bytes.get(), request_a.size() + request_b.size());
+  ASSERT_TRUE(receivedExactly(request_a + request_b));
+  EXPECT_EQ(conn.counters().server_connections.get(), 1u);
+  // Written, waiting for replies.
+  EXPECT_EQ(conn.counters().in_queue.get(), 0u);
+  EXPECT_EQ(conn.counters().in_queue_bytes.get(), 0u);
+  EXPECT_EQ(conn.counters().out_queue.get(), 2u);
+  EXPECT_EQ(conn.counters().out_queue_bytes.get(), request_a.size() + request_b.size());
+
+  upstream_.write(0, "$3\r\nval\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  EXPECT_EQ(conn.counters().responses.get(), 1u);
+  EXPECT_EQ(conn.counters().out_queue.get(), 1u);
+  EXPECT_EQ(conn.counters().out_queue_bytes.get(), request_b.size());
+  upstream_.write(0, "+OK\r\n");
+  ASSERT_TRUE(runUntil([&] { return b.calls() == 1; }));
+  EXPECT_EQ(conn.counters().responses.get(), 2u);
+  EXPECT_EQ(conn.counters().response_bytes.get(), 9u + 5u);
+  EXPECT_EQ(conn.counters().out_queue.get(), 0u);
+  EXPECT_EQ(conn.counters().out_queue_bytes.get(), 0u);
+  EXPECT_EQ(conn.counters().server_eof.get(), 0u);
+  EXPECT_EQ(conn.counters().server_err.get(), 0u);
+  EXPECT_EQ(conn.counters().server_timedout.get(), 0u);
+}
+
+TEST_F(BackendConnectionTest, SendCommandEncodesResp) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget a("a", log_);
+  std::string_view args[] = {"SET", "key", "two\r\nlines", ""};
+  ASSERT_TRUE(conn.sendCommand(args, a));
+  std::string expected = "*4\r\n$3\r\nSET\r\n$3\r\nkey\r\n$10\r\ntwo\r\nlines\r\n$0\r\n\r\n";
+  ASSERT_TRUE(receivedExactly(expected));
+  EXPECT_EQ(conn.counters().request_bytes.get(), expected.size());
+  upstream_.write(0, "+OK\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  EXPECT_EQ(a.replies, std::vector<std::string>{"+OK\r\n"});
+}
+
+TEST_F(BackendConnectionTest, CloseFailsInFlightWithTheReasonAndAllowsAnImmediateReconnect) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget a("a", log_);
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(receivedExactly(getRequest("a")));
+  conn.close("shutting down");
+  EXPECT_EQ(a.failures, std::vector<std::string>{prefix() + " failed: shutting down"});
+  EXPECT_FALSE(conn.isReady());
+  // Closed on purpose, not backing off: the next send connects again at once.
+  RecordingTarget b("b", log_);
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  ASSERT_TRUE(receivedExactly(getRequest("b"), 1));
+  upstream_.write(1, ":5\r\n");
+  ASSERT_TRUE(runUntil([&] { return b.calls() == 1; }));
+  EXPECT_EQ(b.replies, std::vector<std::string>{":5\r\n"});
+}
+
+TEST_F(BackendConnectionTest, ConnectIfIdlePreconnectsWithoutSendingAnything) {
+  BackendConnection& conn = connectToUpstream();
+  EXPECT_FALSE(conn.isReady());
+  conn.connectIfIdle();
+  ASSERT_TRUE(runUntil([&] { return conn.isReady() && upstream_.connectionCount() == 1; }));
+  runFor(20ms);
+  EXPECT_EQ(upstream_.received(0), "");
+  EXPECT_EQ(conn.counters().server_connections.get(), 1u);
+  conn.connectIfIdle();  // already connected: no second connection
+  runFor(20ms);
+  EXPECT_EQ(upstream_.connectionCount(), 1u);
+}
+
+}  // namespace
+}  // namespace sy::backend
