@@ -71,7 +71,7 @@ bool BackendConnection::admit() {
 }
 
 void BackendConnection::enqueue(ReplyTarget& target, size_t bytes) {
-  in_flight_.push(InFlight{&target, deadlineFromNow(), bytes});
+  in_flight_.push(InFlight{&target, deadlineFromNow(), bytes, false});
   counters_.requests.add();
   counters_.request_bytes.add(bytes);
   ++unsent_requests_;
@@ -135,13 +135,13 @@ void BackendConnection::queueHandshake() {
   if (!options_.auth.empty()) {
     std::string_view args[] = {"AUTH", options_.auth};
     resp::appendCommand(out_, args);
-    in_flight_.push(InFlight{&auth_step_, kNoDeadline, 0});
+    in_flight_.push(InFlight{&auth_step_, kNoDeadline, 0, true});
   }
   if (options_.db != 0) {
     std::string db = std::to_string(options_.db);
     std::string_view args[] = {"SELECT", db};
     resp::appendCommand(out_, args);
-    in_flight_.push(InFlight{&select_step_, kNoDeadline, 0});
+    in_flight_.push(InFlight{&select_step_, kNoDeadline, 0, true});
   }
 }
 
@@ -267,7 +267,7 @@ bool BackendConnection::processReplies() {
     InFlight entry = in_flight_.pop();
     if (expired_prefix_ > 0) --expired_prefix_;
     in_flight_bytes_ -= entry.bytes;
-    counters_.responses.add();
+    if (!entry.internal) counters_.responses.add();
     if (entry.target != nullptr) entry.target->onBackendReply(in_.view().substr(0, consumed));
     if (generation != generation_) return false;
     in_.consume(consumed);

@@ -93,6 +93,7 @@ class BackendConnection {
     ReplyTarget* target;  // null once the request has timed out: its reply is dropped
     common::TimePoint deadline;
     uint64_t bytes;       // request size, for the queue gauges
+    bool internal;        // AUTH/SELECT sent on connect: not a client request in the stats
   };
   // Checks the reply to AUTH or SELECT sent on connect.
   class HandshakeStep final : public ReplyTarget {

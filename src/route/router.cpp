@@ -18,13 +18,16 @@ std::string clip(std::string_view text) {
 
 }  // namespace
 
+// As Redis 7.0 words it: the name cut to 128 bytes, then arguments until their text reaches
+// 128 bytes, each cut to the room left.
 std::string unknownCommandError(std::span<const std::string_view> args) {
-  std::string message = fmt::format("ERR unknown command '{}', with args beginning with: ",
-                                    clip(args[0]));
-  for (size_t i = 1; i < args.size() && message.size() < 256; ++i) {
-    message += fmt::format("'{}' ", clip(args[i]));
+  constexpr size_t kShown = 128;
+  std::string shown_args;
+  for (size_t i = 1; i < args.size() && shown_args.size() < kShown; ++i) {
+    shown_args += fmt::format("'{}' ", clip(args[i].substr(0, kShown - shown_args.size())));
   }
-  return message;
+  return fmt::format("ERR unknown command '{}', with args beginning with: {}", clip(args[0]),
+                     shown_args);
 }
 
 void Router::plan(const topology::PoolTopology& pool, std::span<const std::string_view> args,

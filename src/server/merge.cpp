@@ -91,6 +91,12 @@ std::string_view mergeFragments(const PendingRequest& parent) {
   if (!error.empty()) return error;
   if (parent.merge == command::MergeRule::kSumIntegers) return mergeSum(parent, s);
   s.out.clear();
+  for (const PendingRequest* fragment : parent.fragments) {
+    if (fragment->reply.view() != "+OK\r\n") {
+      resp::appendError(s.out, "ERR unexpected reply from backend to a split command");
+      return s.out.view();
+    }
+  }
   resp::appendSimple(s.out, "OK");
   return s.out.view();
 }
