@@ -147,7 +147,9 @@ void Worker::adopt(int fd, int protocol_family, int protocol, uint32_t pool_inde
       stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
       return;
     }
-    bool is_tcp = protocol_family != AF_UNIX && protocol == IPPROTO_TCP;
+    // The protocol number of an accepted generic socket is not reliable (0): the family is.
+    (void)protocol;
+    bool is_tcp = protocol_family == AF_INET || protocol_family == AF_INET6;
     auto session =
         std::make_unique<ClientSession>(*this, fd, is_tcp, pool_index, next_session_id_++);
     ClientSession* raw = session.get();
