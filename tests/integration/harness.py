@@ -22,6 +22,7 @@ Contract:
 from __future__ import annotations
 
 import abc
+import json
 import os
 import re
 import signal
@@ -406,6 +407,14 @@ class Proxy(abc.ABC):
 
     def raw(self, port: Optional[int] = None, timeout: float = 10.0) -> "RawConn":
         return RawConn(port or self.port, timeout=timeout)
+
+    def stats(self) -> dict:
+        """The stats port's twemproxy JSON: it is sent on connect, then the port closes."""
+        data = b""
+        with socket.create_connection((HOST, self.stats_port), timeout=5) as sock:
+            while chunk := sock.recv(65536):
+                data += chunk
+        return json.loads(data)
 
 
 class Switchyard(Proxy):
