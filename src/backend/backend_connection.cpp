@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <string>
 
+#include "common/handler_memory.h"
 #include "resp/encoder.h"
 #include "resp/reply_inspect.h"
 
@@ -23,6 +24,11 @@ constexpr common::Millis kFirstBackoff{100};
 constexpr common::Millis kMaxBackoff{2000};
 constexpr int64_t kMinStallLimitMs = 10000;
 constexpr common::TimePoint kNoDeadline = common::TimePoint::max();
+// A backend that stopped answering must not make the proxy grow without bound: past these,
+// new requests are refused at once. Requests that timed out still count until their replies
+// are read or the connection is reset.
+constexpr size_t kMaxInFlight = 65536;
+constexpr uint64_t kMaxInFlightBytes = 64 * 1024 * 1024;
 
 }  // namespace
 
@@ -59,7 +65,11 @@ bool BackendConnection::admit() {
   switch (state_) {
     case State::kReady:
     case State::kConnecting:
-      return true;
+      if (in_flight_.size() < kMaxInFlight && in_flight_bytes_ < kMaxInFlightBytes) return true;
+      unavailable_message_ = fmt::format(
+          "ERR backend {} ({}) is overloaded: {} requests ({} bytes) are waiting for it",
+          options_.name, options_.address_text, in_flight_.size(), in_flight_bytes_);
+      return false;
     case State::kBackoff:
       if (common::now() < retry_at_) return false;
       [[fallthrough]];
@@ -171,10 +181,10 @@ void BackendConnection::scheduleFlush() {
   if (flush_posted_ || state_ != State::kReady) return;
   flush_posted_ = true;
   uint64_t generation = generation_;
-  asio::post(io_, [this, generation] {
-    flush_posted_ = false;
-    if (generation == generation_) flush();
-  });
+  asio::post(io_, common::bindHandlerMemory(flush_memory_, [this, generation] {
+               flush_posted_ = false;
+               if (generation == generation_) flush();
+             }));
 }
 
 void BackendConnection::flush() {
@@ -186,12 +196,13 @@ void BackendConnection::flush() {
       waiting_writable_ = true;
       uint64_t generation = generation_;
       socket_.async_wait(asio::socket_base::wait_write,
-                         [this, generation](const std::error_code& ec) {
-                           if (generation != generation_) return;
-                           waiting_writable_ = false;
-                           if (ec) return fail(ec.message());
-                           flush();
-                         });
+                         common::bindHandlerMemory(
+                             write_memory_, [this, generation](const std::error_code& ec) {
+                               if (generation != generation_) return;
+                               waiting_writable_ = false;
+                               if (ec) return fail(ec.message());
+                               flush();
+                             }));
       break;
     }
     if (error) return fail(fmt::format("write failed: {}", error.message()));
@@ -216,11 +227,13 @@ void BackendConnection::updateQueueGauges() {
 void BackendConnection::armRead() {
   uint64_t generation = generation_;
   auto space = in_.prepare(kReadChunk);
-  socket_.async_read_some(asio::buffer(space.data(), space.size()),
-                          [this, generation](const std::error_code& error, size_t bytes) {
-                            if (generation != generation_) return;
-                            onReadable(error, bytes);
-                          });
+  socket_.async_read_some(
+      asio::buffer(space.data(), space.size()),
+      common::bindHandlerMemory(read_memory_,
+                                [this, generation](const std::error_code& error, size_t bytes) {
+                                  if (generation != generation_) return;
+                                  onReadable(error, bytes);
+                                }));
 }
 
 void BackendConnection::onReadable(const std::error_code& first_error, size_t first_bytes) {

@@ -30,6 +30,7 @@
 #include "common/byte_buffer.h"
 #include "common/clock.h"
 #include "common/counter.h"
+#include "common/handler_memory.h"
 #include "common/ring_queue.h"
 #include "resp/reply_framer.h"
 
@@ -142,6 +143,10 @@ class BackendConnection {
   HandshakeStep auth_step_{*this, "AUTH"};
   HandshakeStep select_step_{*this, "SELECT"};
   BackendCounters counters_;
+  // One outstanding operation of each kind: re-arming costs no allocation.
+  common::HandlerMemory read_memory_;
+  common::HandlerMemory write_memory_;
+  common::HandlerMemory flush_memory_;
 };
 
 }  // namespace sy::backend

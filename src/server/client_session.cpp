@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -85,8 +86,10 @@ void ClientSession::onReadable() {
     bool into_stash = stash_ != nullptr;
     size_t stashed = into_stash ? stash_->size() : 0;
     size_t wanted = parser_.bytesNeeded() > stashed ? parser_.bytesNeeded() - stashed : 0;
-    std::span<char> space = into_stash ? stash_->prepare(std::max(kStashReadChunk, wanted))
-                                       : worker_.readScratch();
+    // Room for what the request still needs, but never more than doubling what has
+    // arrived: a client announcing a 500 MB argument gets memory only as it sends bytes.
+    size_t room = std::clamp(wanted, kStashReadChunk, std::max(kStashReadChunk, stashed));
+    std::span<char> space = into_stash ? stash_->prepare(room) : worker_.readScratch();
     ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && wouldBlock(errno)) return;

@@ -104,13 +104,15 @@ void Worker::start() {
 
 void Worker::stop() {
   if (!thread_.joinable()) return;
+  // Close everything and let the loop run dry instead of stopping it: every cancelled
+  // operation then completes and gives its handler memory back while its owner still exists.
   asio::post(io_, [this] {
+    stopping_ = true;
     closeAll();
     ticker_.cancel();
     std::error_code ignored;
     client_events_.cancel(ignored);
     work_guard_.reset();
-    io_.stop();
   });
   thread_.join();
 }
@@ -126,15 +128,16 @@ void Worker::closeAll() {
 }
 
 void Worker::armTicker() {
+  if (stopping_) return;
   ticker_.expires_after(tick_interval_);
-  ticker_.async_wait([this](const std::error_code& error) {
+  ticker_.async_wait(common::bindHandlerMemory(ticker_memory_, [this](const std::error_code& error) {
     if (error) return;
     common::TimePoint now = common::now();
     for (auto& pool : backends_) {
       for (auto& connection : pool) connection->expireRequests(now);
     }
     armTicker();
-  });
+  }));
 }
 
 void Worker::adopt(int fd, int protocol_family, int protocol, uint32_t pool_index) {
@@ -172,12 +175,14 @@ void Worker::watchClient(int fd, ClientSession& session, uint32_t old_events,
 
 // One wait on the client set per turn in which any client is ready.
 void Worker::armClientEvents() {
+  if (stopping_) return;
   client_events_.async_wait(asio::posix::stream_descriptor::wait_read,
-                            [this](const std::error_code& error) {
-                              if (error) return;
-                              dispatchClientEvents();
-                              armClientEvents();
-                            });
+                            common::bindHandlerMemory(client_events_memory_,
+                                                      [this](const std::error_code& error) {
+                                                        if (error) return;
+                                                        dispatchClientEvents();
+                                                        armClientEvents();
+                                                      }));
 }
 
 void Worker::dispatchClientEvents() {
@@ -193,7 +198,9 @@ void Worker::dispatchClientEvents() {
 void Worker::deferCall(std::function<void()> call) { asio::post(io_, std::move(call)); }
 
 void Worker::deferFlush(ClientSession& session) {
-  if (deferred_flushes_.empty()) asio::post(io_, [this] { flushDeferred(); });
+  if (deferred_flushes_.empty()) {
+    asio::post(io_, common::bindHandlerMemory(flush_memory_, [this] { flushDeferred(); }));
+  }
   deferred_flushes_.push_back(&session);
 }
 

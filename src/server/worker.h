@@ -29,6 +29,7 @@
 
 #include "backend/backend_connection.h"
 #include "common/buffer_pool.h"
+#include "common/handler_memory.h"
 #include "resp/request_parser.h"
 #include "route/router.h"
 #include "server/pending_request.h"
@@ -119,6 +120,7 @@ class Worker {
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   uint64_t next_session_id_;
   asio::steady_timer ticker_;
+  bool stopping_ = false;  // no timer or wait is re-armed once stop() has begun
   common::Millis tick_interval_{50};
   RequestPool requests_;
   common::BufferPool buffers_;
@@ -130,6 +132,10 @@ class Worker {
   std::vector<uint32_t> fragment_servers_;
   std::vector<std::string_view> fragment_args_;
   std::vector<PendingRequest*> fragment_list_;
+  // One outstanding operation of each kind: re-arming costs no allocation.
+  common::HandlerMemory client_events_memory_;
+  common::HandlerMemory flush_memory_;
+  common::HandlerMemory ticker_memory_;
   std::vector<ClientSession*> deferred_flushes_;
   std::vector<ClientSession*> flushing_;
 };

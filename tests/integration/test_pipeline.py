@@ -3,8 +3,9 @@
 import re
 import subprocess
 import threading
+import time
 
-from harness import REDIS_BENCHMARK, encode_command, RawConn
+from harness import REDIS_BENCHMARK, RawConn, encode_command, locate_many, spread_keys
 
 COMMANDS_PER_CLIENT = 20_000
 
@@ -78,3 +79,24 @@ def test_redis_benchmark_pipelined(sharded3):
     errors = sum(s.client().info("errorstats").get("errorstat_ERR", {}).get("count", 0)
                  for s in sharded3.servers)
     assert errors == 0
+
+
+def test_one_client_pipelining_over_two_shards_is_not_delayed(sharded):
+    """A pipeline whose replies come from two backends leaves the proxy in more than one
+    write. Without TCP_NODELAY on the client socket, Nagle holds the second write until the
+    client's delayed ACK (about 40 ms), so 500 pipelines of 16 would take some 20 s."""
+    keys = spread_keys(16, suffix=":nagle")
+    client = sharded.proxy.client(socket_timeout=10)
+    for key in keys:
+        client.set(key, key)
+    shards = {server for holders in locate_many(keys, sharded.servers).values()
+              for server in holders}
+    assert shards == {0, 1}, "the keys must span both shards for this test"
+    started = time.monotonic()
+    for done in range(500):
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+        assert pipe.execute() == [key.encode() for key in keys]
+        elapsed = time.monotonic() - started
+        assert elapsed < 5.0, f"only {done + 1} two-shard pipelines in {elapsed:.1f} s (Nagle?)"
