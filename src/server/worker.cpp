@@ -23,7 +23,7 @@ namespace {
 constexpr size_t kReadScratchBytes = 64 * 1024;
 constexpr size_t kBufferSize = 4 * 1024;
 constexpr size_t kBufferKeepLimit = 64 * 1024;
-constexpr size_t kMaxFreeBuffers = 64;
+constexpr size_t kMaxFreeBuffers = 256;
 // Session ids are unique across workers: the worker index sits in the top bits.
 constexpr int kSessionIdShift = 48;
 constexpr int kClientEventsPerPoll = 256;
