@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include <asio/write.hpp>
 #include <spdlog/spdlog.h>
+#include <asio/write.hpp>
 
 #include "admin/stats_snapshot.h"
 #include "topology/topology.h"

@@ -91,8 +91,8 @@ std::string renderTwemproxyJson(const StatsSnapshot& snapshot, const std::string
   for (const PoolStats& pool : snapshot.pools) {
     out += fmt::format(", {}: {{", quoted(pool.name));
     for (size_t i = 0; i < pool.values.size(); ++i) {
-      out += fmt::format("{}\"{}\":{}", i == 0 ? "" : ", ", kPoolStatFields[i].name,
-                         pool.values[i]);
+      out +=
+          fmt::format("{}\"{}\":{}", i == 0 ? "" : ", ", kPoolStatFields[i].name, pool.values[i]);
     }
     for (const ServerStats& server : pool.servers) {
       out += fmt::format(", {}: {{", quoted(server.name));
@@ -122,13 +122,13 @@ std::string describeStats() {
   };
   std::string out = "pool stats:\n";
   for (const StatField& field : kPoolStatFields) {
-    out += fmt::format("  {:<20}{:<11}\"{}\"\n", field.name, kindName(field.kind),
-                       field.description);
+    out +=
+        fmt::format("  {:<20}{:<11}\"{}\"\n", field.name, kindName(field.kind), field.description);
   }
   out += "\nserver stats:\n";
   for (const StatField& field : kServerStatFields) {
-    out += fmt::format("  {:<20}{:<11}\"{}\"\n", field.name, kindName(field.kind),
-                       field.description);
+    out +=
+        fmt::format("  {:<20}{:<11}\"{}\"\n", field.name, kindName(field.kind), field.description);
   }
   return out;
 }

@@ -7,10 +7,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -100,9 +100,9 @@ int run(const sy::app::Options& options) {
     if (!options.pid_path.empty()) ::unlink(options.pid_path.c_str());
     return 1;
   }
-  sy::admin::StatsServer stats(control, proxy, topology,
-                               {options.stats_addr, options.stats_port, options.stats_interval_ms,
-                                std::string(kVersion)});
+  sy::admin::StatsServer stats(
+      control, proxy, topology,
+      {options.stats_addr, options.stats_port, options.stats_interval_ms, std::string(kVersion)});
   auto stats_open = stats.open();
   if (!stats_open.ok()) {
     spdlog::error("{}", stats_open.error().message);

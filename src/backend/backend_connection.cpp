@@ -4,9 +4,9 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <asio/post.hpp>
 
 #include <algorithm>
 #include <string>
@@ -34,8 +34,8 @@ constexpr uint64_t kMaxInFlightBytes = 64 * 1024 * 1024;
 
 void BackendConnection::HandshakeStep::onBackendReply(std::string_view framed_reply) {
   if (resp::isErrorReply(framed_reply)) {
-    owner_.fail(fmt::format("backend rejected {}: {}", command_,
-                            resp::lineReplyText(framed_reply)));
+    owner_.fail(
+        fmt::format("backend rejected {}: {}", command_, resp::lineReplyText(framed_reply)));
   }
 }
 
@@ -96,8 +96,7 @@ bool BackendConnection::send(std::string_view request, ReplyTarget& target) {
   return true;
 }
 
-bool BackendConnection::sendCommand(std::span<const std::string_view> args,
-                                    ReplyTarget& target) {
+bool BackendConnection::sendCommand(std::span<const std::string_view> args, ReplyTarget& target) {
   if (!admit()) return false;
   size_t before = out_.size();
   resp::appendCommand(out_, args);
@@ -195,14 +194,14 @@ void BackendConnection::flush() {
     if (error == asio::error::would_block || error == asio::error::try_again) {
       waiting_writable_ = true;
       uint64_t generation = generation_;
-      socket_.async_wait(asio::socket_base::wait_write,
-                         common::bindHandlerMemory(
-                             write_memory_, [this, generation](const std::error_code& ec) {
-                               if (generation != generation_) return;
-                               waiting_writable_ = false;
-                               if (ec) return fail(ec.message());
-                               flush();
-                             }));
+      socket_.async_wait(
+          asio::socket_base::wait_write,
+          common::bindHandlerMemory(write_memory_, [this, generation](const std::error_code& ec) {
+            if (generation != generation_) return;
+            waiting_writable_ = false;
+            if (ec) return fail(ec.message());
+            flush();
+          }));
       break;
     }
     if (error) return fail(fmt::format("write failed: {}", error.message()));
@@ -344,8 +343,8 @@ void BackendConnection::fail(std::string_view reason) {
   in_.clear();
   framer_.reset();
   expired_prefix_ = 0;
-  std::string lost = fmt::format("ERR backend {} ({}) failed: {}", options_.name,
-                                 options_.address_text, reason);
+  std::string lost =
+      fmt::format("ERR backend {} ({}) failed: {}", options_.name, options_.address_text, reason);
   // Targets may send new requests from their callbacks; state_ is kBackoff, so those are
   // refused and nothing is pushed while this loop drains the FIFO.
   while (!in_flight_.empty()) {

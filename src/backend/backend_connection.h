@@ -42,10 +42,10 @@ struct BackendOptions {
   std::string name;          // the server's stats name, for errors and logs
   std::string address_text;  // host:port or socket path
   Endpoint endpoint;
-  int64_t timeout_ms = -1;   // per request; -1 waits forever (twemproxy's default)
+  int64_t timeout_ms = -1;  // per request; -1 waits forever (twemproxy's default)
   int64_t connect_timeout_ms = 5000;
-  std::string auth;          // sent as AUTH on connect when not empty
-  int db = 0;                // sent as SELECT on connect when not 0
+  std::string auth;  // sent as AUTH on connect when not empty
+  int db = 0;        // sent as SELECT on connect when not 0
   bool keepalive = false;
 };
 
@@ -53,7 +53,7 @@ struct BackendOptions {
 struct BackendCounters {
   common::Counter requests, request_bytes, responses, response_bytes;
   common::Counter server_eof, server_err, server_timedout;
-  common::Counter server_connections;  // gauge: 1 while connected
+  common::Counter server_connections;          // gauge: 1 while connected
   common::Counter in_queue, in_queue_bytes;    // gauges: queued, not yet fully written
   common::Counter out_queue, out_queue_bytes;  // gauges: written, waiting for a reply
 };
@@ -93,13 +93,14 @@ class BackendConnection {
   struct InFlight {
     ReplyTarget* target;  // null once the request has timed out: its reply is dropped
     common::TimePoint deadline;
-    uint64_t bytes;       // request size, for the queue gauges
-    bool internal;        // AUTH/SELECT sent on connect: not a client request in the stats
+    uint64_t bytes;  // request size, for the queue gauges
+    bool internal;   // AUTH/SELECT sent on connect: not a client request in the stats
   };
   // Checks the reply to AUTH or SELECT sent on connect.
   class HandshakeStep final : public ReplyTarget {
    public:
-    HandshakeStep(BackendConnection& owner, const char* command) : owner_(owner), command_(command) {}
+    HandshakeStep(BackendConnection& owner, const char* command)
+        : owner_(owner), command_(command) {}
     void onBackendReply(std::string_view framed_reply) override;
     void onBackendFailure(std::string_view message) override;
 
@@ -136,7 +137,8 @@ class BackendConnection {
   common::RingQueue<InFlight> in_flight_;
   size_t expired_prefix_ = 0;
   uint64_t unsent_requests_ = 0;  // requests with bytes still in out_
-  uint64_t in_flight_bytes_ = 0;  // bytes of every request in in_flight_  // leading in_flight_ entries already timed out or internal
+  uint64_t in_flight_bytes_ = 0;  // bytes of every request in in_flight_  // leading in_flight_
+                                  // entries already timed out or internal
   common::TimePoint retry_at_{};
   common::Millis backoff_{0};
   std::string unavailable_message_;

@@ -28,9 +28,7 @@ class ByteBuffer {
   size_t capacity() const { return capacity_; }
 
   // The readable bytes. Valid until the next non-const call.
-  std::string_view view() const {
-    return {storage_.get() + read_pos_, write_pos_ - read_pos_};
-  }
+  std::string_view view() const { return {storage_.get() + read_pos_, write_pos_ - read_pos_}; }
   const char* data() const { return storage_.get() + read_pos_; }
 
   void append(std::string_view bytes) {

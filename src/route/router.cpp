@@ -12,7 +12,8 @@ namespace {
 // Printable form of client bytes inside an error reply: at most 128 bytes, no CR/LF.
 std::string clip(std::string_view text) {
   std::string out(text.substr(0, 128));
-  std::replace_if(out.begin(), out.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
   return out;
 }
 

@@ -31,17 +31,16 @@ struct KeyRoute {
 struct Plan {
   PlanKind kind = PlanKind::kError;
   const command::CommandInfo* command = nullptr;  // null only for unknown commands
-  uint32_t server = 0;         // kForward: the backend
-  bool read_only = false;      // the command is flagged read-only
-  std::string error;           // kError: the reply text without '-' and CRLF
+  uint32_t server = 0;                            // kForward: the backend
+  bool read_only = false;                         // the command is flagged read-only
+  std::string error;                              // kError: the reply text without '-' and CRLF
   std::vector<KeyRoute> keys;  // kSplit: every key with its backend, in request order
 };
 
 class Router {
  public:
   // Fills `out` for `args` (not empty) against `pool`. `out` is reused between calls.
-  void plan(const topology::PoolTopology& pool, std::span<const std::string_view> args,
-            Plan& out);
+  void plan(const topology::PoolTopology& pool, std::span<const std::string_view> args, Plan& out);
 
  private:
   void planKeyed(const topology::PoolTopology& pool, std::span<const std::string_view> args,

@@ -34,8 +34,7 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-ClientSession::ClientSession(Worker& worker, int fd, bool is_tcp, uint32_t pool_index,
-                             uint64_t id)
+ClientSession::ClientSession(Worker& worker, int fd, bool is_tcp, uint32_t pool_index, uint64_t id)
     : worker_(worker), fd_(fd), pool_index_(pool_index), id_(id), parser_(worker.parserLimits()) {
   if (is_tcp) {
     int one = 1;
@@ -188,8 +187,7 @@ void ClientSession::dispatch(const resp::Request& parsed) {
   }
 }
 
-void ClientSession::forward(PendingRequest& request, uint32_t server,
-                            const resp::Request& parsed) {
+void ClientSession::forward(PendingRequest& request, uint32_t server, const resp::Request& parsed) {
   backend::BackendConnection& backend = worker_.backend(pool_index_, server, id_);
   request.hold();  // the backend's hold, given back with the reply
   bool sent = parsed.is_inline ? backend.sendCommand(parsed.args, request)

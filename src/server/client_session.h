@@ -96,13 +96,13 @@ class ClientSession {
   std::unique_ptr<common::ByteBuffer> stash_;  // unparsed input carried between reads
   std::unique_ptr<common::ByteBuffer> out_;    // replies not yet written
   common::RingQueue<PendingRequest*> pending_;
-  int ops_ = 0;                   // deferred calls that refer to this
-  uint32_t interest_ = 0;         // events registered in the worker's client epoll set
-  bool write_blocked_ = false;    // the socket was full: waiting for EPOLLOUT
+  int ops_ = 0;                 // deferred calls that refer to this
+  uint32_t interest_ = 0;       // events registered in the worker's client epoll set
+  bool write_blocked_ = false;  // the socket was full: waiting for EPOLLOUT
   bool flush_posted_ = false;
-  bool paused_ = false;           // backpressure: not reading
-  bool processing_ = false;       // inside processInput (guards re-entry from completions)
-  bool input_closed_ = false;     // after QUIT or a protocol error: read nothing more
+  bool paused_ = false;        // backpressure: not reading
+  bool processing_ = false;    // inside processInput (guards re-entry from completions)
+  bool input_closed_ = false;  // after QUIT or a protocol error: read nothing more
   bool close_after_flush_ = false;
   bool closing_ = false;
 };

@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include "server/worker.h"
 #include "topology/topology.h"
@@ -70,21 +70,21 @@ void Listener::close() {
 }
 
 void Listener::acceptNext() {
-  acceptor_.async_accept([this](const std::error_code& error,
-                                asio::generic::stream_protocol::socket socket) {
-    if (!open_) return;
-    if (error) {
-      // EMFILE and friends: log, back off a moment, keep accepting.
-      spdlog::warn("pool '{}': accept failed: {}", pool_.name, error.message());
-      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
-      timer->async_wait([this, timer](const std::error_code&) {
-        if (open_) acceptNext();
+  acceptor_.async_accept(
+      [this](const std::error_code& error, asio::generic::stream_protocol::socket socket) {
+        if (!open_) return;
+        if (error) {
+          // EMFILE and friends: log, back off a moment, keep accepting.
+          spdlog::warn("pool '{}': accept failed: {}", pool_.name, error.message());
+          auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+          timer->async_wait([this, timer](const std::error_code&) {
+            if (open_) acceptNext();
+          });
+          return;
+        }
+        onAccepted(std::move(socket));
+        acceptNext();
       });
-      return;
-    }
-    onAccepted(std::move(socket));
-    acceptNext();
-  });
 }
 
 void Listener::onAccepted(asio::generic::stream_protocol::socket socket) {

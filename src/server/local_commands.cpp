@@ -2,8 +2,8 @@
 
 #include <strings.h>
 
-#include <charconv>
 #include <fmt/format.h>
+#include <charconv>
 
 #include "common/byte_buffer.h"
 #include "resp/encoder.h"
@@ -253,9 +253,8 @@ void executeLocal(ClientSession& session, PendingRequest& request,
   if (is(name, "HELLO")) return hello(session, request, args);
   if (is(name, "CLIENT") && args.size() >= 2) return client(session, request, args);
   if (is(name, "COMMAND")) return commandFamily(request, args);
-  request.completeWithError(
-      fmt::format("ERR '{}' is marked local but switchyard has no local handler for it",
-                  command.name));
+  request.completeWithError(fmt::format(
+      "ERR '{}' is marked local but switchyard has no local handler for it", command.name));
 }
 
 }  // namespace sy::server

@@ -35,17 +35,17 @@ class PendingRequest final : public backend::ReplyTarget {
 
   // The session waiting for this reply; null once the client has gone.
   ClientSession* session = nullptr;
-  bool done = false;           // the reply is complete (stored in `reply` if not yet written)
-  bool close_after = false;    // close the client once this reply is written (QUIT, bad input)
-  common::ByteBuffer reply;    // the reply, when it completed before its turn
+  bool done = false;         // the reply is complete (stored in `reply` if not yet written)
+  bool close_after = false;  // close the client once this reply is written (QUIT, bad input)
+  common::ByteBuffer reply;  // the reply, when it completed before its turn
 
   // Split requests.
-  PendingRequest* parent = nullptr;           // fragment: its parent
+  PendingRequest* parent = nullptr;                      // fragment: its parent
   command::MergeRule merge = command::MergeRule::kNone;  // parent: how to merge
-  uint32_t key_count = 0;                     // parent: keys in the original request
-  uint32_t fragments_left = 0;                // parent: fragments still waiting
-  std::vector<PendingRequest*> fragments;     // parent: all fragments, in send order
-  std::vector<uint32_t> key_ordinals;         // fragment: which of the parent's keys it carries
+  uint32_t key_count = 0;                                // parent: keys in the original request
+  uint32_t fragments_left = 0;                           // parent: fragments still waiting
+  std::vector<PendingRequest*> fragments;                // parent: all fragments, in send order
+  std::vector<uint32_t> key_ordinals;  // fragment: which of the parent's keys it carries
 
   void hold() { ++holds_; }
   // Drops one hold; the last one returns the object to its pool.

@@ -6,9 +6,7 @@ namespace sy::server {
 
 Proxy::Proxy(asio::io_context& control_io, std::shared_ptr<const topology::Topology> topology,
              unsigned threads)
-    : control_io_(control_io),
-      topology_(std::move(topology)),
-      stats_(topology_->pools().size()) {
+    : control_io_(control_io), topology_(std::move(topology)), stats_(topology_->pools().size()) {
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
     workers_.push_back(std::make_unique<Worker>(i, topology_, stats_));
   }
@@ -21,11 +19,12 @@ common::Result<void> Proxy::start() {
   running_ = true;
   const auto& pools = topology_->pools();
   for (uint32_t p = 0; p < pools.size(); ++p) {
-    auto listener = std::make_unique<Listener>(control_io_, *pools[p].config, p, stats_, [this]() -> Worker& {
-      Worker& worker = *workers_[next_worker_];
-      next_worker_ = (next_worker_ + 1) % workers_.size();
-      return worker;
-    });
+    auto listener =
+        std::make_unique<Listener>(control_io_, *pools[p].config, p, stats_, [this]() -> Worker& {
+          Worker& worker = *workers_[next_worker_];
+          next_worker_ = (next_worker_ + 1) % workers_.size();
+          return worker;
+        });
     auto opened = listener->open();
     if (!opened.ok()) {
       stop();

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include <asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <asio/post.hpp>
 
 #include <algorithm>
 
@@ -76,8 +76,7 @@ void Worker::buildBackends() {
       }
     }
     backends_.push_back(std::move(connections));
-    if (config.timeout_ms > 0 &&
-        (shortest_timeout < 0 || config.timeout_ms < shortest_timeout)) {
+    if (config.timeout_ms > 0 && (shortest_timeout < 0 || config.timeout_ms < shortest_timeout)) {
       shortest_timeout = config.timeout_ms;
     }
   }
@@ -130,14 +129,15 @@ void Worker::closeAll() {
 void Worker::armTicker() {
   if (stopping_) return;
   ticker_.expires_after(tick_interval_);
-  ticker_.async_wait(common::bindHandlerMemory(ticker_memory_, [this](const std::error_code& error) {
-    if (error) return;
-    common::TimePoint now = common::now();
-    for (auto& pool : backends_) {
-      for (auto& connection : pool) connection->expireRequests(now);
-    }
-    armTicker();
-  }));
+  ticker_.async_wait(
+      common::bindHandlerMemory(ticker_memory_, [this](const std::error_code& error) {
+        if (error) return;
+        common::TimePoint now = common::now();
+        for (auto& pool : backends_) {
+          for (auto& connection : pool) connection->expireRequests(now);
+        }
+        armTicker();
+      }));
 }
 
 void Worker::adopt(int fd, int protocol_family, int protocol, uint32_t pool_index) {
@@ -162,8 +162,7 @@ void Worker::adopt(int fd, int protocol_family, int protocol, uint32_t pool_inde
   });
 }
 
-void Worker::watchClient(int fd, ClientSession& session, uint32_t old_events,
-                         uint32_t new_events) {
+void Worker::watchClient(int fd, ClientSession& session, uint32_t old_events, uint32_t new_events) {
   epoll_event event{};
   event.events = new_events;
   event.data.ptr = &session;
@@ -176,13 +175,13 @@ void Worker::watchClient(int fd, ClientSession& session, uint32_t old_events,
 // One wait on the client set per turn in which any client is ready.
 void Worker::armClientEvents() {
   if (stopping_) return;
-  client_events_.async_wait(asio::posix::stream_descriptor::wait_read,
-                            common::bindHandlerMemory(client_events_memory_,
-                                                      [this](const std::error_code& error) {
-                                                        if (error) return;
-                                                        dispatchClientEvents();
-                                                        armClientEvents();
-                                                      }));
+  client_events_.async_wait(
+      asio::posix::stream_descriptor::wait_read,
+      common::bindHandlerMemory(client_events_memory_, [this](const std::error_code& error) {
+        if (error) return;
+        dispatchClientEvents();
+        armClientEvents();
+      }));
 }
 
 void Worker::dispatchClientEvents() {
@@ -220,7 +219,8 @@ void Worker::destroySession(ClientSession& session) {
 
 backend::BackendConnection& Worker::backend(uint32_t pool, uint32_t server, uint64_t session_id) {
   uint32_t per_server = connections_per_server_[pool];
-  size_t index = static_cast<size_t>(server) * per_server + (per_server == 1 ? 0 : session_id % per_server);
+  size_t index =
+      static_cast<size_t>(server) * per_server + (per_server == 1 ? 0 : session_id % per_server);
   return *backends_[pool][index];
 }
 

@@ -54,9 +54,7 @@ class Worker {
   void adopt(int fd, int protocol_family, int protocol, uint32_t pool_index);
 
   // Worker thread only, from here on.
-  const topology::PoolTopology& pool(uint32_t index) const {
-    return topology_->pools()[index];
-  }
+  const topology::PoolTopology& pool(uint32_t index) const { return topology_->pools()[index]; }
   bool poolRequiresAuth(uint32_t index) const { return !poolAuth(index).empty(); }
   const std::string& poolAuth(uint32_t index) const { return pool(index).config->redis_auth; }
   // The connection a session uses for a server: sessions are spread over the

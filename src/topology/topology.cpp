@@ -57,10 +57,9 @@ common::Result<std::shared_ptr<const Topology>> buildTopology(
       info.config = &server;
       servers.push_back(std::move(info));
       members.push_back(hash::RingMember{
-          hash::ringIdentity(server.name,
-                             server.address.isUnix() ? server.address.unix_path
-                                                     : server.address.host,
-                             server.address.port, server.address.isUnix()),
+          hash::ringIdentity(
+              server.name, server.address.isUnix() ? server.address.unix_path : server.address.host,
+              server.address.port, server.address.isUnix()),
           server.weight, static_cast<uint32_t>(s)});
     }
     hash::KeyPlacer placer(pool_config.hash, pool_config.hash_tag, pool_config.distribution,

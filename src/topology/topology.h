@@ -25,10 +25,10 @@ namespace sy::topology {
 using Endpoint = asio::generic::stream_protocol::endpoint;
 
 struct ServerInfo {
-  uint32_t index = 0;          // position in the pool's server list (and the placer's id)
-  std::string stats_name;      // name if configured, else host:port
-  std::string address_text;    // host:port or socket path, for errors and logs
-  Endpoint endpoint;           // resolved when the snapshot was built
+  uint32_t index = 0;        // position in the pool's server list (and the placer's id)
+  std::string stats_name;    // name if configured, else host:port
+  std::string address_text;  // host:port or socket path, for errors and logs
+  Endpoint endpoint;         // resolved when the snapshot was built
   const config::ServerConfig* config = nullptr;  // owned by the snapshot's Config
 };
 
