@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/address_parser.h"
+#include "hash/ring_identity.h"
 
 namespace sy::config {
 namespace {
@@ -314,8 +315,14 @@ void PoolParser::setServers(const YAML::Node& value, int line) {
   if (value.size() == 0) {
     fail(line, key_, "the list is empty; every pool needs at least one server");
   }
+  uint64_t total_weight = 0;
   for (const YAML::Node& item : value) {
     addServer(item);
+    total_weight += pool_.servers.back().weight;
+  }
+  if (total_weight > std::numeric_limits<uint32_t>::max()) {
+    fail(lineOf(value), key_,
+         "the weights add up to " + std::to_string(total_weight) + ", more than 4294967295");
   }
 }
 
@@ -326,6 +333,12 @@ void PoolParser::addServer(const YAML::Node& item) {
     fail(line, key_, server.error().message);
   }
   server->line = line;
+  if (server->stats_name.size() > hash::kMaxRingIdentityLength) {
+    fail(line, key_,
+         "server name '" + server->stats_name.substr(0, 40) + "...' is longer than " +
+             std::to_string(hash::kMaxRingIdentityLength) +
+             " bytes (nutcracker cannot hash longer names onto its ring reliably)");
+  }
   // nutcracker rejects two servers with the same name, where an unnamed server's name is
   // derived from its address; stats_name is exactly that derived name.
   auto [first, inserted] = server_lines_.emplace(server->stats_name, line);

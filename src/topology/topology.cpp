@@ -6,7 +6,6 @@
 
 #include <cstring>
 
-#include "hash/ring_identity.h"
 
 namespace sy::topology {
 
@@ -56,11 +55,10 @@ common::Result<std::shared_ptr<const Topology>> buildTopology(
       info.endpoint = *endpoint;
       info.config = &server;
       servers.push_back(std::move(info));
-      members.push_back(hash::RingMember{
-          hash::ringIdentity(
-              server.name, server.address.isUnix() ? server.address.unix_path : server.address.host,
-              server.address.port, server.address.isUnix()),
-          server.weight, static_cast<uint32_t>(s)});
+      // stats_name is nutcracker's server name, derived from the line as written; it is
+      // also the string nutcracker hashes onto the ring (twemproxy-compat.md, C3).
+      members.push_back(
+          hash::RingMember{server.stats_name, server.weight, static_cast<uint32_t>(s)});
     }
     hash::KeyPlacer placer(pool_config.hash, pool_config.hash_tag, pool_config.distribution,
                            members);

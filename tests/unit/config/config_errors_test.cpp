@@ -292,3 +292,38 @@ TEST(ConfigErrors, KeyMustBeAPlainName) {
 
 }  // namespace
 }  // namespace sy::config
+
+namespace sy::config {
+namespace {
+
+TEST(ConfigErrors, ServerNamesLongerThanNutcrackerCanHashAreRejected) {
+  std::string yaml = "alpha:\n  listen: 127.0.0.1:22121\n  servers:\n    - 127.0.0.1:6379:1 " +
+                     std::string(81, 'n') + "\n";
+  try {
+    parseConfig(yaml, "long.yml");
+    FAIL() << "a server name of 81 bytes was accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.line(), 4);
+    EXPECT_NE(std::string(error.what()).find("longer than 80 bytes"), std::string::npos)
+        << error.what();
+  }
+  std::string fits = "alpha:\n  listen: 127.0.0.1:22121\n  servers:\n    - 127.0.0.1:6379:1 " +
+                     std::string(80, 'n') + "\n";
+  EXPECT_EQ(parseConfig(fits, "fits.yml").pools[0].servers[0].name.size(), 80u);
+}
+
+TEST(ConfigErrors, WeightsThatOverflowTheRingTotalAreRejected) {
+  std::string yaml =
+      "alpha:\n  listen: 127.0.0.1:22121\n  servers:\n    - 127.0.0.1:6379:2147483647 a\n"
+      "    - 127.0.0.1:6380:2147483647 b\n    - 127.0.0.1:6381:2 c\n";
+  try {
+    parseConfig(yaml, "weights.yml");
+    FAIL() << "weights adding up past 2^32 were accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("more than 4294967295"), std::string::npos)
+        << error.what();
+  }
+}
+
+}  // namespace
+}  // namespace sy::config
