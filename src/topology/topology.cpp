@@ -6,7 +6,6 @@
 
 #include <cstring>
 
-
 namespace sy::topology {
 
 common::Result<Endpoint> resolveAddress(const config::Address& address) {
