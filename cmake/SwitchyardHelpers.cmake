@@ -36,6 +36,15 @@ function(sy_module name)
   endif()
 endfunction()
 
+# Sanitized code runs several times slower: tests that bound elapsed time multiply their
+# bounds by SY_TEST_TIME_FACTOR, so a bound still catches a quadratic algorithm without
+# failing a correct one under a sanitizer.
+if(SY_SANITIZE STREQUAL "")
+  set(SY_TEST_TIME_FACTOR 1)
+else()
+  set(SY_TEST_TIME_FACTOR 10)
+endif()
+
 # sy_unit_test(NAME SOURCES ... DEPS ...): a GoogleTest executable registered with ctest,
 # each TEST() a ctest case named "unit.<NAME>.<Suite>.<Case>".
 include(GoogleTest)
@@ -43,6 +52,7 @@ function(sy_unit_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${SY_WARNINGS})
+  target_compile_definitions(${name} PRIVATE SY_TEST_TIME_FACTOR=${SY_TEST_TIME_FACTOR})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${name} TEST_PREFIX "unit.${name}." DISCOVERY_MODE PRE_TEST
                        PROPERTIES LABELS unit)

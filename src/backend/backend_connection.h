@@ -15,6 +15,9 @@
 // once so clients get a prompt error instead of a hang.
 //
 // Thread: the owning worker's thread only; lives as long as its worker's backend table.
+// Lifetime: pending operations keep their handlers in memory inside this object, so destroy
+// it only after close() and after the loop has run the cancelled handlers (the worker lets
+// its loop run dry before it destroys its backends).
 #pragma once
 
 #include <asio/generic/stream_protocol.hpp>

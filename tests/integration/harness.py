@@ -314,6 +314,13 @@ def pool_config(servers: Sequence[RedisServer | str], **kwargs) -> Pool:
 # proxies
 
 
+# The sanitizer the binary under test was built with ("" for none), set by ctest. Sanitizer
+# runtimes keep freed memory in quarantine (ASan) or shadow every touched byte (TSan), so
+# memory bounds, which are about the release build, are scaled by MEMORY_SLACK there.
+SANITIZER = os.environ.get("SY_SANITIZE", "")
+MEMORY_SLACK = {"": 1, "address": 2}.get(SANITIZER, 4)
+
+
 def switchyard_bin() -> Path:
     """Path of the switchyard binary under test; raises HarnessError if there is none."""
     env = os.environ.get("SWITCHYARD_BIN")

@@ -17,7 +17,7 @@ import time
 import pytest
 import redis
 
-from harness import ERROR_TIMEOUT_WORDS, ErrorReply, RawConn, encode_command, \
+from harness import ERROR_TIMEOUT_WORDS, MEMORY_SLACK, ErrorReply, RawConn, encode_command, \
     keys_per_server, pool_config, rss_bytes
 
 MIB = 1 << 20
@@ -56,7 +56,7 @@ BIG_KEYS = 8
 # = 80 MiB, and a buffer that grows by doubling may touch up to 128 MiB for it. With the
 # proxy's own baseline and backend read buffers that is well under 160 MiB of growth, and
 # far below the 20,000 x 64 KiB = 1.25 GiB the client asked for.
-SLOW_CLIENT_RSS_GROWTH = 160 * MIB
+SLOW_CLIENT_RSS_GROWTH = 160 * MIB * MEMORY_SLACK
 
 
 def big_value(i: int) -> bytes:
@@ -163,7 +163,7 @@ STALL_VALUE = b"v" * KIB
 # TIMEOUT_MS, so each adds at most MAX_PENDING requests per TIMEOUT_MS: over STALL_SECONDS
 # that is 3 x 1,024 x ~1.1 KiB x 10 = 33 MiB; twice that for buffer doubling and the queue
 # entries, plus slack, gives the bound.
-STALL_RSS_GROWTH = 96 * MIB
+STALL_RSS_GROWTH = 96 * MIB * MEMORY_SLACK
 
 
 def stalled_shard_client(port: int, keys: list[str], stop: threading.Event,
@@ -303,7 +303,7 @@ def test_large_announced_bulk_costs_only_what_arrived(single, capsys):
         print(f"\n[switchyard] 500 MiB bulk announced, 8 MiB sent: RSS +"
               f"{(rss - base_rss) / MIB:.1f} MiB, address space +{(vm - base_vm) / MIB:.1f} MiB")
     # The stash grows with what arrives (at most doubling), not with what is announced.
-    if rss - base_rss >= sent + 24 * MIB:
+    if rss - base_rss >= (sent + 24 * MIB) * MEMORY_SLACK:
         raise AssertionError(f"RSS grew {(rss - base_rss) / MIB:.1f} MiB for "
                                   f"{sent / MIB:.0f} MiB received")
 

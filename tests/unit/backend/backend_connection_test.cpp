@@ -132,6 +132,22 @@ std::string getRequest(std::string_view key) {
 
 class BackendConnectionTest : public ::testing::Test {
  protected:
+  // A connection may be destroyed only once its cancelled operations have run (their
+  // handler memory lives inside it): close it and let the loop run dry first.
+  ~BackendConnectionTest() override {
+    if (!connection_) return;
+    for (auto& target : targets_) target->on_failure = nullptr;  // may refer to a test's locals
+    connection_->close("test finished");
+    while (io_.poll() > 0) {
+    }
+    connection_.reset();
+  }
+  // A target that outlives the connection, so requests still in flight when a test ends
+  // fail into a live object.
+  RecordingTarget& target(std::string name) {
+    targets_.push_back(std::make_unique<RecordingTarget>(std::move(name), log_));
+    return *targets_.back();
+  }
   BackendOptions optionsFor(uint16_t port) {
     BackendOptions options;
     options.name = "redis-a";
@@ -170,12 +186,13 @@ class BackendConnectionTest : public ::testing::Test {
   asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
   FakeUpstream upstream_{io_};
   std::vector<std::string> log_;
+  std::vector<std::unique_ptr<RecordingTarget>> targets_;
   std::unique_ptr<BackendConnection> connection_;  // destroyed before the upstream and loop
 };
 
 TEST_F(BackendConnectionTest, PipelinesRequestsAndDeliversRepliesInOrder) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget a("a", log_), b("b", log_), c("c", log_);
+  RecordingTarget &a = target("a"), &b = target("b"), &c = target("c");
   ASSERT_TRUE(conn.send(getRequest("k1"), a));
   ASSERT_TRUE(conn.send(getRequest("k2"), b));
   ASSERT_TRUE(conn.send(getRequest("k3"), c));
@@ -197,7 +214,7 @@ TEST_F(BackendConnectionTest, PipelinesRequestsAndDeliversRepliesInOrder) {
 
 TEST_F(BackendConnectionTest, RepliesSplitAcrossOneByteWritesAreFramed) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget a("a", log_), b("b", log_);
+  RecordingTarget &a = target("a"), &b = target("b");
   ASSERT_TRUE(conn.send(getRequest("x"), a));
   ASSERT_TRUE(conn.send(getRequest("y"), b));
   ASSERT_TRUE(receivedExactly(getRequest("x") + getRequest("y")));
@@ -209,7 +226,7 @@ TEST_F(BackendConnectionTest, RepliesSplitAcrossOneByteWritesAreFramed) {
 
 TEST_F(BackendConnectionTest, ReassemblesOneMebibyteBulkWrittenInSmallPieces) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget big("big", log_), after("after", log_);
+  RecordingTarget &big = target("big"), &after = target("after");
   ASSERT_TRUE(conn.send(getRequest("big"), big));
   ASSERT_TRUE(conn.send(getRequest("after"), after));
   ASSERT_TRUE(receivedExactly(getRequest("big") + getRequest("after")));
@@ -232,7 +249,7 @@ TEST_F(BackendConnectionTest, SendsAuthThenSelectBeforeTheFirstRequest) {
   options.auth = "s3cret";
   options.db = 3;
   BackendConnection& conn = connect(options);
-  RecordingTarget a("a", log_);
+  RecordingTarget& a = target("a");
   ASSERT_TRUE(conn.send(getRequest("k"), a));
   ASSERT_TRUE(
       receivedExactly("*2\r\n$4\r\nAUTH\r\n$6\r\ns3cret\r\n"
@@ -250,7 +267,7 @@ TEST_F(BackendConnectionTest, OnlySelectIsSentWhenThereIsNoPassword) {
   BackendOptions options = optionsFor(upstream_.port());
   options.db = 12;
   BackendConnection& conn = connect(options);
-  RecordingTarget a("a", log_);
+  RecordingTarget& a = target("a");
   ASSERT_TRUE(conn.send(getRequest("k"), a));
   ASSERT_TRUE(receivedExactly("*2\r\n$6\r\nSELECT\r\n$2\r\n12\r\n" + getRequest("k")));
 }
@@ -260,7 +277,7 @@ TEST_F(BackendConnectionTest, HandshakeRepliesAreNotCountedAsResponses) {
   options.auth = "pw";
   options.db = 1;
   BackendConnection& conn = connect(options);
-  RecordingTarget a("a", log_);
+  RecordingTarget& a = target("a");
   ASSERT_TRUE(conn.send(getRequest("k"), a));
   ASSERT_TRUE(receivedExactly("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n" +
                               getRequest("k")));
@@ -276,7 +293,7 @@ TEST_F(BackendConnectionTest, RejectedAuthFailsTheConnectionAndEveryRequest) {
   BackendOptions options = optionsFor(upstream_.port());
   options.auth = "wrong";
   BackendConnection& conn = connect(options);
-  RecordingTarget a("a", log_), b("b", log_);
+  RecordingTarget &a = target("a"), &b = target("b");
   ASSERT_TRUE(conn.send(getRequest("k1"), a));
   ASSERT_TRUE(conn.send(getRequest("k2"), b));
   ASSERT_TRUE(
@@ -296,7 +313,7 @@ TEST_F(BackendConnectionTest, RejectedAuthFailsTheConnectionAndEveryRequest) {
   // The proxy hung up on the backend.
   EXPECT_TRUE(runUntil([&] { return upstream_.connection(0).peer_closed; }));
 
-  RecordingTarget c("c", log_);
+  RecordingTarget& c = target("c");
   EXPECT_FALSE(conn.send(getRequest("k3"), c));
   EXPECT_NE(conn.unavailableMessage().find("rejected AUTH"), std::string::npos)
       << conn.unavailableMessage();
@@ -306,7 +323,7 @@ TEST_F(BackendConnectionTest, RejectedSelectFailsTheConnection) {
   BackendOptions options = optionsFor(upstream_.port());
   options.db = 99;
   BackendConnection& conn = connect(options);
-  RecordingTarget a("a", log_);
+  RecordingTarget& a = target("a");
   ASSERT_TRUE(conn.send(getRequest("k"), a));
   ASSERT_TRUE(receivedExactly("*2\r\n$6\r\nSELECT\r\n$2\r\n99\r\n" + getRequest("k")));
   upstream_.write(0, "-ERR DB index is out of range\r\n$1\r\nv\r\n");
@@ -321,7 +338,7 @@ TEST_F(BackendConnectionTest, TimedOutRequestFailsAloneAndItsLateReplyIsDropped)
   BackendOptions options = optionsFor(upstream_.port());
   options.timeout_ms = 100;
   BackendConnection& conn = connect(options);
-  RecordingTarget slow("slow", log_), next("next", log_);
+  RecordingTarget &slow = target("slow"), &next = target("next");
   ASSERT_TRUE(conn.send(getRequest("slow"), slow));
   ASSERT_TRUE(receivedExactly(getRequest("slow")));
   runFor(150ms);  // past slow's deadline
@@ -346,7 +363,7 @@ TEST_F(BackendConnectionTest, TimedOutRequestFailsAloneAndItsLateReplyIsDropped)
   EXPECT_EQ(upstream_.connectionCount(), 1u);
 
   // And the connection keeps working.
-  RecordingTarget third("third", log_);
+  RecordingTarget& third = target("third");
   ASSERT_TRUE(conn.send(getRequest("3"), third));
   ASSERT_TRUE(receivedExactly(getRequest("slow") + getRequest("next") + getRequest("3")));
   upstream_.write(0, "+fine\r\n");
@@ -356,7 +373,7 @@ TEST_F(BackendConnectionTest, TimedOutRequestFailsAloneAndItsLateReplyIsDropped)
 
 TEST_F(BackendConnectionTest, ExpireDoesNothingWithoutATimeout) {
   BackendConnection& conn = connectToUpstream();  // timeout_ms -1: wait forever
-  RecordingTarget a("a", log_);
+  RecordingTarget& a = target("a");
   ASSERT_TRUE(conn.send(getRequest("k"), a));
   ASSERT_TRUE(receivedExactly(getRequest("k")));
   conn.expireRequests(common::now() + std::chrono::hours(24));
@@ -369,7 +386,7 @@ TEST_F(BackendConnectionTest, StalledConnectionIsResetAfterTheStallLimit) {
   BackendOptions options = optionsFor(upstream_.port());
   options.timeout_ms = 100;
   BackendConnection& conn = connect(options);
-  RecordingTarget a("a", log_), b("b", log_);
+  RecordingTarget &a = target("a"), &b = target("b");
   ASSERT_TRUE(conn.send(getRequest("a"), a));
   ASSERT_TRUE(conn.send(getRequest("b"), b));
   ASSERT_TRUE(receivedExactly(getRequest("a") + getRequest("b")));
@@ -391,7 +408,7 @@ TEST_F(BackendConnectionTest, StalledConnectionIsResetAfterTheStallLimit) {
 
 TEST_F(BackendConnectionTest, UpstreamCloseFailsEveryRequestInFlight) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget a("a", log_), b("b", log_), c("c", log_);
+  RecordingTarget &a = target("a"), &b = target("b"), &c = target("c");
   ASSERT_TRUE(conn.send(getRequest("a"), a));
   ASSERT_TRUE(conn.send(getRequest("b"), b));
   ASSERT_TRUE(conn.send(getRequest("c"), c));
@@ -413,13 +430,13 @@ TEST_F(BackendConnectionTest, UpstreamCloseFailsEveryRequestInFlight) {
 
 TEST_F(BackendConnectionTest, RefusesDuringBackoffThenReconnects) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget a("a", log_);
+  RecordingTarget& a = target("a");
   ASSERT_TRUE(conn.send(getRequest("a"), a));
   ASSERT_TRUE(receivedExactly(getRequest("a")));
   upstream_.close(0);
   ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
 
-  RecordingTarget refused("refused", log_);
+  RecordingTarget& refused = target("refused");
   EXPECT_FALSE(conn.send(getRequest("r"), refused));
   EXPECT_EQ(conn.unavailableMessage(), prefix() + " is unavailable: connection closed by backend");
   EXPECT_EQ(conn.inFlight(), 0u);
@@ -428,7 +445,7 @@ TEST_F(BackendConnectionTest, RefusesDuringBackoffThenReconnects) {
 
   // The first backoff is 100 ms; then the next send reconnects.
   runFor(150ms);
-  RecordingTarget b("b", log_);
+  RecordingTarget& b = target("b");
   ASSERT_TRUE(conn.send(getRequest("b"), b));
   ASSERT_TRUE(receivedExactly(getRequest("b"), 1));
   upstream_.write(1, "+again\r\n");
@@ -442,7 +459,7 @@ TEST_F(BackendConnectionTest, RefusesDuringBackoffThenReconnects) {
 
 TEST_F(BackendConnectionTest, TargetSendingFromItsFailureCallbackIsRefused) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget a("a", log_), retry("retry", log_);
+  RecordingTarget &a = target("a"), &retry = target("retry");
   bool retry_accepted = true;
   a.on_failure = [&] { retry_accepted = conn.send(getRequest("retry"), retry); };
   ASSERT_TRUE(conn.send(getRequest("a"), a));
@@ -461,7 +478,7 @@ TEST_F(BackendConnectionTest, ConnectingToAClosedPortFailsPromptly) {
     closed_port = probe.local_endpoint().port();
   }
   BackendConnection& conn = connect(optionsFor(closed_port));
-  RecordingTarget a("a", log_), b("b", log_);
+  RecordingTarget &a = target("a"), &b = target("b");
   ASSERT_TRUE(conn.send(getRequest("a"), a));  // accepted while connecting
   ASSERT_TRUE(conn.send(getRequest("b"), b));
   auto started = common::now();
@@ -472,14 +489,14 @@ TEST_F(BackendConnectionTest, ConnectingToAClosedPortFailsPromptly) {
   EXPECT_EQ(a.failures, std::vector<std::string>{expected});
   EXPECT_EQ(b.failures, std::vector<std::string>{expected});
   EXPECT_FALSE(conn.isReady());
-  RecordingTarget c("c", log_);
+  RecordingTarget& c = target("c");
   EXPECT_FALSE(conn.send(getRequest("c"), c));
   EXPECT_NE(conn.unavailableMessage().find("Connection refused"), std::string::npos);
 }
 
 TEST_F(BackendConnectionTest, MalformedReplyFailsTheConnection) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget a("a", log_), b("b", log_);
+  RecordingTarget &a = target("a"), &b = target("b");
   ASSERT_TRUE(conn.send(getRequest("a"), a));
   ASSERT_TRUE(conn.send(getRequest("b"), b));
   ASSERT_TRUE(receivedExactly(getRequest("a") + getRequest("b")));
@@ -495,7 +512,7 @@ TEST_F(BackendConnectionTest, MalformedReplyFailsTheConnection) {
 
 TEST_F(BackendConnectionTest, UnsolicitedReplyFailsTheConnection) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget a("a", log_);
+  RecordingTarget& a = target("a");
   ASSERT_TRUE(conn.send(getRequest("a"), a));
   ASSERT_TRUE(receivedExactly(getRequest("a")));
   upstream_.write(0, "+ok\r\n+extra\r\n");
@@ -508,7 +525,7 @@ TEST_F(BackendConnectionTest, UnsolicitedReplyFailsTheConnection) {
 
 TEST_F(BackendConnectionTest, CountersFollowRequestsAndReplies) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget a("a", log_), b("b", log_);
+  RecordingTarget &a = target("a"), &b = target("b");
   std::string request_a = getRequest("a");
   std::string request_b = "*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$5\r\nvalue\r\n";
   ASSERT_TRUE(conn.send(request_a, a));
@@ -541,7 +558,7 @@ TEST_F(BackendConnectionTest, CountersFollowRequestsAndReplies) {
 
 TEST_F(BackendConnectionTest, SendCommandEncodesResp) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget a("a", log_);
+  RecordingTarget& a = target("a");
   std::string_view args[] = {"SET", "key", "two\r\nlines", ""};
   ASSERT_TRUE(conn.sendCommand(args, a));
   std::string expected = "*4\r\n$3\r\nSET\r\n$3\r\nkey\r\n$10\r\ntwo\r\nlines\r\n$0\r\n\r\n";
@@ -554,14 +571,14 @@ TEST_F(BackendConnectionTest, SendCommandEncodesResp) {
 
 TEST_F(BackendConnectionTest, CloseFailsInFlightWithTheReasonAndAllowsAnImmediateReconnect) {
   BackendConnection& conn = connectToUpstream();
-  RecordingTarget a("a", log_);
+  RecordingTarget& a = target("a");
   ASSERT_TRUE(conn.send(getRequest("a"), a));
   ASSERT_TRUE(receivedExactly(getRequest("a")));
   conn.close("shutting down");
   EXPECT_EQ(a.failures, std::vector<std::string>{prefix() + " failed: shutting down"});
   EXPECT_FALSE(conn.isReady());
   // Closed on purpose, not backing off: the next send connects again at once.
-  RecordingTarget b("b", log_);
+  RecordingTarget& b = target("b");
   ASSERT_TRUE(conn.send(getRequest("b"), b));
   ASSERT_TRUE(receivedExactly(getRequest("b"), 1));
   upstream_.write(1, ":5\r\n");
