@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from harness import HOST, Switchyard, free_port, pool_config, spawn, stop_process, \
-    switchyard_bin
+from harness import HOST, Switchyard, free_port, pool_config, spread_keys, switchyard_bin
 
 SS = "/usr/bin/ss"
 
@@ -65,8 +64,8 @@ def test_tcpkeepalive_sets_so_keepalive_on_backend_sockets(procs, keepalive):
     proxy = procs.proxy(pools=[pool_config(servers, extra=extra)], cls=Switchyard,
                         extra_args=["--threads", "1"])
     client = proxy.client()
-    for i in range(40):  # enough keys to reach both servers
-        client.set(f"ka:{i}", "v")
+    for key in spread_keys(64, suffix=":ka"):  # keys on both servers
+        client.set(key, "v")
     for server in servers:
         lines = wait_until(lambda: proxy_side_sockets(server.port))
         assert lines, f"no backend connection to {server.addr}"
@@ -102,7 +101,12 @@ def test_backlog_reaches_listen(procs):
 # reuseport
 
 
-def start_second(procs, config_text: str, port: int):
+def listeners_on(port: int) -> int:
+    out = ss("-ltn", "sport", f"= :{port}")
+    return sum(1 for line in out.splitlines()[1:] if line.startswith("LISTEN"))
+
+
+def start_on_port(procs, config_text: str, port: int):
     """Starts another switchyard on config_text and returns it once it listens on port."""
     return procs.proxy(config_text=config_text, listen_ports=[port], cls=Switchyard,
                        extra_args=["-i", "100"])
@@ -113,8 +117,10 @@ def test_reuseport_lets_two_processes_share_the_port(procs):
     port = free_port()
     text = (f"shared:\n  listen: {HOST}:{port}\n  redis: true\n  reuseport: true\n"
             f"  servers:\n   - {servers[0].addr}:1\n")
-    first = start_second(procs, text, port)
-    second = start_second(procs, text, port)
+    first = start_on_port(procs, text, port)
+    second = start_on_port(procs, text, port)
+    # The port already answered for the first one: wait for the second's own listener.
+    assert wait_until(lambda: listeners_on(port) == 2), ss("-ltnp", "sport", f"= :{port}")
     assert first.is_running() and second.is_running()
     # The kernel spreads connections over both; each answers.
     conns = [first.raw() for _ in range(24)]
@@ -137,7 +143,7 @@ def test_without_reuseport_the_second_process_names_the_address(procs, tmp_path)
     port = free_port()
     text = (f"solo:\n  listen: {HOST}:{port}\n  redis: true\n"
             f"  servers:\n   - {servers[0].addr}:1\n")
-    start_second(procs, text, port)
+    start_on_port(procs, text, port)
     conf = tmp_path / "second.yml"
     conf.write_text(text)
     result = subprocess.run([str(switchyard_bin()), "-c", str(conf), "-s", str(free_port()),
