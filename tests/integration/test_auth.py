@@ -55,9 +55,17 @@ def reply_end(buf: bytes, pos: int = 0):
     raise AssertionError(f"not a RESP2 reply at {pos}: {buf[pos:pos + 40]!r}")
 
 
+# Sent after each case: an unknown command is answered the same way authenticated or not,
+# so its reply marks the end of the case's replies (an extra reply would come before it).
+END_MARK = cmd("END-OF-CASE")
+
+
 def exchange(port: int, data: bytes, replies: int, expect_close: bool = False) -> bytes:
     """Sends `data` in one write on a new connection; returns the raw bytes of `replies`
-    replies, followed by b"<closed>" when the server then closes the connection."""
+    replies, followed by b"<closed>" when the server then closes the connection (looked
+    for only when expect_close; otherwise the end mark's reply follows)."""
+    if not expect_close:
+        data, replies = data + END_MARK, replies + 1
     with socket.create_connection((HOST, port), timeout=10) as sock:
         sock.sendall(data)
         buf, pos, count = b"", 0, 0
@@ -72,8 +80,11 @@ def exchange(port: int, data: bytes, replies: int, expect_close: bool = False) -
             if not chunk:
                 return buf + b"<closed>"
             buf += chunk
-        # Anything more (or a close) shows within a moment; QUIT must close.
-        sock.settimeout(3.0 if expect_close else 0.2)
+        if not expect_close:
+            assert buf.endswith(b"-ERR unknown command 'END-OF-CASE', with args beginning "
+                                b"with: \r\n"), buf
+            return HELLO_ID.sub(rb"\1<id>", buf)
+        sock.settimeout(3.0)
         try:
             extra = sock.recv(65536)
             buf += extra if extra else b"<closed>"
