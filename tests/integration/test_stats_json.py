@@ -189,6 +189,7 @@ def test_top_level_pool_and_server_keys_in_nutcracker_order(pair):
     assert [k for k, _ in doc][7:] == ["cache", "sessions"]
     sessions = dict(doc)["sessions"]
     assert [k for k, v in sessions if isinstance(v, list)] == ["a1", "zeta"]
+    assert dict(doc)["source"] == dict(reference)["source"]  # the host name, on one machine
     assert dict(doc)["service"] == "switchyard"
     assert dict(reference)["service"] == "nutcracker"
     raw = read_stats(ours)
@@ -205,7 +206,7 @@ def test_counters_move_within_the_interval(pair):
         data = settled(ours, lambda c: total(c, "/requests") > total(base, "/requests"))
         moved_after = time.monotonic() - answered
         # One interval plus scheduling slack on a loaded machine.
-        assert moved_after < INTERVAL_MS / 1000 + 1.0, moved_after
+        assert moved_after < INTERVAL_MS / 1000 + 1.5, moved_after
         now = counters(data)
         assert now["sessions/client_connections"] == 1
         assert conn.command("DEL", key) == 1
