@@ -71,8 +71,9 @@ def pools(servers) -> list[Pool]:
     return [
         Pool(servers=servers, name="sessions", names=["zeta", "a1"], hash="fnv1a_64",
              distribution="ketama", hash_tag="{}"),
+        # The proxy's own SELECT on connect counts neither as a request nor as a response.
         Pool(servers=list(reversed(servers)), name="cache", hash="murmur",
-             distribution="modula"),
+             distribution="modula", redis_db=3),
     ]
 
 
