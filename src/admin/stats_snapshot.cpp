@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace sy::admin {
 namespace {
 
@@ -74,38 +77,82 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
       size_t servers = pool_stats.servers.size();
       size_t per_server = servers == 0 ? 0 : backends[p].size() / servers;
       for (size_t c = 0; c < backends[p].size(); ++c) {
-        addServerCounters(pool_stats.servers[c / per_server], backends[p][c]->counters());
+        const backend::BackendCounters& counters = backends[p][c]->counters();
+        addServerCounters(pool_stats.servers[c / per_server], counters);
+        snapshot.total_connections += counters.connects.get();
+        snapshot.curr_connections += counters.server_connections.get();
       }
     }
   }
+  // As nutcracker counts them: every connection object, so each pool's listening socket
+  // and every server connection count too, besides the clients.
+  snapshot.total_connections += snapshot.pools.size();
+  snapshot.curr_connections += snapshot.pools.size();
   return snapshot;
 }
+
+namespace {
+
+// nutcracker's order for pools, and for servers within a pool: its config validation sorts
+// them by name with string_compare (shorter names first, then bytewise) and keeps that order.
+bool nutcrackerNameLess(std::string_view a, std::string_view b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+template <typename T>
+std::vector<const T*> inNutcrackerOrder(const std::vector<T>& items) {
+  std::vector<const T*> ordered;
+  ordered.reserve(items.size());
+  for (const T& item : items) ordered.push_back(&item);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const T* a, const T* b) { return nutcrackerNameLess(a->name, b->name); });
+  return ordered;
+}
+
+// nutcracker's writer (nc_stats.c), byte for byte: every value is followed by ", "; closing
+// a nested object turns a trailing ", " into "}," and a trailing "}," into "}},".
+void appendValue(std::string& out, std::string_view key, uint64_t value) {
+  fmt::format_to(std::back_inserter(out), "\"{}\":{}, ", key, value);
+}
+
+void beginObject(std::string& out, std::string_view name) { out += quoted(name) + ": {"; }
+
+void endObject(std::string& out) {
+  if (out.ends_with(", ")) {
+    out.resize(out.size() - 2);
+    out += "},";
+  } else {
+    out.back() = '}';
+    out += ',';
+  }
+}
+
+}  // namespace
 
 std::string renderTwemproxyJson(const StatsSnapshot& snapshot, const std::string& source,
                                 const std::string& version) {
   std::string out = fmt::format(
       "{{\"service\":\"switchyard\", \"source\":{}, \"version\":{}, \"uptime\":{}, "
-      "\"timestamp\":{}, \"total_connections\":{}, \"curr_connections\":{}",
+      "\"timestamp\":{}, \"total_connections\":{}, \"curr_connections\":{}, ",
       quoted(source), quoted(version), snapshot.uptime_seconds, snapshot.timestamp,
       snapshot.total_connections, snapshot.curr_connections);
-  for (const PoolStats& pool : snapshot.pools) {
-    out += fmt::format(", {}: {{", quoted(pool.name));
-    for (size_t i = 0; i < pool.values.size(); ++i) {
-      out +=
-          fmt::format("{}\"{}\":{}", i == 0 ? "" : ", ", kPoolStatFields[i].name, pool.values[i]);
+  for (const PoolStats* pool : inNutcrackerOrder(snapshot.pools)) {
+    beginObject(out, pool->name);
+    for (size_t i = 0; i < pool->values.size(); ++i) {
+      appendValue(out, kPoolStatFields[i].name, pool->values[i]);
     }
-    for (const ServerStats& server : pool.servers) {
-      out += fmt::format(", {}: {{", quoted(server.name));
-      for (size_t i = 0; i < server.values.size(); ++i) {
-        out += fmt::format("{}\"{}\":{}", i == 0 ? "" : ", ", kServerStatFields[i].name,
-                           server.values[i]);
+    for (const ServerStats* server : inNutcrackerOrder(pool->servers)) {
+      beginObject(out, server->name);
+      for (size_t i = 0; i < server->values.size(); ++i) {
+        appendValue(out, kServerStatFields[i].name, server->values[i]);
       }
-      out += "}";
+      endObject(out);
     }
-    out += "}";
+    endObject(out);
   }
-  out += "}";
-  return out;
+  if (out.ends_with(", ")) out.resize(out.size() - 2);  // no pools
+  if (out.ends_with(",")) out.pop_back();
+  return out + "}";
 }
 
 std::string describeStats() {

@@ -171,6 +171,7 @@ void BackendConnection::onConnected(const std::error_code& error) {
   state_ = State::kReady;
   backoff_ = common::Millis(0);
   counters_.server_connections.set(1);
+  counters_.connects.add();
   spdlog::info("backend {} ({}) connected", options_.name, options_.address_text);
   armRead();
   flush();
@@ -247,7 +248,6 @@ void BackendConnection::onReadable(const std::error_code& first_error, size_t fi
                                                      : std::string("connection closed by backend"));
     }
     in_.commit(n);
-    counters_.response_bytes.add(n);
     if (!processReplies() || generation != generation_) return;
     if (n < space || reads + 1 >= kMaxReadsPerEvent) break;
     auto more = in_.prepare(kReadChunk);
@@ -279,7 +279,10 @@ bool BackendConnection::processReplies() {
     InFlight entry = in_flight_.pop();
     if (expired_prefix_ > 0) --expired_prefix_;
     in_flight_bytes_ -= entry.bytes;
-    if (!entry.internal) counters_.responses.add();
+    if (!entry.internal) {
+      counters_.responses.add();
+      counters_.response_bytes.add(consumed);
+    }
     if (entry.target != nullptr) entry.target->onBackendReply(in_.view().substr(0, consumed));
     if (generation != generation_) return false;
     in_.consume(consumed);

@@ -57,6 +57,7 @@ struct BackendCounters {
   common::Counter requests, request_bytes, responses, response_bytes;
   common::Counter server_eof, server_err, server_timedout;
   common::Counter server_connections;          // gauge: 1 while connected
+  common::Counter connects;                    // connections established, ever
   common::Counter in_queue, in_queue_bytes;    // gauges: queued, not yet fully written
   common::Counter out_queue, out_queue_bytes;  // gauges: written, waiting for a reply
 };

@@ -59,7 +59,14 @@ struct PoolConfig {
   bool redis = true;
   bool tcpkeepalive = false;
   bool reuseport = false;
-  std::string redis_auth;
+  std::string redis_auth;   // the proxy AUTHs every server connection with it
+  std::string client_auth;  // what clients must AUTH with; empty: redis_auth decides
+
+  // The password clients must AUTH with: client_auth when set, else redis_auth (as in
+  // nutcracker); empty when clients need no password.
+  const std::string& clientPassword() const {
+    return client_auth.empty() ? redis_auth : client_auth;
+  }
   int redis_db = 0;
   bool preconnect = false;
   bool auto_eject_hosts = false;

@@ -22,7 +22,7 @@ struct FutureKey {
 constexpr FutureKey kFutureKeys[] = {
     {"sentinels", "Sentinel-managed groups"},    {"sentinel_auth", "Sentinel-managed groups"},
     {"cluster", "Redis Cluster pools"},          {"read_from", "read/write splitting"},
-    {"replica_max_lag", "read/write splitting"}, {"client_auth", "client authentication"},
+    {"replica_max_lag", "read/write splitting"},
 };
 
 std::string nodeKind(const YAML::Node& node) {
@@ -91,6 +91,7 @@ const PoolParser::KeyHandler PoolParser::kKeyHandlers[] = {
     {"tcpkeepalive", &PoolParser::setTcpKeepalive},
     {"reuseport", &PoolParser::setReusePort},
     {"redis_auth", &PoolParser::setRedisAuth},
+    {"client_auth", &PoolParser::setClientAuth},
     {"redis_db", &PoolParser::setRedisDb},
     {"preconnect", &PoolParser::setPreconnect},
     {"auto_eject_hosts", &PoolParser::setAutoEjectHosts},
@@ -278,6 +279,16 @@ void PoolParser::setReusePort(const YAML::Node& value, int line) {
 
 void PoolParser::setRedisAuth(const YAML::Node& value, int line) {
   pool_.redis_auth = scalar(value, line);
+}
+
+void PoolParser::setClientAuth(const YAML::Node& value, int line) {
+  std::string password = scalar(value, line);
+  if (password.empty()) {
+    fail(line, key_,
+         "must not be empty; leave the key out to let clients in with redis_auth (or without "
+         "a password when redis_auth is not set either)");
+  }
+  pool_.client_auth = std::move(password);
 }
 
 void PoolParser::setRedisDb(const YAML::Node& value, int line) {

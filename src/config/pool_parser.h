@@ -51,6 +51,7 @@ class PoolParser {
   void setTcpKeepalive(const YAML::Node& value, int line);
   void setReusePort(const YAML::Node& value, int line);
   void setRedisAuth(const YAML::Node& value, int line);
+  void setClientAuth(const YAML::Node& value, int line);
   void setRedisDb(const YAML::Node& value, int line);
   void setPreconnect(const YAML::Node& value, int line);
   void setAutoEjectHosts(const YAML::Node& value, int line);

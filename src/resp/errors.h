@@ -49,4 +49,25 @@ inline constexpr std::string_view kErrCrossShard =
     "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "
     "together)";
 
+// --- Authentication (server/). Replied as "-<text>"; the connection stays open. Redis 7.0's
+// words, byte for byte, so clients that match on them keep working. ---
+inline constexpr std::string_view kErrNoAuth = "NOAUTH Authentication required.";
+inline constexpr std::string_view kErrWrongPass =
+    "WRONGPASS invalid username-password pair or user is disabled.";
+inline constexpr std::string_view kErrAuthWithoutPassword =
+    "ERR AUTH <password> called without any password configured for the default user. Are you "
+    "sure your configuration is correct?";
+inline constexpr std::string_view kErrHelloNoAuth =
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+    "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+    "protocol version at the same time";
+inline constexpr std::string_view kErrSyntax = "ERR syntax error";
+inline constexpr std::string_view kErrHelloProtocolNotInteger =
+    "ERR Protocol version is not an integer or out of range";
+inline constexpr std::string_view kErrNoProto = "NOPROTO unsupported protocol version";
+// Followed by the option (cut to 64 bytes) and a closing quote.
+inline constexpr std::string_view kErrHelloSyntaxPrefix = "ERR Syntax error in HELLO option '";
+inline constexpr std::string_view kErrBadClientName =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+
 }  // namespace sy::resp

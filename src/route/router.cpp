@@ -35,6 +35,7 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
                   Plan& out) {
   out.keys.clear();
   out.error.clear();
+  out.well_formed = false;
   const command::CommandInfo* command = command::findCommand(args);
   out.command = command;
   if (command == nullptr) {
@@ -54,6 +55,7 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
     out.error = command::wrongArityError(*command);
     return;
   }
+  out.well_formed = true;
   if (command->handling != command::Handling::kRefused && command::mayBlock(*command, args)) {
     out.kind = PlanKind::kError;
     out.error = fmt::format("ERR '{}' is not supported by switchyard: {}", command->name,

@@ -33,7 +33,11 @@ struct Plan {
   const command::CommandInfo* command = nullptr;  // null only for unknown commands
   uint32_t server = 0;                            // kForward: the backend
   bool read_only = false;                         // the command is flagged read-only
-  std::string error;                              // kError: the reply text without '-' and CRLF
+  // The command, its subcommand and its arity are valid: what Redis checks before it asks
+  // for authentication (an unknown command gets its error even from an unauthenticated
+  // client; a known one gets NOAUTH).
+  bool well_formed = false;
+  std::string error;           // kError: the reply text without '-' and CRLF
   std::vector<KeyRoute> keys;  // kSplit: every key with its backend, in request order
 };
 

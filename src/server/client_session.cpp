@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include "command/command.h"
 #include "common/check.h"
 #include "resp/encoder.h"
+#include "resp/errors.h"
 #include "server/local_commands.h"
 #include "server/pending_request.h"
 #include "server/worker.h"
@@ -27,10 +27,6 @@ constexpr int kMaxReadsPerEvent = 8;  // then yield so one busy client cannot st
 constexpr size_t kStashReadChunk = 16 * 1024;
 
 bool wouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 }  // namespace
 
@@ -153,10 +149,12 @@ size_t ClientSession::processInput(std::string_view data) {
   return offset;
 }
 
-bool ClientSession::needsAuth(std::string_view command_name) const {
-  if (authenticated || !worker_.poolRequiresAuth(pool_index_)) return false;
-  return !equalsIgnoreCase(command_name, "auth") && !equalsIgnoreCase(command_name, "hello") &&
-         !equalsIgnoreCase(command_name, "quit");
+// Redis 7.0's order: an unknown command, subcommand or wrong arity gets its own error even
+// before authentication; any other command but AUTH, HELLO and QUIT (flagged no-auth) gets
+// NOAUTH.
+bool ClientSession::needsAuth(const route::Plan& plan) const {
+  if (authenticated || !plan.well_formed || !worker_.poolRequiresAuth(pool_index_)) return false;
+  return !plan.command->hasFlag(command::kFlagNoAuth);
 }
 
 void ClientSession::dispatch(const resp::Request& parsed) {
@@ -164,12 +162,12 @@ void ClientSession::dispatch(const resp::Request& parsed) {
   request.session = this;
   pending_.push(&request);
   std::span<const std::string_view> args(parsed.args);
-  if (needsAuth(args[0])) {
-    request.completeWithError("NOAUTH Authentication required.");
-    return;
-  }
   route::Plan& plan = worker_.plan();
   worker_.router().plan(worker_.pool(pool_index_), args, plan);
+  if (needsAuth(plan)) {
+    request.completeWithError(resp::kErrNoAuth);
+    return;
+  }
   switch (plan.kind) {
     case route::PlanKind::kError:
       worker_.countForwardError(pool_index_);

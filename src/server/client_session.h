@@ -77,7 +77,7 @@ class ClientSession {
   void split(PendingRequest& parent, const route::Plan& plan,
              std::span<const std::string_view> args);
   void protocolError(std::string_view message);
-  bool needsAuth(std::string_view command_name) const;
+  bool needsAuth(const route::Plan& plan) const;
   void drainReady();
   void writeReply(PendingRequest& request, std::string_view reply);
   common::ByteBuffer& out();

@@ -3,10 +3,13 @@
 #include <strings.h>
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "common/byte_buffer.h"
 #include "resp/encoder.h"
+#include "resp/errors.h"
 #include "server/client_session.h"
 #include "server/pending_request.h"
 #include "server/worker.h"
@@ -65,61 +68,52 @@ void select(PendingRequest& request, std::string_view db) {
   request.complete(out.view());
 }
 
-// AUTH [user] password, checked against the pool's redis_auth (user must be "default").
-bool checkPassword(ClientSession& session, std::string_view user, std::string_view password) {
+// Compares in time that depends only on the lengths, so the reply time leaks nothing about
+// how much of a guess was right.
+bool samePassword(std::string_view given, std::string_view expected) {
+  if (given.size() != expected.size()) return false;
+  unsigned char differ = 0;
+  for (size_t i = 0; i < given.size(); ++i) {
+    differ |= static_cast<unsigned char>(given[i] ^ expected[i]);
+  }
+  return differ == 0;
+}
+
+// Redis's ACLAuthenticateUser for a server whose only user is "default" (the name is
+// case-sensitive), with the pool's client password or, when there is none, "nopass" (any
+// password is accepted). A failure leaves the connection's state as it was: a client that
+// authenticated once stays authenticated, as in Redis 7.0.
+bool authenticate(ClientSession& session, std::string_view user, std::string_view password) {
   const std::string& expected = session.worker().poolAuth(session.poolIndex());
-  bool ok = !expected.empty() && is(user, "default") && password == expected;
+  bool ok = user == "default" && (expected.empty() || samePassword(password, expected));
   if (ok) session.authenticated = true;
   return ok;
 }
 
-void auth(ClientSession& session, PendingRequest& request, std::span<const std::string_view> args) {
-  if (args.size() > 3) return request.completeWithError("ERR syntax error");
-  if (session.worker().poolAuth(session.poolIndex()).empty() && args.size() == 2) {
-    return request.completeWithError(
-        "ERR AUTH <password> called without any password configured for the default user. Are "
-        "you sure your configuration is correct?");
-  }
-  std::string_view user = args.size() == 3 ? args[1] : std::string_view("default");
-  if (!checkPassword(session, user, args.back())) {
-    return request.completeWithError(
-        "WRONGPASS invalid username-password pair or user is disabled.");
-  }
+void replyOk(PendingRequest& request) {
   common::ByteBuffer& out = replyBuffer();
   resp::appendSimple(out, "OK");
   request.complete(out.view());
 }
 
-// HELLO [protover [AUTH user pass] [SETNAME name]]: only RESP2 is spoken.
-void hello(ClientSession& session, PendingRequest& request,
-           std::span<const std::string_view> args) {
-  if (args.size() >= 2) {
-    auto version = parseInteger(args[1]);
-    if (!version) {
-      return request.completeWithError("ERR Protocol version is not an integer or out of range");
-    }
-    if (*version != 2) return request.completeWithError("NOPROTO unsupported protocol version");
+// AUTH password | AUTH username password, as Redis 7.0 answers it.
+void auth(ClientSession& session, PendingRequest& request, std::span<const std::string_view> args) {
+  if (args.size() > 3) return request.completeWithError(resp::kErrSyntax);
+  if (args.size() == 2 && !session.worker().poolRequiresAuth(session.poolIndex())) {
+    return request.completeWithError(resp::kErrAuthWithoutPassword);
   }
-  for (size_t i = 2; i < args.size(); ++i) {
-    if (is(args[i], "AUTH") && i + 2 < args.size()) {
-      if (!checkPassword(session, args[i + 1], args[i + 2])) {
-        return request.completeWithError(
-            "WRONGPASS invalid username-password pair or user is disabled.");
-      }
-      i += 2;
-    } else if (is(args[i], "SETNAME") && i + 1 < args.size()) {
-      session.client_name = std::string(args[++i]);
-    } else {
-      return request.completeWithError(
-          fmt::format("ERR Syntax error in HELLO option '{}'", args[i].substr(0, 64)));
-    }
+  std::string_view user = args.size() == 3 ? args[1] : std::string_view("default");
+  if (!authenticate(session, user, args.back())) {
+    return request.completeWithError(resp::kErrWrongPass);
   }
-  if (session.worker().poolRequiresAuth(session.poolIndex()) && !session.authenticated) {
-    return request.completeWithError(
-        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
-        "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
-        "protocol version at the same time");
-  }
+  replyOk(request);
+}
+
+bool validClientName(std::string_view name) {
+  return std::all_of(name.begin(), name.end(), [](char c) { return c >= '!' && c <= '~'; });
+}
+
+void helloReply(ClientSession& session, PendingRequest& request) {
   common::ByteBuffer& out = replyBuffer();
   resp::appendArrayHeader(out, 14);
   resp::appendBulk(out, "server");
@@ -139,17 +133,50 @@ void hello(ClientSession& session, PendingRequest& request,
   request.complete(out.view());
 }
 
+// HELLO [protover [AUTH user pass] [SETNAME name]], checked in Redis 7.0's order: version,
+// options, credentials, authentication; then the name is set. Only RESP2 is spoken, so
+// version 3 is refused once everything Redis checks first has passed.
+void hello(ClientSession& session, PendingRequest& request,
+           std::span<const std::string_view> args) {
+  int64_t version = 2;
+  if (args.size() >= 2) {
+    auto parsed = parseInteger(args[1]);
+    if (!parsed) return request.completeWithError(resp::kErrHelloProtocolNotInteger);
+    if (*parsed < 2 || *parsed > 3) return request.completeWithError(resp::kErrNoProto);
+    version = *parsed;
+  }
+  std::optional<std::string_view> user, password, name;
+  for (size_t i = 2; i < args.size(); ++i) {
+    size_t more = args.size() - 1 - i;
+    if (is(args[i], "AUTH") && more >= 2) {
+      user = args[i + 1];
+      password = args[i + 2];
+      i += 2;
+    } else if (is(args[i], "SETNAME") && more >= 1) {
+      name = args[++i];
+      if (!validClientName(*name)) return request.completeWithError(resp::kErrBadClientName);
+    } else {
+      return request.completeWithError(
+          fmt::format("{}{}'", resp::kErrHelloSyntaxPrefix, args[i].substr(0, 64)));
+    }
+  }
+  if (user && !authenticate(session, *user, *password)) {
+    return request.completeWithError(resp::kErrWrongPass);
+  }
+  if (session.worker().poolRequiresAuth(session.poolIndex()) && !session.authenticated) {
+    return request.completeWithError(resp::kErrHelloNoAuth);
+  }
+  if (version != 2) return request.completeWithError(resp::kErrNoProto);
+  if (name) session.client_name = std::string(*name);
+  helloReply(session, request);
+}
+
 void client(ClientSession& session, PendingRequest& request,
             std::span<const std::string_view> args) {
   common::ByteBuffer& out = replyBuffer();
   std::string_view sub = args[1];
   if (is(sub, "SETNAME")) {
-    for (char c : args[2]) {
-      if (c < '!' || c > '~') {
-        return request.completeWithError(
-            "ERR Client names cannot contain spaces, newlines or special characters.");
-      }
-    }
+    if (!validClientName(args[2])) return request.completeWithError(resp::kErrBadClientName);
     session.client_name = std::string(args[2]);
     resp::appendSimple(out, "OK");
   } else if (is(sub, "GETNAME")) {

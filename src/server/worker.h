@@ -55,8 +55,10 @@ class Worker {
 
   // Worker thread only, from here on.
   const topology::PoolTopology& pool(uint32_t index) const { return topology_->pools()[index]; }
+  // The password clients of a pool must AUTH with (client_auth, else redis_auth); empty
+  // when they need none.
   bool poolRequiresAuth(uint32_t index) const { return !poolAuth(index).empty(); }
-  const std::string& poolAuth(uint32_t index) const { return pool(index).config->redis_auth; }
+  const std::string& poolAuth(uint32_t index) const { return pool(index).config->clientPassword(); }
   // The connection a session uses for a server: sessions are spread over the
   // server_connections connections, and one session always uses the same one, so its
   // requests to one server stay in order.

@@ -33,11 +33,12 @@ class ProcessGroup:
         self.servers: list[RedisServer] = []
         self.proxies: list[Proxy] = []
 
-    def redis(self, count: int = 1) -> list[RedisServer]:
+    def redis(self, count: int = 1, **kwargs) -> list[RedisServer]:
+        """`count` started redis-servers; kwargs go to RedisServer (e.g. requirepass)."""
         started = []
         for _ in range(count):
             for attempt in range(3):
-                server = RedisServer(self.workdir)
+                server = RedisServer(self.workdir, **kwargs)
                 self.servers.append(server)
                 try:
                     started.append(server.start())

@@ -188,8 +188,10 @@ class RedisServer:
     refused DEBUG never reached it. Thread: the test thread only.
     """
 
-    def __init__(self, workdir: Path, port: Optional[int] = None):
+    def __init__(self, workdir: Path, port: Optional[int] = None,
+                 requirepass: Optional[str] = None):
         self.port = port or free_port()
+        self.requirepass = requirepass  # started with --requirepass when set
         self.dir = Path(tempfile.mkdtemp(prefix=f"redis-{self.port}-", dir=workdir))
         self.log_path = self.dir / "redis.log"
         self.proc: Optional[subprocess.Popen] = None
@@ -207,6 +209,8 @@ class RedisServer:
         argv = [REDIS_SERVER, "--port", str(self.port), "--bind", HOST, "--save", "",
                 "--appendonly", "no", "--daemonize", "no", "--dir", str(self.dir),
                 "--enable-debug-command", "yes", "--protected-mode", "no"]
+        if self.requirepass is not None:
+            argv += ["--requirepass", self.requirepass]
         self.proc = spawn(argv, self.log_path)
         self._wait_ready()
         return self
@@ -228,7 +232,9 @@ class RedisServer:
         raise HarnessError(f"redis-server on {self.port} not ready:\n{self.log_text()}")
 
     def client(self, db: int = 0, **kwargs) -> redis.Redis:
+        """A redis-py client, authenticated with requirepass when the server has one."""
         kwargs.setdefault("socket_timeout", 10)
+        kwargs.setdefault("password", self.requirepass)
         return redis.Redis(host=HOST, port=self.port, db=db, **kwargs)
 
     def is_running(self) -> bool:

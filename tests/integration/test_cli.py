@@ -106,6 +106,9 @@ BAD_CONFIGS = {
     "duplicate_server_name": ("alpha:\n  listen: 127.0.0.1:6400\n  redis: true\n  servers:\n"
                               "   - 127.0.0.1:6390:1 same\n   - 127.0.0.1:6391:1 same\n",
                               6, ["same"]),
+    "empty_client_auth": ("alpha:\n  listen: 127.0.0.1:6400\n  redis: true\n"
+                          "  client_auth: \"\"\n  servers:\n   - 127.0.0.1:6390:1\n",
+                          4, ["client_auth", "must not be empty"]),
 }
 
 

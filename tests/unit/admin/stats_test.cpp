@@ -80,23 +80,42 @@ TEST(StatFields, ListsAreInNutcrackerOrder) {
   EXPECT_EQ(kServerStatFields[static_cast<size_t>(ServerStat::requests)].kind, StatKind::kCounter);
 }
 
+// nutcracker's bytes: pools and servers sorted by name, shorter names first (beta before
+// alpha, s1 before 127.0.0.1:6380), ", " after every value, no space after a closing brace.
 TEST(RenderTwemproxyJson, ExactDocument) {
   std::string expected =
       "{\"service\":\"switchyard\", \"source\":\"host-1\", \"version\":\"0.1.0\", \"uptime\":42, "
       "\"timestamp\":1700000000, \"total_connections\":17, \"curr_connections\":3, "
-      "\"alpha\": " +
-      members(kPoolKeys, 1) + ", \"s1\": " + members(kServerKeys, 100) +
-      "}, \"127.0.0.1:6380\": " + members(kServerKeys, 200) +
-      "}}, \"beta\": " + members(kPoolKeys, 10) +
-      ", \"/tmp/redis.sock:\": " + members(kServerKeys, 300) + "}}}";
+      "\"beta\": " +
+      members(kPoolKeys, 10) + ", \"/tmp/redis.sock:\": " + members(kServerKeys, 300) +
+      "}},\"alpha\": " + members(kPoolKeys, 1) + ", \"s1\": " + members(kServerKeys, 100) +
+      "},\"127.0.0.1:6380\": " + members(kServerKeys, 200) + "}}}";
   EXPECT_EQ(renderTwemproxyJson(twoPools(), "host-1", "0.1.0"), expected);
+}
+
+TEST(RenderTwemproxyJson, NamesOfEqualLengthSortBytewise) {
+  StatsSnapshot snapshot;
+  for (const char* name : {"cpool", "apool", "bpool"}) {
+    snapshot.pools.push_back(pool(name, 0));
+    for (const char* server_name : {"zed", "ya", "xa"}) {
+      snapshot.pools.back().servers.push_back(server(server_name, 0));
+    }
+  }
+  std::string json = renderTwemproxyJson(snapshot, "h", "v");
+  size_t a = json.find("\"apool\""), b = json.find("\"bpool\""), c = json.find("\"cpool\"");
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  size_t xa = json.find("\"xa\"", a), ya = json.find("\"ya\"", a), zed = json.find("\"zed\"", a);
+  EXPECT_LT(xa, ya);
+  EXPECT_LT(ya, zed);
+  EXPECT_LT(zed, b);
 }
 
 TEST(RenderTwemproxyJson, BeginsLikeNutcracker) {
   std::string json = renderTwemproxyJson(twoPools(), "h", "v");
   EXPECT_EQ(json.rfind("{\"service\":\"switchyard\", \"source\":\"h\", \"version\":\"v\", "
                        "\"uptime\":42, \"timestamp\":1700000000, \"total_connections\":17, "
-                       "\"curr_connections\":3, \"alpha\": {\"client_eof\":1, ",
+                       "\"curr_connections\":3, \"beta\": {\"client_eof\":10, ",
                        0),
             0u)
       << json;
@@ -238,8 +257,9 @@ TEST_F(CollectStatsTest, FreshProxyGivesZerosAndTheConfiguredNames) {
   EXPECT_GE(snapshot.timestamp, before);
   EXPECT_LE(snapshot.timestamp, after);
   EXPECT_EQ(snapshot.uptime_seconds, 0);
-  EXPECT_EQ(snapshot.total_connections, 0u);
-  EXPECT_EQ(snapshot.curr_connections, 0u);
+  // nutcracker counts each pool's listening socket as a connection.
+  EXPECT_EQ(snapshot.total_connections, 2u);
+  EXPECT_EQ(snapshot.curr_connections, 2u);
   ASSERT_EQ(snapshot.pools.size(), 2u);
   EXPECT_EQ(snapshot.pools[0].name, "alpha");
   EXPECT_EQ(snapshot.pools[1].name, "beta");

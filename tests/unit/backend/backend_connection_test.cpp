@@ -287,6 +287,8 @@ TEST_F(BackendConnectionTest, HandshakeRepliesAreNotCountedAsResponses) {
   // responses must agree so that requests - responses reads as "outstanding".
   EXPECT_EQ(conn.counters().requests.get(), 1u);
   EXPECT_EQ(conn.counters().responses.get(), 1u);
+  EXPECT_EQ(conn.counters().response_bytes.get(), 4u);  // ":1\r\n" only
+  EXPECT_EQ(conn.counters().connects.get(), 1u);
 }
 
 TEST_F(BackendConnectionTest, RejectedAuthFailsTheConnectionAndEveryRequest) {

@@ -66,7 +66,13 @@ TEST(ConfigErrors, KeysOfLaterVersionsAreRejected) {
   expectKeyError("  cluster: true\n", "cluster", "Redis Cluster pools are not supported");
   expectKeyError("  read_from: replica\n", "read_from", "read/write splitting");
   expectKeyError("  replica_max_lag: 10\n", "replica_max_lag", "read/write splitting");
-  expectKeyError("  client_auth: pw\n", "client_auth", "client authentication");
+}
+
+TEST(ConfigErrors, ClientAuth) {
+  expectKeyError("  client_auth: \"\"\n", "client_auth", "must not be empty");
+  expectKeyError("  client_auth:\n", "client_auth", "expected a single value, found nothing");
+  expectKeyError("  client_auth: [a, b]\n", "client_auth", "expected a single value, found a list");
+  expectKeyError("  client_authx: pw\n", "client_authx", "did you mean 'client_auth'?");
 }
 
 TEST(ConfigErrors, WrongTypes) {

@@ -39,6 +39,8 @@ TEST(ParseConfig, MinimalPoolGetsNutcrackerDefaults) {
   EXPECT_FALSE(pool.tcpkeepalive);
   EXPECT_FALSE(pool.reuseport);
   EXPECT_EQ(pool.redis_auth, "");
+  EXPECT_EQ(pool.client_auth, "");
+  EXPECT_EQ(pool.clientPassword(), "");
   EXPECT_EQ(pool.redis_db, 0);
   EXPECT_FALSE(pool.preconnect);
   EXPECT_FALSE(pool.auto_eject_hosts);
@@ -68,6 +70,7 @@ TEST(ParseConfig, EveryKeySet) {
       "  tcpkeepalive: true\n"
       "  reuseport: true\n"
       "  redis_auth: s3cret pass\n"
+      "  client_auth: for clients\n"
       "  redis_db: 3\n"
       "  preconnect: true\n"
       "  auto_eject_hosts: true\n"
@@ -93,6 +96,8 @@ TEST(ParseConfig, EveryKeySet) {
   EXPECT_TRUE(pool.tcpkeepalive);
   EXPECT_TRUE(pool.reuseport);
   EXPECT_EQ(pool.redis_auth, "s3cret pass");
+  EXPECT_EQ(pool.client_auth, "for clients");
+  EXPECT_EQ(pool.clientPassword(), "for clients");
   EXPECT_EQ(pool.redis_db, 3);
   EXPECT_TRUE(pool.preconnect);
   EXPECT_TRUE(pool.auto_eject_hosts);
@@ -102,10 +107,10 @@ TEST(ParseConfig, EveryKeySet) {
   ASSERT_EQ(pool.servers.size(), 2u);
   EXPECT_EQ(pool.servers[0].name, "one");
   EXPECT_EQ(pool.servers[0].stats_name, "one");
-  EXPECT_EQ(pool.servers[0].line, 21);
+  EXPECT_EQ(pool.servers[0].line, 22);
   EXPECT_EQ(pool.servers[1].name, "two");
   EXPECT_EQ(pool.servers[1].weight, 2u);
-  EXPECT_EQ(pool.servers[1].line, 22);
+  EXPECT_EQ(pool.servers[1].line, 23);
 }
 
 TEST(ParseConfig, FalseBooleansAndZeroes) {
@@ -133,6 +138,20 @@ TEST(ParseConfig, FalseBooleansAndZeroes) {
   EXPECT_EQ(pool.redis_db, 0);
   EXPECT_EQ(pool.server_retry_timeout_ms, 0);
   EXPECT_EQ(pool.server_failure_limit, 0u);
+}
+
+TEST(ParseConfig, ClientsUseRedisAuthUnlessClientAuthIsSet) {
+  auto pool = [](const std::string& keys) {
+    return parseConfig("alpha:\n  listen: 127.0.0.1:22121\n" + keys +
+                           "  servers:\n    - 127.0.0.1:6379:1\n",
+                       "auth.yml")
+        .pools.at(0);
+  };
+  EXPECT_EQ(pool("  redis_auth: backend\n").clientPassword(), "backend");
+  EXPECT_EQ(pool("  client_auth: front\n").clientPassword(), "front");
+  PoolConfig both = pool("  redis_auth: backend\n  client_auth: front\n");
+  EXPECT_EQ(both.clientPassword(), "front");
+  EXPECT_EQ(both.redis_auth, "backend");
 }
 
 TEST(ParseConfig, TimeoutZeroMeansForeverAsInNutcracker) {

@@ -350,5 +350,16 @@ TEST_F(RouterTest, PlanIsResetBetweenCalls) {
   EXPECT_EQ(plan.server, 0u);
 }
 
+TEST_F(RouterTest, WellFormedOnlyPastTheChecksRedisMakesBeforeAuthentication) {
+  EXPECT_FALSE(planFor(two(), {"NOSUCHCOMMAND"}).well_formed);
+  EXPECT_FALSE(planFor(two(), {"GET"}).well_formed);
+  EXPECT_FALSE(planFor(two(), {"CLIENT", "NOSUCHSUB"}).well_formed);
+  EXPECT_TRUE(planFor(two(), {"GET", "k"}).well_formed);
+  EXPECT_TRUE(planFor(two(), {"KEYS", "*"}).well_formed);  // refused, but a valid command
+  const Plan& cross = planFor(two(), {"RENAME", keyOn(0), keyOn(1)});
+  EXPECT_EQ(cross.kind, PlanKind::kError);
+  EXPECT_TRUE(cross.well_formed);
+}
+
 }  // namespace
 }  // namespace sy::route
