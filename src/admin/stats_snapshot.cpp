@@ -2,35 +2,42 @@
 
 #include <fmt/format.h>
 
+#include "command/command.h"
+
 namespace sy::admin {
 namespace {
 
-uint64_t& at(PoolStats& pool, PoolStat stat) { return pool.values[static_cast<size_t>(stat)]; }
-uint64_t& at(ServerStats& server, ServerStat stat) {
-  return server.values[static_cast<size_t>(stat)];
-}
-
 void addPoolCounters(PoolStats& pool, const server::PoolCounters& counters) {
-  at(pool, PoolStat::client_eof) += counters.client_eof.get();
-  at(pool, PoolStat::client_err) += counters.client_err.get();
-  at(pool, PoolStat::client_connections) += counters.client_connections.get();
-  at(pool, PoolStat::forward_error) += counters.forward_error.get();
-  at(pool, PoolStat::fragments) += counters.fragments.get();
+  for (size_t i = 0; i < pool.values.size(); ++i) pool.values[i] += counters.at(i).get();
+  pool.latency.add(counters.latency);
 }
 
 void addServerCounters(ServerStats& server, const backend::BackendCounters& counters) {
-  at(server, ServerStat::server_eof) += counters.server_eof.get();
-  at(server, ServerStat::server_err) += counters.server_err.get();
-  at(server, ServerStat::server_timedout) += counters.server_timedout.get();
-  at(server, ServerStat::server_connections) += counters.server_connections.get();
-  at(server, ServerStat::requests) += counters.requests.get();
-  at(server, ServerStat::request_bytes) += counters.request_bytes.get();
-  at(server, ServerStat::responses) += counters.responses.get();
-  at(server, ServerStat::response_bytes) += counters.response_bytes.get();
-  at(server, ServerStat::in_queue) += counters.in_queue.get();
-  at(server, ServerStat::in_queue_bytes) += counters.in_queue_bytes.get();
-  at(server, ServerStat::out_queue) += counters.out_queue.get();
-  at(server, ServerStat::out_queue_bytes) += counters.out_queue_bytes.get();
+  for (size_t i = 0; i < server.values.size(); ++i) server.values[i] += counters.at(i).get();
+  server.latency.add(counters.latency);
+}
+
+// Sums every worker's command counters of one pool into `out` (indexed by command id).
+void addCommandCounters(std::vector<CommandStats>& out, const server::PoolCounters& counters) {
+  for (size_t id = 0; id < out.size(); ++id) {
+    for (size_t i = 0; i < out[id].values.size(); ++i) {
+      out[id].values[i] += counters.commands[id].at(i).get();
+    }
+  }
+}
+
+// Keeps the commands with a non-zero counter, naming them.
+std::vector<CommandStats> usedCommands(std::vector<CommandStats>& all) {
+  std::vector<CommandStats> used;
+  for (size_t id = 0; id < all.size(); ++id) {
+    bool any = false;
+    for (uint64_t value : all[id].values) any = any || value != 0;
+    if (!any) continue;
+    all[id].id = static_cast<uint16_t>(id);
+    all[id].name = std::string(command::commandById(static_cast<uint16_t>(id)).name);
+    used.push_back(std::move(all[id]));
+  }
+  return used;
 }
 
 // JSON string escaping for names that come from the config file.
@@ -60,23 +67,38 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
   snapshot.total_connections = stats.total_connections.load(std::memory_order_relaxed);
   int64_t current = stats.curr_connections.load(std::memory_order_relaxed);
   snapshot.curr_connections = current > 0 ? static_cast<uint64_t>(current) : 0;
+  snapshot.rejected_connections = stats.rejected_connections.load(std::memory_order_relaxed);
+  snapshot.threads = proxy.workers().size();
   for (const auto& pool : topology.pools()) {
     PoolStats pool_stats;
     pool_stats.name = pool.config->name;
-    for (const auto& server : pool.servers) pool_stats.servers.push_back({server.stats_name, {}});
+    pool_stats.listen = pool.config->listen.toString();
+    pool_stats.port = pool.config->listen.isUnix() ? 0 : pool.config->listen.port;
+    for (const auto& server : pool.servers) {
+      ServerStats server_stats;
+      server_stats.name = server.stats_name;
+      server_stats.address = server.address_text;
+      pool_stats.servers.push_back(std::move(server_stats));
+    }
     snapshot.pools.push_back(std::move(pool_stats));
   }
+  std::vector<std::vector<CommandStats>> commands(
+      snapshot.pools.size(), std::vector<CommandStats>(command::commandIdCount()));
   for (const auto& worker : proxy.workers()) {
     const auto& backends = worker->backends();
     for (size_t p = 0; p < snapshot.pools.size(); ++p) {
       PoolStats& pool_stats = snapshot.pools[p];
       addPoolCounters(pool_stats, worker->counters().pools[p]);
+      addCommandCounters(commands[p], worker->counters().pools[p]);
       size_t servers = pool_stats.servers.size();
       size_t per_server = servers == 0 ? 0 : backends[p].size() / servers;
       for (size_t c = 0; c < backends[p].size(); ++c) {
         addServerCounters(pool_stats.servers[c / per_server], backends[p][c]->counters());
       }
     }
+  }
+  for (size_t p = 0; p < snapshot.pools.size(); ++p) {
+    snapshot.pools[p].commands = usedCommands(commands[p]);
   }
   return snapshot;
 }
@@ -130,6 +152,16 @@ std::string describeStats() {
     out +=
         fmt::format("  {:<20}{:<11}\"{}\"\n", field.name, kindName(field.kind), field.description);
   }
+  out += "\ncommand stats (per pool and command; INFO commandstats, Prometheus):\n";
+  for (const StatField& field : kCommandStatFields) {
+    out +=
+        fmt::format("  {:<20}{:<11}\"{}\"\n", field.name, kindName(field.kind), field.description);
+  }
+  out += fmt::format(
+      "\nlatency histograms (per pool and per server; Prometheus, INFO):\n"
+      "  {:<20}{:<11}\"{}\"\n",
+      "request_latency", "histogram",
+      "receipt by the proxy to reply, log2 buckets from 1 us to 2^21 us");
   return out;
 }
 
