@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
 import time
 from typing import Callable
 
@@ -120,6 +121,28 @@ def test_info_is_answered_by_the_proxy_and_parsed_by_redis_py(metered):
     # The proxy answered: no backend saw an INFO.
     for server in servers:
         assert "info" not in server.command_calls()
+
+
+def test_redis_cli_reads_info(metered):
+    proxy, _ = metered
+    out = subprocess.run(["redis-cli", "-h", HOST, "-p", str(proxy.port), "INFO", "server"],
+                         capture_output=True, text=True, timeout=20, check=True).stdout
+    assert out.startswith("# Server")
+    assert "redis_version:7.0.15" in out and f"tcp_port:{proxy.port}" in out
+
+
+def test_admin_port_in_use_stops_start_up_with_a_clear_error(procs):
+    servers = procs.redis(1)
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proxy = Switchyard(procs.workdir, pools=[pool_config(servers)],
+                           extra_args=["--admin-port", str(port), "--admin-addr", HOST])
+        proxy.conf_path.write_text(proxy.config_text)
+        result = subprocess.run(proxy.argv(), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert f"admin: cannot listen on {HOST}:{port}: " in result.stdout + result.stderr
 
 
 def test_commandstats_count_what_was_sent(metered):
