@@ -123,6 +123,22 @@ def test_info_is_answered_by_the_proxy_and_parsed_by_redis_py(metered):
         assert "info" not in server.command_calls()
 
 
+def test_info_from_clients_that_leave_at_once_and_in_pipelines(metered):
+    proxy, _ = metered
+    for _ in range(50):  # the reply is rendered on another thread; the client is gone by then
+        with socket.create_connection((HOST, proxy.port), timeout=10) as sock:
+            sock.sendall(b"INFO\r\nINFO all\r\n")
+    with proxy.raw() as raw:  # replies stay in request order around INFO
+        raw.send(b"SET p 1\r\nINFO server\r\nGET p\r\nINFO nosuch\r\nPING\r\n")
+        assert raw.read_reply() == b"OK"
+        assert raw.read_reply().startswith(b"# Server\r\n")
+        assert raw.read_reply() == b"1"
+        assert raw.read_reply() == b""
+        assert raw.read_reply() == b"PONG"
+    assert proxy.is_running()
+    assert proxy.client().info("server")["redis_version"] == "7.0.15"
+
+
 def test_redis_cli_reads_info(metered):
     proxy, _ = metered
     out = subprocess.run(["redis-cli", "-h", HOST, "-p", str(proxy.port), "INFO", "server"],

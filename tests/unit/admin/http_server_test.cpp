@@ -68,9 +68,9 @@ std::string roundTrip(uint16_t port, const std::string& request) {
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
   socket.connect({asio::ip::make_address("127.0.0.1"), port});
-  asio::write(socket, asio::buffer(request));
-  std::string response;
   std::error_code error;
+  asio::write(socket, asio::buffer(request), error);  // may fail: a refused connection
+  std::string response;
   asio::read(socket, asio::dynamic_buffer(response), error);
   return response;
 }
@@ -87,6 +87,39 @@ TEST(HttpServer, ServesOverASocketAndBoundsTheRequestHead) {
   std::string big = roundTrip(
       server.port(), "GET /metrics HTTP/1.1\r\nX: " + std::string(10000, 'a') + "\r\n\r\n");
   EXPECT_EQ(statusOf(big), "HTTP/1.1 431 Request Header Fields Too Large");
+  asio::post(io, [&] {
+    server.close();
+    io.stop();
+  });
+  loop.join();
+}
+
+TEST(HttpServer, ConnectionsPastTheLimitAreClosedAndSlowClientsTimeOut) {
+  asio::io_context io;
+  HttpServerOptions options{"127.0.0.1", 0};
+  options.max_connections = 1;
+  options.timeout = std::chrono::milliseconds(300);
+  HttpServer server(io, {[] { return std::string("m"); }, [] { return std::string("s"); }},
+                    options);
+  ASSERT_TRUE(server.open().ok());
+  std::thread loop([&] { io.run(); });
+  asio::io_context client_io;
+  asio::ip::tcp::socket silent(client_io);
+  silent.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  asio::write(silent, asio::buffer(std::string("GET /met")));
+  // The silent client holds the only slot until its head times out: a second one is closed.
+  std::string refused = roundTrip(server.port(), "GET /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(refused, "");
+  std::string timed_out;
+  std::error_code error;
+  asio::read(silent, asio::dynamic_buffer(timed_out), error);
+  EXPECT_EQ(statusOf(timed_out), "HTTP/1.1 408 Request Timeout");
+  // Its slot is free again.
+  std::string ok;
+  for (int attempt = 0; attempt < 100 && statusOf(ok) != "HTTP/1.1 200 OK"; ++attempt) {
+    ok = roundTrip(server.port(), "GET /metrics HTTP/1.1\r\n\r\n");
+  }
+  EXPECT_EQ(statusOf(ok), "HTTP/1.1 200 OK");
   asio::post(io, [&] {
     server.close();
     io.stop();
