@@ -62,6 +62,17 @@ void clientsSection(std::string& out, const StatsSnapshot& snapshot) {
   line(out, "connected_clients:{}", snapshot.curr_connections);
 }
 
+void memorySection(std::string& out, const StatsSnapshot& snapshot) {
+  line(out, "used_memory_rss:{}", snapshot.usage.resident_bytes);
+  line(out, "open_fds:{}", snapshot.usage.open_fds);
+  line(out, "max_fds:{}", snapshot.usage.max_fds);
+}
+
+void cpuSection(std::string& out, const StatsSnapshot& snapshot) {
+  line(out, "used_cpu_sys:{:.6f}", snapshot.usage.cpu_system_seconds);
+  line(out, "used_cpu_user:{:.6f}", snapshot.usage.cpu_user_seconds);
+}
+
 uint64_t commandTotal(const StatsSnapshot& snapshot, CommandStat stat) {
   uint64_t total = 0;
   for (const PoolStats& pool : snapshot.pools) {
@@ -214,9 +225,17 @@ std::string renderInfo(const StatsSnapshot& snapshot, const ProcessInfo& process
     section(out, "Clients");
     clientsSection(out, snapshot);
   }
+  if (selection.wants("memory", true)) {
+    section(out, "Memory");
+    memorySection(out, snapshot);
+  }
   if (selection.wants("stats", true)) {
     section(out, "Stats");
     statsSection(out, snapshot);
+  }
+  if (selection.wants("cpu", true)) {
+    section(out, "CPU");
+    cpuSection(out, snapshot);
   }
   if (selection.wants("commandstats", false)) {
     section(out, "Commandstats");

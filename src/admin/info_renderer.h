@@ -2,7 +2,8 @@
 // blank line), generated from the stats registry.
 //
 // Sections, in this order:
-//   server, clients, stats      process-wide, Redis's key names where Redis has one
+//   server, clients, memory,    process-wide, Redis's key names where Redis has one
+//   stats, cpu
 //   commandstats                cmdstat_<name>:calls=..,usec=..,usec_per_call=..,
 //                               rejected_calls=..,failed_calls=.. summed over pools
 //   pool_<pool>                 one per pool: keys pool_<pool>_<field>
@@ -10,8 +11,8 @@
 // Pool and server names in section names and keys keep [A-Za-z0-9_] and turn every other
 // byte into '_', so that every key is unique and parsable by redis-py and Telegraf.
 //
-// Selection follows Redis 7: no argument or "default" selects server, clients, stats and
-// every pool and backend section; "all" and "everything" add commandstats; "pools" and
+// Selection follows Redis 7: no argument or "default" selects server, clients, memory, stats,
+// cpu and every pool and backend section; "all" and "everything" add commandstats; "pools" and
 // "backends" select every section of that kind; other names select the section of that name
 // (case-insensitive); unknown names select nothing, so a request for only unknown sections
 // gets an empty reply, as Redis gives.

@@ -72,6 +72,15 @@ void processFamilies(std::string& out, const StatsSnapshot& snapshot, const Proc
         snapshot.curr_connections);
   counter("switchyard_connections_received_total", "Client connections accepted, all pools.",
           snapshot.total_connections);
+  family(out, "switchyard_process_cpu_seconds_total", "counter",
+         "CPU time used by the process (user and system), in seconds.");
+  fmt::format_to(std::back_inserter(out), "switchyard_process_cpu_seconds_total {}\n",
+                 snapshot.usage.cpu_user_seconds + snapshot.usage.cpu_system_seconds);
+  gauge("switchyard_process_resident_memory_bytes", "Resident memory of the process, in bytes.",
+        snapshot.usage.resident_bytes);
+  gauge("switchyard_process_open_fds", "Open file descriptors.", snapshot.usage.open_fds);
+  gauge("switchyard_process_max_fds", "The process's limit on open file descriptors.",
+        snapshot.usage.max_fds);
   counter("switchyard_rejected_connections_total",
           "Client connections refused past a pool's client_connections limit.",
           snapshot.rejected_connections);

@@ -1,6 +1,12 @@
 #include "admin/stats_snapshot.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "command/command.h"
 
@@ -41,7 +47,7 @@ std::vector<CommandStats> usedCommands(std::vector<CommandStats>& all) {
 }
 
 // JSON string escaping for names that come from the config file.
-std::string quoted(std::string_view text) {
+std::string jsonQuoted(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     if (c == '"' || c == '\\') {
@@ -58,6 +64,32 @@ std::string quoted(std::string_view text) {
 
 }  // namespace
 
+ProcessUsage readProcessUsage() {
+  ProcessUsage usage;
+  rusage self{};
+  if (::getrusage(RUSAGE_SELF, &self) == 0) {
+    usage.cpu_user_seconds =
+        static_cast<double>(self.ru_utime.tv_sec) + self.ru_utime.tv_usec / 1e6;
+    usage.cpu_system_seconds =
+        static_cast<double>(self.ru_stime.tv_sec) + self.ru_stime.tv_usec / 1e6;
+  }
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0;
+  uint64_t resident_pages = 0;
+  if (statm >> size_pages >> resident_pages) {
+    usage.resident_bytes = resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  }
+  std::error_code error;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    ++usage.open_fds;
+  }
+  if (usage.open_fds > 0) --usage.open_fds;  // the directory iterator's own descriptor
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) usage.max_fds = limit.rlim_cur;
+  return usage;
+}
+
 StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology& topology) {
   StatsSnapshot snapshot;
   const server::ProxyStats& stats = proxy.stats();
@@ -69,6 +101,7 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
   snapshot.curr_connections = current > 0 ? static_cast<uint64_t>(current) : 0;
   snapshot.rejected_connections = stats.rejected_connections.load(std::memory_order_relaxed);
   snapshot.threads = proxy.workers().size();
+  snapshot.usage = readProcessUsage();
   for (const auto& pool : topology.pools()) {
     PoolStats pool_stats;
     pool_stats.name = pool.config->name;
@@ -108,16 +141,16 @@ std::string renderTwemproxyJson(const StatsSnapshot& snapshot, const std::string
   std::string out = fmt::format(
       "{{\"service\":\"switchyard\", \"source\":{}, \"version\":{}, \"uptime\":{}, "
       "\"timestamp\":{}, \"total_connections\":{}, \"curr_connections\":{}",
-      quoted(source), quoted(version), snapshot.uptime_seconds, snapshot.timestamp,
+      jsonQuoted(source), jsonQuoted(version), snapshot.uptime_seconds, snapshot.timestamp,
       snapshot.total_connections, snapshot.curr_connections);
   for (const PoolStats& pool : snapshot.pools) {
-    out += fmt::format(", {}: {{", quoted(pool.name));
+    out += fmt::format(", {}: {{", jsonQuoted(pool.name));
     for (size_t i = 0; i < pool.values.size(); ++i) {
       out +=
           fmt::format("{}\"{}\":{}", i == 0 ? "" : ", ", kPoolStatFields[i].name, pool.values[i]);
     }
     for (const ServerStats& server : pool.servers) {
-      out += fmt::format(", {}: {{", quoted(server.name));
+      out += fmt::format(", {}: {{", jsonQuoted(server.name));
       for (size_t i = 0; i < server.values.size(); ++i) {
         out += fmt::format("{}\"{}\":{}", i == 0 ? "" : ", ", kServerStatFields[i].name,
                            server.values[i]);

@@ -61,6 +61,18 @@ struct PoolStats {
   uint64_t operator[](PoolStat stat) const { return values[static_cast<size_t>(stat)]; }
 };
 
+// What the operating system says about this process at collection time.
+struct ProcessUsage {
+  double cpu_user_seconds = 0;
+  double cpu_system_seconds = 0;
+  uint64_t resident_bytes = 0;
+  uint64_t open_fds = 0;
+  uint64_t max_fds = 0;  // the RLIMIT_NOFILE soft limit
+};
+
+// Reads ProcessUsage for this process (getrusage, /proc/self); fields it cannot read stay 0.
+ProcessUsage readProcessUsage();
+
 struct StatsSnapshot {
   int64_t uptime_seconds = 0;
   int64_t timestamp = 0;  // unix seconds
@@ -68,6 +80,7 @@ struct StatsSnapshot {
   uint64_t curr_connections = 0;
   uint64_t rejected_connections = 0;
   uint64_t threads = 0;  // worker threads
+  ProcessUsage usage;
   std::vector<PoolStats> pools;
 };
 

@@ -113,6 +113,8 @@ def test_info_is_answered_by_the_proxy_and_parsed_by_redis_py(metered):
     assert info["config_file"] == str(proxy.conf_path.resolve())
     assert info["executable"].endswith("switchyard")
     assert info["connected_clients"] >= 1
+    assert info["used_memory_rss"] > 0 and info["open_fds"] > 3
+    assert info["used_cpu_user"] + info["used_cpu_sys"] > 0
     assert info["pool_alpha_name"] == "alpha"
     assert info["pool_alpha_servers"] == 2
     assert info["backend_alpha_s1_address"] == servers[0].addr
@@ -259,6 +261,10 @@ def test_prometheus_counters_and_histograms_move_with_traffic(metered):
                    if name == "switchyard_server_requests_total")
     assert forwarded == requests >= 80
     assert after[("switchyard_pool_client_connections", pool)] >= 1
+    assert types["switchyard_process_open_fds"] == "gauge"
+    assert after[("switchyard_process_open_fds", "")] > 3
+    assert after[("switchyard_process_resident_memory_bytes", "")] > 0
+    assert after[("switchyard_process_cpu_seconds_total", "")] > 0
     per_server = {labels: value for (name, labels), value in after.items()
                   if name == "switchyard_server_requests_total"}
     assert set(per_server) == {f'{pool},server="s1"', f'{pool},server="{servers[1].addr}"'}

@@ -56,7 +56,9 @@ Info render(std::vector<std::string> sections, uint32_t pool = 0) {
 
 const std::vector<std::string> kDefaultSections = {"Server",
                                                    "Clients",
+                                                   "Memory",
                                                    "Stats",
+                                                   "CPU",
                                                    "Pool_alpha",
                                                    "Pool_be_ta_x",
                                                    "Backend_alpha_s1",
@@ -72,7 +74,7 @@ TEST(InfoRenderer, DefaultHasEverySectionButCommandstats) {
 
 TEST(InfoRenderer, AllAndEverythingAddCommandstats) {
   std::vector<std::string> all = kDefaultSections;
-  all.insert(all.begin() + 3, "Commandstats");
+  all.insert(all.begin() + 5, "Commandstats");
   EXPECT_EQ(render({"all"}).sections, all);
   EXPECT_EQ(render({"everything"}).sections, all);
   EXPECT_EQ(render({"default", "commandstats"}).sections, all);
@@ -111,6 +113,10 @@ TEST(InfoRenderer, ServerClientsAndStatsValues) {
   EXPECT_EQ(info.values["total_error_replies"], "12");       // 8 failed + 4 rejected
   EXPECT_EQ(info.values["total_forward_error"], std::to_string(14 + 24));
   EXPECT_EQ(render({"server"}, 1).values["tcp_port"], "0");  // a unix socket pool
+  EXPECT_EQ(info.values["used_memory_rss"], "1048576");
+  EXPECT_EQ(info.values["open_fds"], "12");
+  EXPECT_EQ(info.values["used_cpu_user"], "1.500000");
+  EXPECT_EQ(info.values["used_cpu_sys"], "0.250000");
 }
 
 TEST(InfoRenderer, CommandstatsSumPoolsInRedis7Format) {
@@ -156,8 +162,8 @@ TEST(InfoRenderer, KeyNamesKeepOnlyWordCharacters) {
 TEST(InfoRenderer, EmptyProxyRendersTheProcessSections) {
   StatsSnapshot empty;
   Info info = parseInfo(renderInfo(empty, someProcess(), 0, std::vector<std::string>{"all"}));
-  EXPECT_EQ(info.sections,
-            (std::vector<std::string>{"Server", "Clients", "Stats", "Commandstats"}));
+  EXPECT_EQ(info.sections, (std::vector<std::string>{"Server", "Clients", "Memory", "Stats", "CPU",
+                                                     "Commandstats"}));
   EXPECT_EQ(info.values["tcp_port"], "0");
   EXPECT_EQ(info.values["total_commands_processed"], "0");
 }

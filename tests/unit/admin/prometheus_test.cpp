@@ -172,6 +172,9 @@ TEST(Prometheus, ValuesTypesAndLabelsComeFromTheSnapshot) {
   EXPECT_NE(text.find("switchyard_info{version=\"1.2.3\",redis_version=\"7.0.15\"} 1\n"),
             std::string::npos);
   EXPECT_NE(text.find("switchyard_threads 4\n"), std::string::npos);
+  EXPECT_NE(text.find("switchyard_process_cpu_seconds_total 1.75\n"), std::string::npos);
+  EXPECT_NE(text.find("switchyard_process_resident_memory_bytes 1048576\n"), std::string::npos);
+  EXPECT_NE(text.find("switchyard_process_open_fds 12\n"), std::string::npos);
   EXPECT_NE(text.find("switchyard_uptime_seconds 90061\n"), std::string::npos);
   EXPECT_NE(text.find("switchyard_connections_received_total 17\n"), std::string::npos);
   EXPECT_NE(text.find("switchyard_rejected_connections_total 2\n"), std::string::npos);

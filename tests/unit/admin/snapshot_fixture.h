@@ -14,6 +14,7 @@ inline StatsSnapshot busySnapshot() {
   snapshot.curr_connections = 3;
   snapshot.rejected_connections = 2;
   snapshot.threads = 4;
+  snapshot.usage = {1.5, 0.25, 1048576, 12, 1024};
   for (int p = 0; p < 2; ++p) {
     PoolStats pool;
     pool.name = p == 0 ? "alpha" : "be\"ta\\x";

@@ -241,6 +241,10 @@ TEST_F(CollectStatsTest, FreshProxyGivesZerosAndTheConfiguredNames) {
   EXPECT_EQ(snapshot.uptime_seconds, 0);
   EXPECT_EQ(snapshot.total_connections, 0u);
   EXPECT_EQ(snapshot.curr_connections, 0u);
+  EXPECT_EQ(snapshot.threads, 2u);
+  EXPECT_GT(snapshot.usage.resident_bytes, 0u);
+  EXPECT_GT(snapshot.usage.open_fds, 2u);  // at least stdin, stdout, stderr
+  EXPECT_GE(snapshot.usage.max_fds, snapshot.usage.open_fds);
   ASSERT_EQ(snapshot.pools.size(), 2u);
   EXPECT_EQ(snapshot.pools[0].name, "alpha");
   EXPECT_EQ(snapshot.pools[1].name, "beta");
