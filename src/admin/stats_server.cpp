@@ -19,8 +19,13 @@ StatsServer::StatsServer(asio::io_context& io, const server::Proxy& proxy,
       options_(std::move(options)),
       acceptor_(io),
       refresh_timer_(io) {
+  source_ = hostName();
+}
+
+std::string hostName() {
   char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) == 0) source_ = host;
+  if (::gethostname(host, sizeof(host) - 1) != 0) return {};
+  return host;
 }
 
 common::Result<void> StatsServer::open() {

@@ -51,4 +51,7 @@ class StatsServer {
   bool open_ = false;
 };
 
+// This host's name: the "source" of the stats document.
+std::string hostName();
+
 }  // namespace sy::admin

@@ -1,43 +1,55 @@
 #include "admin/stats_snapshot.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <iterator>
+#include <filesystem>
+#include <fstream>
+
+#include "command/command.h"
 
 namespace sy::admin {
 namespace {
 
-uint64_t& at(PoolStats& pool, PoolStat stat) { return pool.values[static_cast<size_t>(stat)]; }
-uint64_t& at(ServerStats& server, ServerStat stat) {
-  return server.values[static_cast<size_t>(stat)];
-}
-
 void addPoolCounters(PoolStats& pool, const server::PoolCounters& counters) {
-  at(pool, PoolStat::client_eof) += counters.client_eof.get();
-  at(pool, PoolStat::client_err) += counters.client_err.get();
-  at(pool, PoolStat::client_connections) += counters.client_connections.get();
-  at(pool, PoolStat::forward_error) += counters.forward_error.get();
-  at(pool, PoolStat::fragments) += counters.fragments.get();
+  for (size_t i = 0; i < pool.values.size(); ++i) pool.values[i] += counters.at(i).get();
+  pool.latency.add(counters.latency);
 }
 
 void addServerCounters(ServerStats& server, const backend::BackendCounters& counters) {
-  at(server, ServerStat::server_eof) += counters.server_eof.get();
-  at(server, ServerStat::server_err) += counters.server_err.get();
-  at(server, ServerStat::server_timedout) += counters.server_timedout.get();
-  at(server, ServerStat::server_connections) += counters.server_connections.get();
-  at(server, ServerStat::requests) += counters.requests.get();
-  at(server, ServerStat::request_bytes) += counters.request_bytes.get();
-  at(server, ServerStat::responses) += counters.responses.get();
-  at(server, ServerStat::response_bytes) += counters.response_bytes.get();
-  at(server, ServerStat::in_queue) += counters.in_queue.get();
-  at(server, ServerStat::in_queue_bytes) += counters.in_queue_bytes.get();
-  at(server, ServerStat::out_queue) += counters.out_queue.get();
-  at(server, ServerStat::out_queue_bytes) += counters.out_queue_bytes.get();
+  for (size_t i = 0; i < server.values.size(); ++i) server.values[i] += counters.at(i).get();
+  server.latency.add(counters.latency);
+}
+
+// Sums every worker's command counters of one pool into `out` (indexed by command id).
+void addCommandCounters(std::vector<CommandStats>& out, const server::PoolCounters& counters) {
+  for (size_t id = 0; id < out.size(); ++id) {
+    for (size_t i = 0; i < out[id].values.size(); ++i) {
+      out[id].values[i] += counters.commands[id].at(i).get();
+    }
+  }
+}
+
+// Keeps the commands with a non-zero counter, naming them.
+std::vector<CommandStats> usedCommands(std::vector<CommandStats>& all) {
+  std::vector<CommandStats> used;
+  for (size_t id = 0; id < all.size(); ++id) {
+    bool any = false;
+    for (uint64_t value : all[id].values) any = any || value != 0;
+    if (!any) continue;
+    all[id].id = static_cast<uint16_t>(id);
+    all[id].name = std::string(command::commandById(static_cast<uint16_t>(id)).name);
+    used.push_back(std::move(all[id]));
+  }
+  return used;
 }
 
 // JSON string escaping for names that come from the config file.
-std::string quoted(std::string_view text) {
+std::string jsonQuoted(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     if (c == '"' || c == '\\') {
@@ -54,6 +66,32 @@ std::string quoted(std::string_view text) {
 
 }  // namespace
 
+ProcessUsage readProcessUsage() {
+  ProcessUsage usage;
+  rusage self{};
+  if (::getrusage(RUSAGE_SELF, &self) == 0) {
+    usage.cpu_user_seconds =
+        static_cast<double>(self.ru_utime.tv_sec) + self.ru_utime.tv_usec / 1e6;
+    usage.cpu_system_seconds =
+        static_cast<double>(self.ru_stime.tv_sec) + self.ru_stime.tv_usec / 1e6;
+  }
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0;
+  uint64_t resident_pages = 0;
+  if (statm >> size_pages >> resident_pages) {
+    usage.resident_bytes = resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  }
+  std::error_code error;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    ++usage.open_fds;
+  }
+  if (usage.open_fds > 0) --usage.open_fds;  // the directory iterator's own descriptor
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) usage.max_fds = limit.rlim_cur;
+  return usage;
+}
+
 StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology& topology) {
   StatsSnapshot snapshot;
   const server::ProxyStats& stats = proxy.stats();
@@ -63,24 +101,37 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
   snapshot.total_connections = stats.total_connections.load(std::memory_order_relaxed);
   int64_t current = stats.curr_connections.load(std::memory_order_relaxed);
   snapshot.curr_connections = current > 0 ? static_cast<uint64_t>(current) : 0;
+  snapshot.rejected_connections = stats.rejected_connections.load(std::memory_order_relaxed);
+  snapshot.threads = proxy.workers().size();
+  snapshot.usage = readProcessUsage();
   for (const auto& pool : topology.pools()) {
     PoolStats pool_stats;
     pool_stats.name = pool.config->name;
-    for (const auto& server : pool.servers) pool_stats.servers.push_back({server.stats_name, {}});
+    pool_stats.listen = pool.config->listen.toString();
+    pool_stats.port = pool.config->listen.isUnix() ? 0 : pool.config->listen.port;
+    for (const auto& server : pool.servers) {
+      ServerStats server_stats;
+      server_stats.name = server.stats_name;
+      server_stats.address = server.address_text;
+      pool_stats.servers.push_back(std::move(server_stats));
+    }
     snapshot.pools.push_back(std::move(pool_stats));
   }
+  std::vector<std::vector<CommandStats>> commands(
+      snapshot.pools.size(), std::vector<CommandStats>(command::commandIdCount()));
   for (const auto& worker : proxy.workers()) {
     const auto& backends = worker->backends();
     for (size_t p = 0; p < snapshot.pools.size(); ++p) {
       PoolStats& pool_stats = snapshot.pools[p];
       addPoolCounters(pool_stats, worker->counters().pools[p]);
+      addCommandCounters(commands[p], worker->counters().pools[p]);
       size_t servers = pool_stats.servers.size();
       size_t per_server = servers == 0 ? 0 : backends[p].size() / servers;
       for (size_t c = 0; c < backends[p].size(); ++c) {
         const backend::BackendCounters& counters = backends[p][c]->counters();
         addServerCounters(pool_stats.servers[c / per_server], counters);
         snapshot.total_connections += counters.connects.get();
-        snapshot.curr_connections += counters.server_connections.get();
+        snapshot.curr_connections += counters[common::ServerStat::server_connections].get();
       }
     }
   }
@@ -88,6 +139,9 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
   // and every server connection count too, besides the clients.
   snapshot.total_connections += snapshot.pools.size();
   snapshot.curr_connections += snapshot.pools.size();
+  for (size_t p = 0; p < snapshot.pools.size(); ++p) {
+    snapshot.pools[p].commands = usedCommands(commands[p]);
+  }
   return snapshot;
 }
 
@@ -115,7 +169,7 @@ void appendValue(std::string& out, std::string_view key, uint64_t value) {
   fmt::format_to(std::back_inserter(out), "\"{}\":{}, ", key, value);
 }
 
-void beginObject(std::string& out, std::string_view name) { out += quoted(name) + ": {"; }
+void beginObject(std::string& out, std::string_view name) { out += jsonQuoted(name) + ": {"; }
 
 void endObject(std::string& out) {
   if (out.ends_with(", ")) {
@@ -134,7 +188,7 @@ std::string renderTwemproxyJson(const StatsSnapshot& snapshot, const std::string
   std::string out = fmt::format(
       "{{\"service\":\"switchyard\", \"source\":{}, \"version\":{}, \"uptime\":{}, "
       "\"timestamp\":{}, \"total_connections\":{}, \"curr_connections\":{}, ",
-      quoted(source), quoted(version), snapshot.uptime_seconds, snapshot.timestamp,
+      jsonQuoted(source), jsonQuoted(version), snapshot.uptime_seconds, snapshot.timestamp,
       snapshot.total_connections, snapshot.curr_connections);
   for (const PoolStats* pool : inNutcrackerOrder(snapshot.pools)) {
     beginObject(out, pool->name);
@@ -177,6 +231,16 @@ std::string describeStats() {
     out +=
         fmt::format("  {:<20}{:<11}\"{}\"\n", field.name, kindName(field.kind), field.description);
   }
+  out += "\ncommand stats (per pool and command; INFO commandstats, Prometheus):\n";
+  for (const StatField& field : kCommandStatFields) {
+    out +=
+        fmt::format("  {:<20}{:<11}\"{}\"\n", field.name, kindName(field.kind), field.description);
+  }
+  out += fmt::format(
+      "\nlatency histograms (per pool and per server; Prometheus, INFO):\n"
+      "  {:<20}{:<11}\"{}\"\n",
+      "request_latency", "histogram",
+      "receipt by the proxy to reply, log2 buckets from 1 us to 2^21 us");
   return out;
 }
 

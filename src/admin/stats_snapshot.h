@@ -1,7 +1,10 @@
 // StatsSnapshot: every worker's counters summed at one moment, and its renderings.
 //
-//   Worker counters (per worker, single writer) --collectStats()--> StatsSnapshot
-//   StatsSnapshot --renderTwemproxyJson()--> the stats port's document
+//   common/stats_registry.h (the one list) --> per-worker counters (single writer)
+//   per-worker counters --collectStats()--> StatsSnapshot
+//   StatsSnapshot --renderTwemproxyJson()--> the stats port's document (and GET /stats)
+//                 --renderPrometheus()----> GET /metrics              (prometheus.h)
+//                 --renderInfo()----------> the INFO command          (info_renderer.h)
 //
 // Thread: the control thread.
 #pragma once
@@ -11,28 +14,83 @@
 #include <string>
 #include <vector>
 
-#include "admin/stats_fields.h"
+#include "common/stats_registry.h"
 #include "server/proxy.h"
 
 namespace sy::admin {
 
+using common::CommandStat;
+using common::kCommandStatFields;
+using common::kPoolStatFields;
+using common::kServerStatFields;
+using common::PoolStat;
+using common::ServerStat;
+using common::StatField;
+using common::StatKind;
+
 struct ServerStats {
   std::string name;
-  std::array<uint64_t, static_cast<size_t>(ServerStat::kCount)> values{};
+  std::string address;  // host:port or socket path
+  std::array<uint64_t, common::kStatCount<ServerStat>> values{};
+  common::HistogramValues latency;  // receipt by the proxy to the backend's reply
+
+  uint64_t& operator[](ServerStat stat) { return values[static_cast<size_t>(stat)]; }
+  uint64_t operator[](ServerStat stat) const { return values[static_cast<size_t>(stat)]; }
+};
+
+// One command's counters in one pool; only commands with a non-zero counter are kept.
+struct CommandStats {
+  uint16_t id = 0;   // command::commandId()
+  std::string name;  // Redis's name: "get", "client|id"
+  std::array<uint64_t, common::kStatCount<CommandStat>> values{};
+
+  uint64_t& operator[](CommandStat stat) { return values[static_cast<size_t>(stat)]; }
+  uint64_t operator[](CommandStat stat) const { return values[static_cast<size_t>(stat)]; }
 };
 
 struct PoolStats {
   std::string name;
-  std::array<uint64_t, static_cast<size_t>(PoolStat::kCount)> values{};
+  std::string listen;  // host:port or socket path
+  uint16_t port = 0;   // the listen port; 0 for a unix socket
+  std::array<uint64_t, common::kStatCount<PoolStat>> values{};
+  common::HistogramValues latency;     // every request of the pool: receipt to reply
+  std::vector<CommandStats> commands;  // in command id order
   std::vector<ServerStats> servers;
+
+  uint64_t& operator[](PoolStat stat) { return values[static_cast<size_t>(stat)]; }
+  uint64_t operator[](PoolStat stat) const { return values[static_cast<size_t>(stat)]; }
 };
+
+// What the operating system says about this process at collection time.
+struct ProcessUsage {
+  double cpu_user_seconds = 0;
+  double cpu_system_seconds = 0;
+  uint64_t resident_bytes = 0;
+  uint64_t open_fds = 0;
+  uint64_t max_fds = 0;  // the RLIMIT_NOFILE soft limit
+};
+
+// Reads ProcessUsage for this process (getrusage, /proc/self); fields it cannot read stay 0.
+ProcessUsage readProcessUsage();
 
 struct StatsSnapshot {
   int64_t uptime_seconds = 0;
   int64_t timestamp = 0;  // unix seconds
   uint64_t total_connections = 0;
   uint64_t curr_connections = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t threads = 0;  // worker threads
+  ProcessUsage usage;
   std::vector<PoolStats> pools;
+};
+
+// What the process tells about itself besides counters (INFO server, Prometheus info).
+struct ProcessInfo {
+  std::string version;      // switchyard's
+  std::string config_file;  // absolute path when known
+  std::string executable;
+  int64_t pid = 0;
+  int64_t start_time = 0;  // unix seconds
 };
 
 StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology& topology);

@@ -13,10 +13,14 @@
 #include <asio/signal_set.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <thread>
 
+#include "admin/http_server.h"
+#include "admin/info_renderer.h"
+#include "admin/prometheus.h"
 #include "admin/stats_server.h"
 #include "admin/stats_snapshot.h"
 #include "app/options.h"
@@ -63,6 +67,19 @@ std::shared_ptr<const sy::topology::Topology> loadTopology(const std::string& pa
   return *topology;
 }
 
+sy::admin::ProcessInfo processInfo(const sy::app::Options& options) {
+  sy::admin::ProcessInfo process;
+  process.version = std::string(kVersion);
+  process.pid = ::getpid();
+  process.start_time = sy::common::unixSeconds();
+  std::error_code error;
+  auto config = std::filesystem::absolute(options.config_path, error);
+  process.config_file = error ? options.config_path : config.string();
+  auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
+  process.executable = error ? std::string() : executable.string();
+  return process;
+}
+
 int run(const sy::app::Options& options) {
   auto topology = loadTopology(options.config_path);
   if (!topology) return 1;
@@ -94,6 +111,11 @@ int run(const sy::app::Options& options) {
 
   asio::io_context control;
   sy::server::Proxy proxy(control, topology, threads);
+  const sy::admin::ProcessInfo process = processInfo(options);
+  proxy.setInfoRenderer([&](uint32_t pool, std::span<const std::string> sections) {
+    return sy::admin::renderInfo(sy::admin::collectStats(proxy, *topology), process, pool,
+                                 sections);
+  });
   auto started = proxy.start();
   if (!started.ok()) {
     spdlog::error("{}", started.error().message);
@@ -110,11 +132,33 @@ int run(const sy::app::Options& options) {
     if (!options.pid_path.empty()) ::unlink(options.pid_path.c_str());
     return 1;
   }
+  std::string source = sy::admin::hostName();
+  sy::admin::HttpServer admin_http(
+      control,
+      {[&] {
+         return sy::admin::renderPrometheus(sy::admin::collectStats(proxy, *topology), process);
+       },
+       [&] {
+         return sy::admin::renderTwemproxyJson(sy::admin::collectStats(proxy, *topology), source,
+                                               std::string(kVersion));
+       }},
+      {options.admin_addr, options.admin_port});
+  if (options.admin_port != 0) {
+    auto admin_open = admin_http.open();
+    if (!admin_open.ok()) {
+      spdlog::error("{}", admin_open.error().message);
+      stats.close();
+      proxy.stop();
+      if (!options.pid_path.empty()) ::unlink(options.pid_path.c_str());
+      return 1;
+    }
+  }
   asio::signal_set signals(control, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& error, int signal_number) {
     if (error) return;
     spdlog::info("signal {} received, shutting down", signal_number);
     stats.close();
+    admin_http.close();
     proxy.stop();
     control.stop();
   });

@@ -108,6 +108,10 @@ const OptionSpec kOptions[] = {
      }},
     {'\0', "threads", "N", "set number of worker threads (default: number of cores, max: 256)",
      [](const std::string& t, Options& o) { return setNumber(t, 1, kMaxThreads, o.threads); }},
+    {'\0', "admin-port", "N", "set HTTP admin port for /metrics and /stats (default: off)",
+     [](const std::string& t, Options& o) { return setNumber(t, 1, 65535, o.admin_port); }},
+    {'\0', "admin-addr", "S", "set HTTP admin ip (default: 0.0.0.0)",
+     [](const std::string& t, Options& o) { return nonEmpty(t, o.admin_addr); }},
 };
 
 std::string optionNames(const OptionSpec& spec) {

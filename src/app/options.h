@@ -20,11 +20,13 @@ struct Options {
   uint16_t stats_port = 22222;                      // -s, --stats-port
   std::string stats_addr = "0.0.0.0";               // -a, --stats-addr
   int stats_interval_ms = 30000;                    // -i, --stats-interval
-  size_t mbuf_size = 16384;   // -m, --mbuf-size (accepted for compatibility; 512..16777216)
-  bool daemonize = false;     // -d, --daemonize
-  int threads = 0;            // --threads (0: number of cores)
-  bool show_version = false;  // -V, --version
-  bool show_help = false;     // -h, -?, --help
+  size_t mbuf_size = 16384;  // -m, --mbuf-size (accepted for compatibility; 512..16777216)
+  bool daemonize = false;    // -d, --daemonize
+  int threads = 0;           // --threads (0: number of cores)
+  uint16_t admin_port = 0;   // --admin-port: HTTP /metrics and /stats (0: off)
+  std::string admin_addr = "0.0.0.0";  // --admin-addr
+  bool show_version = false;           // -V, --version
+  bool show_help = false;              // -h, -?, --help
 };
 
 inline constexpr int kMaxVerbosity = 11;

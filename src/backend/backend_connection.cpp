@@ -80,27 +80,29 @@ bool BackendConnection::admit() {
   return false;
 }
 
-void BackendConnection::enqueue(ReplyTarget& target, size_t bytes) {
-  in_flight_.push(InFlight{&target, deadlineFromNow(), bytes, false});
-  counters_.requests.add();
-  counters_.request_bytes.add(bytes);
+void BackendConnection::enqueue(ReplyTarget& target, size_t bytes, common::TimePoint received) {
+  in_flight_.push(InFlight{&target, deadlineFromNow(), bytes, false, received});
+  counters_[common::ServerStat::requests].add();
+  counters_[common::ServerStat::request_bytes].add(bytes);
   ++unsent_requests_;
   in_flight_bytes_ += bytes;
   scheduleFlush();
 }
 
-bool BackendConnection::send(std::string_view request, ReplyTarget& target) {
+bool BackendConnection::send(std::string_view request, ReplyTarget& target,
+                             common::TimePoint received) {
   if (!admit()) return false;
   out_.append(request);
-  enqueue(target, request.size());
+  enqueue(target, request.size(), received);
   return true;
 }
 
-bool BackendConnection::sendCommand(std::span<const std::string_view> args, ReplyTarget& target) {
+bool BackendConnection::sendCommand(std::span<const std::string_view> args, ReplyTarget& target,
+                                    common::TimePoint received) {
   if (!admit()) return false;
   size_t before = out_.size();
   resp::appendCommand(out_, args);
-  enqueue(target, out_.size() - before);
+  enqueue(target, out_.size() - before, received);
   return true;
 }
 
@@ -144,13 +146,13 @@ void BackendConnection::queueHandshake() {
   if (!options_.auth.empty()) {
     std::string_view args[] = {"AUTH", options_.auth};
     resp::appendCommand(out_, args);
-    in_flight_.push(InFlight{&auth_step_, kNoDeadline, 0, true});
+    in_flight_.push(InFlight{&auth_step_, kNoDeadline, 0, true, {}});
   }
   if (options_.db != 0) {
     std::string db = std::to_string(options_.db);
     std::string_view args[] = {"SELECT", db};
     resp::appendCommand(out_, args);
-    in_flight_.push(InFlight{&select_step_, kNoDeadline, 0, true});
+    in_flight_.push(InFlight{&select_step_, kNoDeadline, 0, true, {}});
   }
 }
 
@@ -170,7 +172,7 @@ void BackendConnection::onConnected(const std::error_code& error) {
   }
   state_ = State::kReady;
   backoff_ = common::Millis(0);
-  counters_.server_connections.set(1);
+  counters_[common::ServerStat::server_connections].set(1);
   counters_.connects.add();
   spdlog::info("backend {} ({}) connected", options_.name, options_.address_text);
   armRead();
@@ -217,10 +219,10 @@ void BackendConnection::flush() {
 void BackendConnection::updateQueueGauges() {
   uint64_t unsent = std::min<uint64_t>(unsent_requests_, in_flight_.size());
   uint64_t unsent_bytes = std::min<uint64_t>(out_.size(), in_flight_bytes_);
-  counters_.in_queue.set(unsent);
-  counters_.in_queue_bytes.set(unsent_bytes);
-  counters_.out_queue.set(in_flight_.size() - unsent);
-  counters_.out_queue_bytes.set(in_flight_bytes_ - unsent_bytes);
+  counters_[common::ServerStat::in_queue].set(unsent);
+  counters_[common::ServerStat::in_queue_bytes].set(unsent_bytes);
+  counters_[common::ServerStat::out_queue].set(in_flight_.size() - unsent);
+  counters_[common::ServerStat::out_queue_bytes].set(in_flight_bytes_ - unsent_bytes);
 }
 
 // Reads straight into in_: a read that drains the socket re-arms without an epoll_ctl call.
@@ -237,13 +239,14 @@ void BackendConnection::armRead() {
 }
 
 void BackendConnection::onReadable(const std::error_code& first_error, size_t first_bytes) {
+  common::stampEventTime();  // every reply of this read completes at this time
   uint64_t generation = generation_;
   std::error_code error = first_error;
   size_t n = first_bytes;
   size_t space = kReadChunk;
   for (int reads = 0;; ++reads) {
     if (error || n == 0) {
-      counters_.server_eof.add();
+      counters_[common::ServerStat::server_eof].add();
       return fail(error && error != asio::error::eof ? error.message()
                                                      : std::string("connection closed by backend"));
     }
@@ -267,12 +270,12 @@ bool BackendConnection::processReplies() {
     auto status = framer_.frame(in_.view(), consumed);
     if (status == resp::ParseStatus::kNeedMore) break;
     if (status == resp::ParseStatus::kError) {
-      counters_.server_err.add();
+      counters_[common::ServerStat::server_err].add();
       fail(fmt::format("malformed reply: {}", framer_.error()));
       return false;
     }
     if (in_flight_.empty()) {
-      counters_.server_err.add();
+      counters_[common::ServerStat::server_err].add();
       fail("reply with no request in flight");
       return false;
     }
@@ -280,8 +283,11 @@ bool BackendConnection::processReplies() {
     if (expired_prefix_ > 0) --expired_prefix_;
     in_flight_bytes_ -= entry.bytes;
     if (!entry.internal) {
-      counters_.responses.add();
-      counters_.response_bytes.add(consumed);
+      counters_[common::ServerStat::responses].add();
+      counters_[common::ServerStat::response_bytes].add(consumed);
+    }
+    if (entry.received != common::TimePoint{}) {
+      counters_.latency.record(common::elapsedMicros(entry.received, common::eventTime()));
     }
     if (entry.target != nullptr) entry.target->onBackendReply(in_.view().substr(0, consumed));
     if (generation != generation_) return false;
@@ -293,13 +299,14 @@ bool BackendConnection::processReplies() {
 
 void BackendConnection::expireRequests(common::TimePoint now) {
   if (options_.timeout_ms < 0) return;
+  common::setEventTime(now);  // requests failed here complete at `now`
   while (expired_prefix_ < in_flight_.size()) {
     InFlight& entry = in_flight_[expired_prefix_];
     if (entry.deadline != kNoDeadline && entry.deadline > now) break;
     if (entry.deadline != kNoDeadline && entry.target != nullptr) {
       ReplyTarget* target = entry.target;
       entry.target = nullptr;
-      counters_.server_timedout.add();
+      counters_[common::ServerStat::server_timedout].add();
       target->onBackendFailure(fmt::format("ERR backend {} ({}) timed out after {} ms",
                                            options_.name, options_.address_text,
                                            options_.timeout_ms));
@@ -311,7 +318,7 @@ void BackendConnection::expireRequests(common::TimePoint now) {
   int64_t stall_ms = std::max<int64_t>(options_.timeout_ms * 10, kMinStallLimitMs);
   const InFlight& oldest = in_flight_.front();
   if (oldest.deadline != kNoDeadline && now - oldest.deadline > common::Millis(stall_ms)) {
-    counters_.server_err.add();
+    counters_[common::ServerStat::server_err].add();
     fail(fmt::format("no reply for {} ms", stall_ms));
   }
 }
@@ -322,6 +329,7 @@ void BackendConnection::close(std::string_view reason) {
 }
 
 void BackendConnection::fail(std::string_view reason) {
+  common::stampEventTime();  // the requests failed here complete now (a rare path)
   bool was_up = state_ == State::kReady;
   ++generation_;
   std::error_code ignored;
@@ -332,7 +340,7 @@ void BackendConnection::fail(std::string_view reason) {
   state_ = State::kBackoff;
   backoff_ = std::clamp(backoff_ * 2, kFirstBackoff, kMaxBackoff);
   retry_at_ = common::now() + backoff_;
-  counters_.server_connections.set(0);
+  counters_[common::ServerStat::server_connections].set(0);
   unavailable_message_ = fmt::format("ERR backend {} ({}) is unavailable: {}", options_.name,
                                      options_.address_text, reason);
   if (was_up) {

@@ -35,6 +35,7 @@
 #include "common/counter.h"
 #include "common/handler_memory.h"
 #include "common/ring_queue.h"
+#include "common/stats_registry.h"
 #include "resp/reply_framer.h"
 
 namespace sy::backend {
@@ -52,14 +53,13 @@ struct BackendOptions {
   bool keepalive = false;
 };
 
-// twemproxy's per-server statistics, written by the owning worker only.
-struct BackendCounters {
-  common::Counter requests, request_bytes, responses, response_bytes;
-  common::Counter server_eof, server_err, server_timedout;
-  common::Counter server_connections;          // gauge: 1 while connected
-  common::Counter connects;                    // connections established, ever
-  common::Counter in_queue, in_queue_bytes;    // gauges: queued, not yet fully written
-  common::Counter out_queue, out_queue_bytes;  // gauges: written, waiting for a reply
+// twemproxy's per-server statistics (common::ServerStat) and the latency of the requests this
+// connection answered (receipt by the proxy to reply), written by the owning worker only.
+struct BackendCounters : common::StatArray<common::ServerStat> {
+  common::LatencyHistogram latency;
+  // Connections established, ever: not a twemproxy field, but nutcracker counts server
+  // connections in its total_connections, and so does the stats JSON.
+  common::Counter connects;
 };
 
 class BackendConnection {
@@ -71,10 +71,13 @@ class BackendConnection {
 
   // Queues `request` (complete RESP bytes) for the backend; `target` gets its reply.
   // Returns false, queuing nothing, when the backend cannot take requests now (it is
-  // backing off after a failure); unavailableMessage() then says why.
-  bool send(std::string_view request, ReplyTarget& target);
+  // backing off after a failure); unavailableMessage() then says why. `received` is when
+  // the proxy received the request: the reply's arrival minus it goes into
+  // counters().latency (a default TimePoint records nothing).
+  bool send(std::string_view request, ReplyTarget& target, common::TimePoint received = {});
   // Same, encoding `args` as a RESP multibulk request.
-  bool sendCommand(std::span<const std::string_view> args, ReplyTarget& target);
+  bool sendCommand(std::span<const std::string_view> args, ReplyTarget& target,
+                   common::TimePoint received = {});
   // Why the last send() was refused, as an error reply text ("ERR ...").
   const std::string& unavailableMessage() const { return unavailable_message_; }
 
@@ -97,8 +100,9 @@ class BackendConnection {
   struct InFlight {
     ReplyTarget* target;  // null once the request has timed out: its reply is dropped
     common::TimePoint deadline;
-    uint64_t bytes;  // request size, for the queue gauges
-    bool internal;   // AUTH/SELECT sent on connect: not a client request in the stats
+    uint64_t bytes;              // request size, for the queue gauges
+    bool internal;               // AUTH/SELECT sent on connect: not a client request in the stats
+    common::TimePoint received;  // when the proxy received it; default: not timed
   };
   // Checks the reply to AUTH or SELECT sent on connect.
   class HandshakeStep final : public ReplyTarget {
@@ -114,7 +118,7 @@ class BackendConnection {
   };
 
   bool admit();
-  void enqueue(ReplyTarget& target, size_t bytes);
+  void enqueue(ReplyTarget& target, size_t bytes, common::TimePoint received);
   void startConnect();
   void onConnected(const std::error_code& error);
   void queueHandshake();

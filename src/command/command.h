@@ -178,6 +178,19 @@ bool mayBlock(const CommandInfo& command, std::span<const std::string_view> args
 // Every top-level command, sorted by name, for `COMMAND`, `COMMAND COUNT` and `COMMAND LIST`.
 std::span<const CommandInfo> allCommands();
 
+// A dense id for every command and subcommand, for per-command statistics kept in arrays:
+// top-level commands take their index in allCommands(), subcommands follow, container by
+// container. O(1) for a top-level command, a short scan of the containers for a subcommand;
+// no allocation. `command` must come from this table (findCommand, findTopLevel, ...).
+uint16_t commandId(const CommandInfo& command);
+// The number of ids: every valid id is below it.
+size_t commandIdCount();
+// The command with id `id` (< commandIdCount()).
+const CommandInfo& commandById(uint16_t id);
+
+// The Redis version whose command table and behaviour the proxy presents (HELLO, INFO).
+inline constexpr std::string_view kPresentedRedisVersion = "7.0.15";
+
 // Redis's error texts (without the leading '-' and the CRLF), with CR and LF replaced by
 // spaces as Redis does:
 //   "ERR unknown subcommand 'x'. Try CONFIG HELP."  (subcommand cut to 128 bytes)

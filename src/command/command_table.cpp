@@ -5,6 +5,7 @@
 // candidate. Subcommands (at most a few dozen per container) are searched linearly.
 #include <array>
 #include <cstring>
+#include <functional>
 #include <span>
 #include <string_view>
 
@@ -106,5 +107,77 @@ const CommandInfo* findCommand(std::span<const std::string_view> args) {
 }
 
 std::span<const CommandInfo> allCommands() { return kCommands; }
+
+namespace {
+
+// Subcommand ids: each container's subcommands take consecutive ids after the top level.
+struct SubcommandRange {
+  const CommandInfo* begin;
+  size_t size;
+  uint16_t first_id;
+};
+
+constexpr size_t countContainers() {
+  size_t n = 0;
+  for (const CommandInfo& command : kCommands) n += command.subcommands.empty() ? 0 : 1;
+  return n;
+}
+
+constexpr size_t countIds() {
+  size_t n = std::size(kCommands);
+  for (const CommandInfo& command : kCommands) n += command.subcommands.size();
+  return n;
+}
+static_assert(countIds() < 0xffff);
+
+const std::array<SubcommandRange, countContainers()>& subcommandRanges() {
+  static const auto ranges = [] {
+    std::array<SubcommandRange, countContainers()> out{};
+    size_t next = std::size(kCommands);
+    size_t i = 0;
+    for (const CommandInfo& command : kCommands) {
+      if (!command.isContainer()) continue;
+      out[i++] = {command.subcommands.data(), command.subcommands.size(),
+                  static_cast<uint16_t>(next)};
+      next += command.subcommands.size();
+    }
+    return out;
+  }();
+  return ranges;
+}
+
+// `p` lies in [begin, begin + size), compared as std::less does for unrelated arrays.
+bool within(const CommandInfo* p, const CommandInfo* begin, size_t size) {
+  std::less<const CommandInfo*> less;
+  return !less(p, begin) && less(p, begin + size);
+}
+
+}  // namespace
+
+uint16_t commandId(const CommandInfo& command) {
+  if (within(&command, kCommands, std::size(kCommands))) {
+    return static_cast<uint16_t>(&command - kCommands);
+  }
+  for (const SubcommandRange& range : subcommandRanges()) {
+    if (within(&command, range.begin, range.size)) {
+      return static_cast<uint16_t>(range.first_id + (&command - range.begin));
+    }
+  }
+  SY_BUG(true, "commandId: a CommandInfo from outside the table");
+  return 0;
+}
+
+size_t commandIdCount() { return countIds(); }
+
+const CommandInfo& commandById(uint16_t id) {
+  if (id < std::size(kCommands)) return kCommands[id];
+  for (const SubcommandRange& range : subcommandRanges()) {
+    if (id >= range.first_id && id < range.first_id + range.size) {
+      return range.begin[id - range.first_id];
+    }
+  }
+  SY_BUG(true, "commandById: id out of range");
+  return kCommands[0];
+}
 
 }  // namespace sy::command

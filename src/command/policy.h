@@ -67,6 +67,8 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"auth", Handling::kLocal},    // checked against the proxy's client_auth
     // COMMAND is answered from this table (info_reply, docs_reply, extractKeys()).
     {"command", Handling::kLocal},
+    // INFO describes the proxy (its pools, backends, commands and latency), not one backend.
+    {"info", Handling::kLocal},
     {"command|count", Handling::kLocal},
     {"command|docs", Handling::kLocal},
     {"command|info", Handling::kLocal},
@@ -119,7 +121,6 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"flushdb", Handling::kKeyless},
     {"time", Handling::kKeyless},
     {"lastsave", Handling::kKeyless},
-    {"info", Handling::kKeyless},
     {"lolwut", Handling::kKeyless},
     // PUBLISH needs no subscription state on the publishing connection.
     {"publish", Handling::kKeyless},

@@ -160,19 +160,24 @@ bool ClientSession::needsAuth(const route::Plan& plan) const {
 void ClientSession::dispatch(const resp::Request& parsed) {
   PendingRequest& request = worker_.requests().acquire();  // the session's hold
   request.session = this;
+  request.received = common::eventTime();
   pending_.push(&request);
   std::span<const std::string_view> args(parsed.args);
   route::Plan& plan = worker_.plan();
   worker_.router().plan(worker_.pool(pool_index_), args, plan);
   if (needsAuth(plan)) {
+    countRejected(plan.command);
     request.completeWithError(resp::kErrNoAuth);
     return;
   }
+  if (plan.kind == route::PlanKind::kError) {
+    worker_.countForwardError(pool_index_);
+    countRejected(plan.command);
+    request.completeWithError(plan.error);
+    return;
+  }
+  request.command_id = command::commandId(*plan.command);
   switch (plan.kind) {
-    case route::PlanKind::kError:
-      worker_.countForwardError(pool_index_);
-      request.completeWithError(plan.error);
-      return;
     case route::PlanKind::kLocal:
       executeLocal(*this, request, args, *plan.command);
       return;
@@ -182,14 +187,22 @@ void ClientSession::dispatch(const resp::Request& parsed) {
     case route::PlanKind::kSplit:
       split(request, plan, args);
       return;
+    case route::PlanKind::kError:
+      return;
+  }
+}
+
+void ClientSession::countRejected(const command::CommandInfo* command) {
+  if (command != nullptr) {
+    worker_.counters().pools[pool_index_].countRejected(command::commandId(*command));
   }
 }
 
 void ClientSession::forward(PendingRequest& request, uint32_t server, const resp::Request& parsed) {
   backend::BackendConnection& backend = worker_.backend(pool_index_, server, id_);
   request.hold();  // the backend's hold, given back with the reply
-  bool sent = parsed.is_inline ? backend.sendCommand(parsed.args, request)
-                               : backend.send(parsed.raw, request);
+  bool sent = parsed.is_inline ? backend.sendCommand(parsed.args, request, request.received)
+                               : backend.send(parsed.raw, request, request.received);
   if (!sent) {
     request.release();
     worker_.countForwardError(pool_index_);
@@ -222,6 +235,7 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
   parent.hold();  // kept until the last fragment completes
   worker_.countFragments(pool_index_, parent.fragments.size());
   bool with_values = command.merge == command::MergeRule::kMsetOk;
+  common::TimePoint parent_received = parent.received;
   // Fragments may complete (and the parent with them) inside this loop when a backend is
   // unavailable, so iterate over a copy of what is needed and never touch `parent` after.
   auto& fragment_args = worker_.fragmentArgs();
@@ -239,7 +253,7 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
     }
     backend::BackendConnection& backend = worker_.backend(pool_index_, servers[f], id_);
     fragment.hold();  // the backend's hold
-    if (!backend.sendCommand(fragment_args, fragment)) {
+    if (!backend.sendCommand(fragment_args, fragment, parent_received)) {
       fragment.release();
       fragment.completeWithError(backend.unavailableMessage());
     }
@@ -276,6 +290,8 @@ void ClientSession::writeReply(PendingRequest& request, std::string_view reply) 
 
 void ClientSession::onRequestDone(PendingRequest& request, std::string_view reply) {
   if (closing_) return;
+  worker_.counters().pools[pool_index_].countReply(
+      request.command_id, request.received, common::eventTime(), !reply.empty() && reply[0] == '-');
   if (pending_.front() != &request) {
     request.reply.append(reply);
     request.done = true;

@@ -78,6 +78,8 @@ class ClientSession {
              std::span<const std::string_view> args);
   void protocolError(std::string_view message);
   bool needsAuth(const route::Plan& plan) const;
+  // Counts a request of `command` (null: unknown) refused before execution.
+  void countRejected(const command::CommandInfo* command);
   void drainReady();
   void writeReply(PendingRequest& request, std::string_view reply);
   common::ByteBuffer& out();

@@ -91,6 +91,7 @@ void Listener::onAccepted(asio::generic::stream_protocol::socket socket) {
   stats_.total_connections.fetch_add(1, std::memory_order_relaxed);
   int64_t open_clients = stats_.pool_clients[pool_index_].load(std::memory_order_relaxed);
   if (pool_.client_connections > 0 && open_clients >= pool_.client_connections) {
+    stats_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
     std::error_code ignored;
     socket.non_blocking(true, ignored);
     asio::write(socket, asio::buffer(kMaxClientsError.data(), kMaxClientsError.size()), ignored);

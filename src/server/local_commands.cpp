@@ -11,14 +11,12 @@
 #include "resp/encoder.h"
 #include "resp/errors.h"
 #include "server/client_session.h"
+#include "server/info_command.h"
 #include "server/pending_request.h"
 #include "server/worker.h"
 
 namespace sy::server {
 namespace {
-
-// The Redis version whose command table and behaviour the proxy presents.
-constexpr std::string_view kPresentedRedisVersion = "7.0.15";
 
 bool is(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -119,7 +117,7 @@ void helloReply(ClientSession& session, PendingRequest& request) {
   resp::appendBulk(out, "server");
   resp::appendBulk(out, "redis");
   resp::appendBulk(out, "version");
-  resp::appendBulk(out, kPresentedRedisVersion);
+  resp::appendBulk(out, command::kPresentedRedisVersion);
   resp::appendBulk(out, "proto");
   resp::appendInteger(out, 2);
   resp::appendBulk(out, "id");
@@ -280,6 +278,7 @@ void executeLocal(ClientSession& session, PendingRequest& request,
   if (is(name, "HELLO")) return hello(session, request, args);
   if (is(name, "CLIENT") && args.size() >= 2) return client(session, request, args);
   if (is(name, "COMMAND")) return commandFamily(request, args);
+  if (is(name, "INFO")) return executeInfo(session, request, args);
   request.completeWithError(fmt::format(
       "ERR '{}' is marked local but switchyard has no local handler for it", command.name));
 }

@@ -68,6 +68,8 @@ void PendingRequest::reset() {
   close_after = false;
   reply.clear();
   reply.shrinkIfIdle(kKeptReplyCapacity);
+  received = {};
+  command_id = 0xffff;
   parent = nullptr;
   merge = command::MergeRule::kNone;
   key_count = 0;

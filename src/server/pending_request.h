@@ -23,6 +23,7 @@
 #include "backend/reply_target.h"
 #include "command/command.h"
 #include "common/byte_buffer.h"
+#include "common/clock.h"
 
 namespace sy::server {
 
@@ -38,6 +39,11 @@ class PendingRequest final : public backend::ReplyTarget {
   bool done = false;         // the reply is complete (stored in `reply` if not yet written)
   bool close_after = false;  // close the client once this reply is written (QUIT, bad input)
   common::ByteBuffer reply;  // the reply, when it completed before its turn
+
+  // Statistics: when the request was received and which command it is
+  // (PoolCounters::kNoCommand when unknown or not counted).
+  common::TimePoint received{};
+  uint16_t command_id = 0xffff;
 
   // Split requests.
   PendingRequest* parent = nullptr;                      // fragment: its parent

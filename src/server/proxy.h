@@ -30,6 +30,12 @@ class Proxy {
   void stop();
 
   const ProxyStats& stats() const { return stats_; }
+  // INFO: workers post it to the control thread, where `render` builds the reply. Call
+  // before start(); without it INFO answers an error.
+  void setInfoRenderer(InfoRenderer render) {
+    stats_.control_io = &control_io_;
+    stats_.render_info = std::move(render);
+  }
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
 
  private:

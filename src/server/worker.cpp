@@ -157,7 +157,7 @@ void Worker::adopt(int fd, int protocol_family, int protocol, uint32_t pool_inde
         std::make_unique<ClientSession>(*this, fd, is_tcp, pool_index, next_session_id_++);
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
-    counters_.pools[pool_index].client_connections.add();
+    counters_.pools[pool_index][common::PoolStat::client_connections].add();
     raw->start();
   });
 }
@@ -187,6 +187,7 @@ void Worker::armClientEvents() {
 void Worker::dispatchClientEvents() {
   epoll_event events[kClientEventsPerPoll];
   int ready = ::epoll_wait(client_epoll_fd_, events, kClientEventsPerPoll, 0);
+  common::stampEventTime();  // the receipt time of every request read in this batch
   // A session closed by an earlier event of this batch stays allocated until its deferred
   // destruction runs after this loop, and ignores further events.
   for (int i = 0; i < ready; ++i) {
@@ -211,7 +212,7 @@ void Worker::flushDeferred() {
 
 void Worker::destroySession(ClientSession& session) {
   uint32_t pool_index = session.poolIndex();
-  counters_.pools[pool_index].client_connections.sub();
+  counters_.pools[pool_index][common::PoolStat::client_connections].sub();
   stats_.pool_clients[pool_index].fetch_sub(1, std::memory_order_relaxed);
   stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
   sessions_.erase(&session);
@@ -226,15 +227,19 @@ backend::BackendConnection& Worker::backend(uint32_t pool, uint32_t server, uint
 
 void Worker::countClientEof(uint32_t pool, bool was_error) {
   if (was_error) {
-    counters_.pools[pool].client_err.add();
+    counters_.pools[pool][common::PoolStat::client_err].add();
   } else {
-    counters_.pools[pool].client_eof.add();
+    counters_.pools[pool][common::PoolStat::client_eof].add();
   }
 }
-void Worker::countClientError(uint32_t pool) { counters_.pools[pool].client_err.add(); }
-void Worker::countForwardError(uint32_t pool) { counters_.pools[pool].forward_error.add(); }
+void Worker::countClientError(uint32_t pool) {
+  counters_.pools[pool][common::PoolStat::client_err].add();
+}
+void Worker::countForwardError(uint32_t pool) {
+  counters_.pools[pool][common::PoolStat::forward_error].add();
+}
 void Worker::countFragments(uint32_t pool, size_t fragments) {
-  counters_.pools[pool].fragments.add(fragments);
+  counters_.pools[pool][common::PoolStat::fragments].add(fragments);
 }
 
 }  // namespace sy::server

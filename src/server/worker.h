@@ -97,6 +97,10 @@ class Worker {
     return backends_;
   }
   WorkerCounters& counters() { return counters_; }
+  // For INFO (info_command.cpp): the process-wide statistics, and this worker's loop, which
+  // any thread may post to.
+  const ProxyStats& proxyStats() const { return stats_; }
+  asio::io_context& io() { return io_; }
 
  private:
   void buildBackends();

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "admin/stats_fields.h"
+#include "common/stats_registry.h"
 #include "config/config.h"
 #include "server/proxy.h"
 #include "topology/topology.h"
@@ -217,7 +217,8 @@ TEST(DescribeStats, ListsEveryFieldWithKindAndDescription) {
   }
   size_t lines = 0;
   for (char c : text) lines += c == '\n' ? 1 : 0;
-  EXPECT_EQ(lines, 3 + std::size(kPoolStatFields) + std::size(kServerStatFields));
+  EXPECT_EQ(lines, 3 + std::size(kPoolStatFields) + std::size(kServerStatFields) + 2 +
+                       std::size(kCommandStatFields) + 3);
   EXPECT_NE(text.find("  client_eof          counter    \"client connections closed by the "
                       "client\"\n"),
             std::string::npos)
@@ -260,6 +261,10 @@ TEST_F(CollectStatsTest, FreshProxyGivesZerosAndTheConfiguredNames) {
   // nutcracker counts each pool's listening socket as a connection.
   EXPECT_EQ(snapshot.total_connections, 2u);
   EXPECT_EQ(snapshot.curr_connections, 2u);
+  EXPECT_EQ(snapshot.threads, 2u);
+  EXPECT_GT(snapshot.usage.resident_bytes, 0u);
+  EXPECT_GT(snapshot.usage.open_fds, 2u);  // at least stdin, stdout, stderr
+  EXPECT_GE(snapshot.usage.max_fds, snapshot.usage.open_fds);
   ASSERT_EQ(snapshot.pools.size(), 2u);
   EXPECT_EQ(snapshot.pools[0].name, "alpha");
   EXPECT_EQ(snapshot.pools[1].name, "beta");
@@ -283,12 +288,12 @@ TEST_F(CollectStatsTest, PoolCountersAreSummedOverWorkers) {
   ASSERT_EQ(proxy_->workers().size(), 2u);
   server::WorkerCounters& first = proxy_->workers()[0]->counters();
   server::WorkerCounters& second = proxy_->workers()[1]->counters();
-  first.pools[0].client_eof.add(2);
-  second.pools[0].client_eof.add(5);
-  first.pools[0].fragments.add(7);
-  second.pools[1].forward_error.add(3);
-  second.pools[1].client_connections.set(4);
-  first.pools[1].client_err.add(1);
+  first.pools[0][PoolStat::client_eof].add(2);
+  second.pools[0][PoolStat::client_eof].add(5);
+  first.pools[0][PoolStat::fragments].add(7);
+  second.pools[1][PoolStat::forward_error].add(3);
+  second.pools[1][PoolStat::client_connections].set(4);
+  first.pools[1][PoolStat::client_err].add(1);
 
   StatsSnapshot snapshot = collectStats(*proxy_, *topology_);
   auto value = [&](size_t p, PoolStat stat) {

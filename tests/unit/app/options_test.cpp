@@ -43,8 +43,16 @@ TEST(ParseOptions, DefaultsMatchNutcracker) {
   EXPECT_EQ(options.mbuf_size, 16384u);
   EXPECT_FALSE(options.daemonize);
   EXPECT_EQ(options.threads, 0);
+  EXPECT_EQ(options.admin_port, 0);  // off
+  EXPECT_EQ(options.admin_addr, "0.0.0.0");
   EXPECT_FALSE(options.show_version);
   EXPECT_FALSE(options.show_help);
+}
+
+TEST(ParseOptions, AdminPortAndAddress) {
+  Options options = parseOk({"--admin-port", "9121", "--admin-addr=127.0.0.1"});
+  EXPECT_EQ(options.admin_port, 9121);
+  EXPECT_EQ(options.admin_addr, "127.0.0.1");
 }
 
 TEST(ParseOptions, EveryShortFlag) {
@@ -134,6 +142,11 @@ TEST(ParseOptions, RangeErrorsNameTheOption) {
             "option -m/--mbuf-size: '16777217' is out of range (512..16777216)");
   EXPECT_EQ(parseError({"--threads", "0"}), "option --threads: '0' is out of range (1..256)");
   EXPECT_EQ(parseError({"--threads=257"}), "option --threads: '257' is out of range (1..256)");
+  EXPECT_EQ(parseError({"--admin-port", "0"}),
+            "option --admin-port: '0' is out of range (1..65535)");
+  EXPECT_EQ(parseError({"--admin-port=70000"}),
+            "option --admin-port: '70000' is out of range (1..65535)");
+  EXPECT_EQ(parseError({"--admin-addr", ""}), "option --admin-addr: the value is empty");
   EXPECT_EQ(parseError({"-i", "99999999999999999999"}),
             "option -i/--stats-interval: '99999999999999999999' is not a whole number");
   EXPECT_EQ(parseError({"-c", ""}), "option -c/--conf-file: the value is empty");

@@ -241,7 +241,7 @@ TEST_F(BackendConnectionTest, ReassemblesOneMebibyteBulkWrittenInSmallPieces) {
   ASSERT_EQ(big.replies.size(), 1u);
   EXPECT_TRUE(big.replies[0] == reply) << "reply of " << big.replies[0].size() << " bytes differs";
   EXPECT_EQ(after.replies, std::vector<std::string>{":7\r\n"});
-  EXPECT_EQ(conn.counters().response_bytes.get(), reply.size() + 4);
+  EXPECT_EQ(conn.counters()[common::ServerStat::response_bytes].get(), reply.size() + 4);
 }
 
 TEST_F(BackendConnectionTest, SendsAuthThenSelectBeforeTheFirstRequest) {
@@ -285,9 +285,9 @@ TEST_F(BackendConnectionTest, HandshakeRepliesAreNotCountedAsResponses) {
   ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
   // twemproxy counts neither the handshake requests nor their replies; requests and
   // responses must agree so that requests - responses reads as "outstanding".
-  EXPECT_EQ(conn.counters().requests.get(), 1u);
-  EXPECT_EQ(conn.counters().responses.get(), 1u);
-  EXPECT_EQ(conn.counters().response_bytes.get(), 4u);  // ":1\r\n" only
+  EXPECT_EQ(conn.counters()[common::ServerStat::requests].get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::responses].get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::response_bytes].get(), 4u);  // ":1\r\n" only
   EXPECT_EQ(conn.counters().connects.get(), 1u);
 }
 
@@ -311,7 +311,7 @@ TEST_F(BackendConnectionTest, RejectedAuthFailsTheConnectionAndEveryRequest) {
   EXPECT_TRUE(b.replies.empty());
   EXPECT_FALSE(conn.isReady());
   EXPECT_EQ(conn.inFlight(), 0u);
-  EXPECT_EQ(conn.counters().server_connections.get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_connections].get(), 0u);
   // The proxy hung up on the backend.
   EXPECT_TRUE(runUntil([&] { return upstream_.connection(0).peer_closed; }));
 
@@ -352,7 +352,7 @@ TEST_F(BackendConnectionTest, TimedOutRequestFailsAloneAndItsLateReplyIsDropped)
   EXPECT_EQ(next.calls(), 0u);  // its deadline has not passed
   EXPECT_TRUE(conn.isReady());  // one slow request does not cost the connection
   EXPECT_EQ(conn.inFlight(), 2u);
-  EXPECT_EQ(conn.counters().server_timedout.get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_timedout].get(), 1u);
 
   ASSERT_TRUE(receivedExactly(getRequest("slow") + getRequest("next")));
   upstream_.write(0, "$4\r\nlate\r\n$4\r\nmine\r\n");
@@ -361,7 +361,7 @@ TEST_F(BackendConnectionTest, TimedOutRequestFailsAloneAndItsLateReplyIsDropped)
   EXPECT_EQ(slow.calls(), 1u);  // the late reply went nowhere
   EXPECT_EQ(conn.inFlight(), 0u);
   EXPECT_TRUE(conn.isReady());
-  EXPECT_EQ(conn.counters().responses.get(), 2u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::responses].get(), 2u);
   EXPECT_EQ(upstream_.connectionCount(), 1u);
 
   // And the connection keeps working.
@@ -381,7 +381,7 @@ TEST_F(BackendConnectionTest, ExpireDoesNothingWithoutATimeout) {
   conn.expireRequests(common::now() + std::chrono::hours(24));
   EXPECT_EQ(a.calls(), 0u);
   EXPECT_TRUE(conn.isReady());
-  EXPECT_EQ(conn.counters().server_timedout.get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_timedout].get(), 0u);
 }
 
 TEST_F(BackendConnectionTest, StalledConnectionIsResetAfterTheStallLimit) {
@@ -401,8 +401,8 @@ TEST_F(BackendConnectionTest, StalledConnectionIsResetAfterTheStallLimit) {
   conn.expireRequests(common::now() + 10200ms);
   EXPECT_FALSE(conn.isReady());
   EXPECT_EQ(conn.inFlight(), 0u);
-  EXPECT_EQ(conn.counters().server_err.get(), 1u);
-  EXPECT_EQ(conn.counters().server_timedout.get(), 2u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_err].get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_timedout].get(), 2u);
   EXPECT_EQ(conn.unavailableMessage(), prefix() + " is unavailable: no reply for 10000 ms");
   EXPECT_EQ(a.calls(), 1u);
   EXPECT_EQ(b.calls(), 1u);
@@ -424,10 +424,10 @@ TEST_F(BackendConnectionTest, UpstreamCloseFailsEveryRequestInFlight) {
                                             "c failure " + lost}));
   EXPECT_FALSE(conn.isReady());
   EXPECT_EQ(conn.inFlight(), 0u);
-  EXPECT_EQ(conn.counters().server_eof.get(), 1u);
-  EXPECT_EQ(conn.counters().server_connections.get(), 0u);
-  EXPECT_EQ(conn.counters().out_queue.get(), 0u);
-  EXPECT_EQ(conn.counters().out_queue_bytes.get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_eof].get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_connections].get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::out_queue].get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::out_queue_bytes].get(), 0u);
 }
 
 TEST_F(BackendConnectionTest, RefusesDuringBackoffThenReconnects) {
@@ -455,7 +455,7 @@ TEST_F(BackendConnectionTest, RefusesDuringBackoffThenReconnects) {
   EXPECT_EQ(b.replies, std::vector<std::string>{"+again\r\n"});
   EXPECT_EQ(refused.calls(), 0u);
   EXPECT_TRUE(conn.isReady());
-  EXPECT_EQ(conn.counters().server_connections.get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_connections].get(), 1u);
   EXPECT_EQ(upstream_.connectionCount(), 2u);
 }
 
@@ -508,7 +508,7 @@ TEST_F(BackendConnectionTest, MalformedReplyFailsTheConnection) {
   EXPECT_EQ(b.failures, std::vector<std::string>{
                             prefix() + " failed: malformed reply: reply: unknown type byte"});
   EXPECT_FALSE(conn.isReady());
-  EXPECT_EQ(conn.counters().server_err.get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_err].get(), 1u);
   EXPECT_TRUE(runUntil([&] { return upstream_.connection(0).peer_closed; }));
 }
 
@@ -520,7 +520,7 @@ TEST_F(BackendConnectionTest, UnsolicitedReplyFailsTheConnection) {
   upstream_.write(0, "+ok\r\n+extra\r\n");
   ASSERT_TRUE(runUntil([&] { return !conn.isReady(); }));
   EXPECT_EQ(a.replies, std::vector<std::string>{"+ok\r\n"});
-  EXPECT_EQ(conn.counters().server_err.get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_err].get(), 1u);
   EXPECT_EQ(conn.unavailableMessage(),
             prefix() + " is unavailable: reply with no request in flight");
 }
@@ -532,30 +532,32 @@ TEST_F(BackendConnectionTest, CountersFollowRequestsAndReplies) {
   std::string request_b = "*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$5\r\nvalue\r\n";
   ASSERT_TRUE(conn.send(request_a, a));
   ASSERT_TRUE(conn.send(request_b, b));
-  EXPECT_EQ(conn.counters().requests.get(), 2u);
-  EXPECT_EQ(conn.counters().request_bytes.get(), request_a.size() + request_b.size());
+  EXPECT_EQ(conn.counters()[common::ServerStat::requests].get(), 2u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::request_bytes].get(),
+            request_a.size() + request_b.size());
   ASSERT_TRUE(receivedExactly(request_a + request_b));
-  EXPECT_EQ(conn.counters().server_connections.get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_connections].get(), 1u);
   // Written, waiting for replies.
-  EXPECT_EQ(conn.counters().in_queue.get(), 0u);
-  EXPECT_EQ(conn.counters().in_queue_bytes.get(), 0u);
-  EXPECT_EQ(conn.counters().out_queue.get(), 2u);
-  EXPECT_EQ(conn.counters().out_queue_bytes.get(), request_a.size() + request_b.size());
+  EXPECT_EQ(conn.counters()[common::ServerStat::in_queue].get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::in_queue_bytes].get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::out_queue].get(), 2u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::out_queue_bytes].get(),
+            request_a.size() + request_b.size());
 
   upstream_.write(0, "$3\r\nval\r\n");
   ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
-  EXPECT_EQ(conn.counters().responses.get(), 1u);
-  EXPECT_EQ(conn.counters().out_queue.get(), 1u);
-  EXPECT_EQ(conn.counters().out_queue_bytes.get(), request_b.size());
+  EXPECT_EQ(conn.counters()[common::ServerStat::responses].get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::out_queue].get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::out_queue_bytes].get(), request_b.size());
   upstream_.write(0, "+OK\r\n");
   ASSERT_TRUE(runUntil([&] { return b.calls() == 1; }));
-  EXPECT_EQ(conn.counters().responses.get(), 2u);
-  EXPECT_EQ(conn.counters().response_bytes.get(), 9u + 5u);
-  EXPECT_EQ(conn.counters().out_queue.get(), 0u);
-  EXPECT_EQ(conn.counters().out_queue_bytes.get(), 0u);
-  EXPECT_EQ(conn.counters().server_eof.get(), 0u);
-  EXPECT_EQ(conn.counters().server_err.get(), 0u);
-  EXPECT_EQ(conn.counters().server_timedout.get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::responses].get(), 2u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::response_bytes].get(), 9u + 5u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::out_queue].get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::out_queue_bytes].get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_eof].get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_err].get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_timedout].get(), 0u);
 }
 
 TEST_F(BackendConnectionTest, SendCommandEncodesResp) {
@@ -565,7 +567,7 @@ TEST_F(BackendConnectionTest, SendCommandEncodesResp) {
   ASSERT_TRUE(conn.sendCommand(args, a));
   std::string expected = "*4\r\n$3\r\nSET\r\n$3\r\nkey\r\n$10\r\ntwo\r\nlines\r\n$0\r\n\r\n";
   ASSERT_TRUE(receivedExactly(expected));
-  EXPECT_EQ(conn.counters().request_bytes.get(), expected.size());
+  EXPECT_EQ(conn.counters()[common::ServerStat::request_bytes].get(), expected.size());
   upstream_.write(0, "+OK\r\n");
   ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
   EXPECT_EQ(a.replies, std::vector<std::string>{"+OK\r\n"});
@@ -595,7 +597,7 @@ TEST_F(BackendConnectionTest, ConnectIfIdlePreconnectsWithoutSendingAnything) {
   ASSERT_TRUE(runUntil([&] { return conn.isReady() && upstream_.connectionCount() == 1; }));
   runFor(20ms);
   EXPECT_EQ(upstream_.received(0), "");
-  EXPECT_EQ(conn.counters().server_connections.get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_connections].get(), 1u);
   conn.connectIfIdle();  // already connected: no second connection
   runFor(20ms);
   EXPECT_EQ(upstream_.connectionCount(), 1u);

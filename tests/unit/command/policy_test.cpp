@@ -153,12 +153,35 @@ TEST(CommandPolicy, RefusesWhatWouldStallOrHijackABackend) {
   }
 }
 
+TEST(CommandIds, DenseUniqueAndRoundTrip) {
+  size_t subcommands = 0;
+  for (const CommandInfo& command : allCommands()) subcommands += command.subcommands.size();
+  ASSERT_EQ(commandIdCount(), allCommands().size() + subcommands);
+  std::vector<bool> seen(commandIdCount(), false);
+  auto check = [&](const CommandInfo& command) {
+    uint16_t id = commandId(command);
+    ASSERT_LT(id, commandIdCount()) << command.name;
+    EXPECT_FALSE(seen[id]) << command.name;
+    seen[id] = true;
+    EXPECT_EQ(&commandById(id), &command) << command.name;
+  };
+  for (const CommandInfo& command : allCommands()) {
+    check(command);
+    for (const CommandInfo& sub : command.subcommands) check(sub);
+  }
+  EXPECT_EQ(commandId(*findTopLevel("get")),
+            static_cast<uint16_t>(findTopLevel("get") - allCommands().data()));
+  const std::vector<std::string_view> client_id{"CLIENT", "ID"};
+  EXPECT_EQ(commandById(commandId(*findCommand(client_id))).name, "client|id");
+}
+
 TEST(CommandPolicy, LocalAndKeylessChoices) {
-  for (std::string_view name : {"ping", "echo", "quit", "hello", "select", "auth", "command"}) {
+  for (std::string_view name :
+       {"ping", "echo", "quit", "hello", "select", "auth", "command", "info"}) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kLocal) << name;
   }
   for (std::string_view name : {"dbsize", "keys", "scan", "randomkey", "flushdb", "time",
-                                "lastsave", "info", "publish", "spublish"}) {
+                                "lastsave", "publish", "spublish"}) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kKeyless) << name;
   }
   for (const CommandInfo& command : allCommands()) {

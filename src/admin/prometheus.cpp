@@ -1,0 +1,180 @@
+#include "admin/prometheus.h"
+
+#include <fmt/format.h>
+
+#include "command/command.h"
+
+namespace sy::admin {
+namespace {
+
+const char* typeName(StatKind kind) { return kind == StatKind::kCounter ? "counter" : "gauge"; }
+
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+// The metric name of a twemproxy field: switchyard_<scope>_<field>, with a server field's
+// own "server_" prefix dropped (server_eof -> switchyard_server_eof_total).
+std::string fieldMetric(std::string_view scope, const StatField& field) {
+  std::string_view name = field.name;
+  if (scope == "server" && name.starts_with("server_")) name.remove_prefix(7);
+  return fmt::format("switchyard_{}_{}{}", scope, name,
+                     field.kind == StatKind::kCounter ? "_total" : "");
+}
+
+std::string poolLabels(const PoolStats& pool) {
+  return fmt::format("pool=\"{}\"", escapeLabelValue(pool.name));
+}
+
+std::string serverLabels(const PoolStats& pool, const ServerStats& server) {
+  return fmt::format("pool=\"{}\",server=\"{}\"", escapeLabelValue(pool.name),
+                     escapeLabelValue(server.name));
+}
+
+// Microseconds as seconds, exactly enough for any 64-bit count.
+std::string seconds(uint64_t usec) { return fmt::format("{}", static_cast<double>(usec) / 1e6); }
+
+void histogramSamples(std::string& out, std::string_view name, const std::string& labels,
+                      const common::HistogramValues& values) {
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b < common::LatencyHistogram::kFiniteBuckets; ++b) {
+    cumulative += values.buckets[b];
+    fmt::format_to(std::back_inserter(out), "{}_bucket{{{},le=\"{}\"}} {}\n", name, labels,
+                   seconds(common::LatencyHistogram::upperBoundUsec(b)), cumulative);
+  }
+  cumulative += values.buckets[common::LatencyHistogram::kFiniteBuckets];
+  fmt::format_to(std::back_inserter(out), "{}_bucket{{{},le=\"+Inf\"}} {}\n", name, labels,
+                 cumulative);
+  fmt::format_to(std::back_inserter(out), "{}_sum{{{}}} {}\n", name, labels,
+                 seconds(values.sum_usec));
+  fmt::format_to(std::back_inserter(out), "{}_count{{{}}} {}\n", name, labels, cumulative);
+}
+
+void processFamilies(std::string& out, const StatsSnapshot& snapshot, const ProcessInfo& process) {
+  auto gauge = [&](std::string_view name, std::string_view help, auto value) {
+    family(out, name, "gauge", help);
+    fmt::format_to(std::back_inserter(out), "{} {}\n", name, value);
+  };
+  auto counter = [&](std::string_view name, std::string_view help, uint64_t value) {
+    family(out, name, "counter", help);
+    fmt::format_to(std::back_inserter(out), "{} {}\n", name, value);
+  };
+  family(out, "switchyard_info", "gauge", "Version information; the value is always 1.");
+  fmt::format_to(std::back_inserter(out),
+                 "switchyard_info{{version=\"{}\",redis_version=\"{}\"}} 1\n",
+                 escapeLabelValue(process.version), command::kPresentedRedisVersion);
+  gauge("switchyard_uptime_seconds", "Seconds since the proxy started.", snapshot.uptime_seconds);
+  gauge("switchyard_start_time_seconds", "When the proxy started, in seconds since the epoch.",
+        process.start_time);
+  gauge("switchyard_threads", "Worker threads.", snapshot.threads);
+  gauge("switchyard_pools", "Configured server pools.", snapshot.pools.size());
+  gauge("switchyard_client_connections", "Open client connections, all pools.",
+        snapshot.curr_connections);
+  counter("switchyard_connections_received_total", "Client connections accepted, all pools.",
+          snapshot.total_connections);
+  family(out, "switchyard_process_cpu_seconds_total", "counter",
+         "CPU time used by the process (user and system), in seconds.");
+  fmt::format_to(std::back_inserter(out), "switchyard_process_cpu_seconds_total {}\n",
+                 snapshot.usage.cpu_user_seconds + snapshot.usage.cpu_system_seconds);
+  gauge("switchyard_process_resident_memory_bytes", "Resident memory of the process, in bytes.",
+        snapshot.usage.resident_bytes);
+  gauge("switchyard_process_open_fds", "Open file descriptors.", snapshot.usage.open_fds);
+  gauge("switchyard_process_max_fds", "The process's limit on open file descriptors.",
+        snapshot.usage.max_fds);
+  counter("switchyard_rejected_connections_total",
+          "Client connections refused past a pool's client_connections limit.",
+          snapshot.rejected_connections);
+}
+
+void poolFamilies(std::string& out, const StatsSnapshot& snapshot) {
+  for (size_t i = 0; i < std::size(kPoolStatFields); ++i) {
+    const StatField& field = kPoolStatFields[i];
+    std::string name = fieldMetric("pool", field);
+    family(out, name, typeName(field.kind), fmt::format("Pool {}.", field.description));
+    for (const PoolStats& pool : snapshot.pools) {
+      fmt::format_to(std::back_inserter(out), "{}{{{}}} {}\n", name, poolLabels(pool),
+                     pool.values[i]);
+    }
+  }
+  constexpr std::string_view kPoolLatency = "switchyard_pool_request_duration_seconds";
+  family(out, kPoolLatency, "histogram",
+         "Request latency in the pool, from receipt by the proxy to the complete reply.");
+  for (const PoolStats& pool : snapshot.pools) {
+    histogramSamples(out, kPoolLatency, poolLabels(pool), pool.latency);
+  }
+}
+
+void serverFamilies(std::string& out, const StatsSnapshot& snapshot) {
+  for (size_t i = 0; i < std::size(kServerStatFields); ++i) {
+    const StatField& field = kServerStatFields[i];
+    std::string name = fieldMetric("server", field);
+    family(out, name, typeName(field.kind), fmt::format("Backend {}.", field.description));
+    for (const PoolStats& pool : snapshot.pools) {
+      for (const ServerStats& server : pool.servers) {
+        fmt::format_to(std::back_inserter(out), "{}{{{}}} {}\n", name, serverLabels(pool, server),
+                       server.values[i]);
+      }
+    }
+  }
+  constexpr std::string_view kServerLatency = "switchyard_server_request_duration_seconds";
+  family(out, kServerLatency, "histogram",
+         "Latency of requests forwarded to the backend, from receipt by the proxy to the "
+         "backend's reply.");
+  for (const PoolStats& pool : snapshot.pools) {
+    for (const ServerStats& server : pool.servers) {
+      histogramSamples(out, kServerLatency, serverLabels(pool, server), server.latency);
+    }
+  }
+}
+
+// Command counters: usec is exported in seconds, as Prometheus's base unit.
+void commandFamilies(std::string& out, const StatsSnapshot& snapshot) {
+  for (size_t i = 0; i < std::size(kCommandStatFields); ++i) {
+    const StatField& field = kCommandStatFields[i];
+    bool is_time = static_cast<CommandStat>(i) == CommandStat::usec;
+    std::string name = is_time ? std::string("switchyard_command_duration_seconds_total")
+                               : fmt::format("switchyard_command_{}_total", field.name);
+    std::string help = is_time ? std::string("Total latency of executed requests, in seconds.")
+                               : fmt::format("Per command: {}.", field.description);
+    family(out, name, "counter", help);
+    for (const PoolStats& pool : snapshot.pools) {
+      for (const CommandStats& command : pool.commands) {
+        std::string value =
+            is_time ? seconds(command.values[i]) : std::to_string(command.values[i]);
+        fmt::format_to(std::back_inserter(out), "{}{{{},command=\"{}\"}} {}\n", name,
+                       poolLabels(pool), escapeLabelValue(command.name), value);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string escapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string renderPrometheus(const StatsSnapshot& snapshot, const ProcessInfo& process) {
+  std::string out;
+  out.reserve(16 * 1024);
+  processFamilies(out, snapshot, process);
+  poolFamilies(out, snapshot);
+  serverFamilies(out, snapshot);
+  commandFamilies(out, snapshot);
+  return out;
+}
+
+}  // namespace sy::admin

@@ -1,0 +1,40 @@
+#include "server/info_command.h"
+
+#include <asio/post.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/byte_buffer.h"
+#include "common/clock.h"
+#include "resp/encoder.h"
+#include "server/client_session.h"
+#include "server/pending_request.h"
+#include "server/worker.h"
+
+namespace sy::server {
+
+void executeInfo(ClientSession& session, PendingRequest& request,
+                 std::span<const std::string_view> args) {
+  Worker& worker = session.worker();
+  const ProxyStats& stats = worker.proxyStats();
+  if (stats.control_io == nullptr || !stats.render_info) {
+    return request.completeWithError("ERR INFO is not available in this process");
+  }
+  std::vector<std::string> sections(args.begin() + 1, args.end());
+  request.hold();  // released once the rendered text has completed the request
+  asio::post(*stats.control_io, [&stats, &worker, &request, pool = session.poolIndex(),
+                                 sections = std::move(sections)] {
+    auto text = std::make_shared<std::string>(stats.render_info(pool, sections));
+    asio::post(worker.io(), [&request, text] {
+      common::stampEventTime();
+      common::ByteBuffer out;
+      resp::appendBulk(out, *text);
+      request.complete(out.view());
+      request.release();
+    });
+  });
+}
+
+}  // namespace sy::server
