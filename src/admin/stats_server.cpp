@@ -11,14 +11,8 @@
 namespace sy::admin {
 
 StatsServer::StatsServer(asio::io_context& io, const server::Proxy& proxy,
-                         std::shared_ptr<const topology::Topology> topology,
                          StatsServerOptions options)
-    : io_(io),
-      proxy_(proxy),
-      topology_(std::move(topology)),
-      options_(std::move(options)),
-      acceptor_(io),
-      refresh_timer_(io) {
+    : io_(io), proxy_(proxy), options_(std::move(options)), acceptor_(io), refresh_timer_(io) {
   char host[256] = {};
   if (::gethostname(host, sizeof(host) - 1) == 0) source_ = host;
 }
@@ -54,7 +48,8 @@ void StatsServer::close() {
 }
 
 void StatsServer::refresh() {
-  document_ = renderTwemproxyJson(collectStats(proxy_, *topology_), source_, options_.version);
+  document_ =
+      renderTwemproxyJson(collectStats(proxy_, *proxy_.topology()), source_, options_.version);
   document_ += '\n';
 }
 

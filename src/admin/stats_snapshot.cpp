@@ -60,23 +60,25 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
   snapshot.total_connections = stats.total_connections.load(std::memory_order_relaxed);
   int64_t current = stats.curr_connections.load(std::memory_order_relaxed);
   snapshot.curr_connections = current > 0 ? static_cast<uint64_t>(current) : 0;
+  // Counters are found by name, so a snapshot taken after a topology swap sums the right
+  // blocks whatever the pools' and servers' new indexes.
   for (const auto& pool : topology.pools()) {
     PoolStats pool_stats;
     pool_stats.name = pool.config->name;
-    for (const auto& server : pool.servers) pool_stats.servers.push_back({server.stats_name, {}});
-    snapshot.pools.push_back(std::move(pool_stats));
-  }
-  for (const auto& worker : proxy.workers()) {
-    const auto& backends = worker->backends();
-    for (size_t p = 0; p < snapshot.pools.size(); ++p) {
-      PoolStats& pool_stats = snapshot.pools[p];
-      addPoolCounters(pool_stats, worker->counters().pools[p]);
-      size_t servers = pool_stats.servers.size();
-      size_t per_server = servers == 0 ? 0 : backends[p].size() / servers;
-      for (size_t c = 0; c < backends[p].size(); ++c) {
-        addServerCounters(pool_stats.servers[c / per_server], backends[p][c]->counters());
-      }
+    for (const auto& worker : proxy.workers()) {
+      const server::PoolCounters* counters = worker->counters().findPool(pool_stats.name);
+      if (counters != nullptr) addPoolCounters(pool_stats, *counters);
     }
+    for (const auto& server : pool.servers) {
+      ServerStats server_stats{server.stats_name, {}};
+      for (const auto& worker : proxy.workers()) {
+        const backend::BackendCounters* counters =
+            worker->counters().findServer(pool_stats.name, server.stats_name);
+        if (counters != nullptr) addServerCounters(server_stats, *counters);
+      }
+      pool_stats.servers.push_back(std::move(server_stats));
+    }
+    snapshot.pools.push_back(std::move(pool_stats));
   }
   return snapshot;
 }

@@ -14,7 +14,13 @@
 //         backoff --send after retry time--> connecting. While backing off, send() refuses at
 // once so clients get a prompt error instead of a hang.
 //
-// Thread: the owning worker's thread only; lives as long as its worker's backend table.
+// Counters: the connection adds into a BackendCounters block it borrows (one block per server
+// per worker, shared by that server's connections and outliving them); its share of the
+// gauges is withdrawn when it closes or is destroyed.
+//
+// Thread: the owning worker's thread only. Lifetime: owned by its worker's backend table;
+// after a topology swap retires it, it lives on until its requests in flight are answered
+// (or time out), is then closed, and is destroyed only once its cancelled handlers have run.
 #pragma once
 
 #include <asio/generic/stream_protocol.hpp>
@@ -49,7 +55,10 @@ struct BackendOptions {
   bool keepalive = false;
 };
 
-// twemproxy's per-server statistics, written by the owning worker only.
+// twemproxy's per-server statistics, written by the owning worker only. Every connection of
+// one server in one worker adds into the same BackendCounters, and the block outlives the
+// connections (a replaced connection's counts stay): gauges are therefore kept as sums, each
+// connection adding the change of its own share.
 struct BackendCounters {
   common::Counter requests, request_bytes, responses, response_bytes;
   common::Counter server_eof, server_err, server_timedout;
@@ -60,7 +69,10 @@ struct BackendCounters {
 
 class BackendConnection {
  public:
+  // Counts into a block of its own.
   BackendConnection(asio::io_context& io, BackendOptions options);
+  // Counts into `counters`, which must outlive the connection.
+  BackendConnection(asio::io_context& io, BackendOptions options, BackendCounters& counters);
   ~BackendConnection();
   BackendConnection(const BackendConnection&) = delete;
   BackendConnection& operator=(const BackendConnection&) = delete;
@@ -82,10 +94,14 @@ class BackendConnection {
   void connectIfIdle();
   // Closes the connection and fails every request in flight with `reason`.
   void close(std::string_view reason);
+  // Applies `timeout_ms` (per request and for connecting; -1 waits forever) and TCP
+  // keepalive to this connection as it stands. Requests already in flight keep the deadline
+  // they were given.
+  void updateKnobs(int64_t timeout_ms, bool keepalive);
 
   bool isReady() const { return state_ == State::kReady; }
   size_t inFlight() const { return in_flight_.size(); }
-  const BackendCounters& counters() const { return counters_; }
+  const BackendCounters& counters() const { return *counters_; }
   const BackendOptions& options() const { return options_; }
 
  private:
@@ -121,6 +137,7 @@ class BackendConnection {
   bool processReplies();
   void fail(std::string_view reason);
   void updateQueueGauges();
+  void setConnectedGauge(bool connected);
   common::TimePoint deadlineFromNow() const;
 
   asio::io_context& io_;
@@ -144,7 +161,13 @@ class BackendConnection {
   std::string unavailable_message_;
   HandshakeStep auth_step_{*this, "AUTH"};
   HandshakeStep select_step_{*this, "SELECT"};
-  BackendCounters counters_;
+  BackendCounters own_counters_;
+  BackendCounters* counters_;  // own_counters_ or the borrowed block
+  // This connection's share of the gauges, as last added into *counters_.
+  bool counted_connected_ = false;
+  uint64_t shown_in_queue_ = 0, shown_in_queue_bytes_ = 0;
+  uint64_t shown_out_queue_ = 0, shown_out_queue_bytes_ = 0;
+  bool closing_ = false;  // close() is running: fail() logs it as a close, not a loss
   // One outstanding operation of each kind: re-arming costs no allocation.
   common::HandlerMemory read_memory_;
   common::HandlerMemory write_memory_;

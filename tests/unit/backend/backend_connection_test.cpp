@@ -539,6 +539,54 @@ TEST_F(BackendConnectionTest, CountersFollowRequestsAndReplies) {
   EXPECT_EQ(conn.counters().server_timedout.get(), 0u);
 }
 
+// Two connections of one server add into one block; each withdraws its share of the gauges
+// when it goes, and the counters it added stay.
+TEST_F(BackendConnectionTest, ConnectionsShareOneCountersBlockThatOutlivesThem) {
+  BackendCounters shared;
+  auto first = std::make_unique<BackendConnection>(io_, optionsFor(upstream_.port()), shared);
+  auto second = std::make_unique<BackendConnection>(io_, optionsFor(upstream_.port()), shared);
+  RecordingTarget a("a", log_), b("b", log_), c("c", log_);
+  ASSERT_TRUE(first->send(getRequest("a"), a));
+  ASSERT_TRUE(second->send(getRequest("b"), b));
+  ASSERT_TRUE(second->send(getRequest("c"), c));
+  ASSERT_TRUE(runUntil([&] { return shared.server_connections.get() == 2; }));
+  ASSERT_TRUE(runUntil([&] { return shared.out_queue.get() == 3; }));
+  EXPECT_EQ(shared.requests.get(), 3u);
+  EXPECT_EQ(first->counters().requests.get(), 3u) << "counters() is the shared block";
+
+  second.reset();  // destroyed with two requests in flight
+  EXPECT_EQ(shared.server_connections.get(), 1u);
+  EXPECT_EQ(shared.out_queue.get(), 1u);
+  EXPECT_EQ(shared.out_queue_bytes.get(), getRequest("a").size());
+  EXPECT_EQ(shared.requests.get(), 3u);
+  first->close("test over");
+  EXPECT_EQ(shared.server_connections.get(), 0u);
+  EXPECT_EQ(shared.out_queue.get(), 0u);
+  EXPECT_EQ(shared.out_queue_bytes.get(), 0u);
+  EXPECT_EQ(a.failures.size(), 1u);
+}
+
+// A reload's new timeout applies to the next requests on a kept connection; a request
+// already in flight keeps its deadline.
+TEST_F(BackendConnectionTest, UpdateKnobsChangesTheTimeoutOfLaterRequests) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget before("before", log_), after("after", log_);
+  ASSERT_TRUE(conn.send(getRequest("before"), before));  // no timeout: waits forever
+  conn.updateKnobs(50, true);
+  ASSERT_TRUE(conn.send(getRequest("after"), after));
+  ASSERT_TRUE(receivedExactly(getRequest("before") + getRequest("after")));
+  runFor(120ms);
+  conn.expireRequests(common::now());
+  EXPECT_EQ(before.calls(), 0u);
+  ASSERT_EQ(after.failures.size(), 1u);
+  EXPECT_EQ(after.failures[0], prefix() + " timed out after 50 ms");
+  upstream_.write(0, "$1\r\n1\r\n$1\r\n2\r\n");
+  ASSERT_TRUE(runUntil([&] { return before.calls() == 1; }));
+  EXPECT_EQ(before.replies, std::vector<std::string>{"$1\r\n1\r\n"});
+  EXPECT_TRUE(conn.isReady()) << "the late reply to 'after' is dropped, the connection kept";
+  EXPECT_EQ(conn.inFlight(), 0u);
+}
+
 TEST_F(BackendConnectionTest, SendCommandEncodesResp) {
   BackendConnection& conn = connectToUpstream();
   RecordingTarget a("a", log_);
