@@ -69,8 +69,11 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
       const server::PoolCounters* counters = worker->counters().findPool(pool_stats.name);
       if (counters != nullptr) addPoolCounters(pool_stats, *counters);
     }
+    at(pool_stats, PoolStat::server_ejects) = pool.server_ejects;
     for (const auto& server : pool.servers) {
       ServerStats server_stats{server.stats_name, {}};
+      at(server_stats, ServerStat::server_ejected_at) =
+          static_cast<uint64_t>(server.ejected_at_usec);
       for (const auto& worker : proxy.workers()) {
         const backend::BackendCounters* counters =
             worker->counters().findServer(pool_stats.name, server.stats_name);

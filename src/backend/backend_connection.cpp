@@ -78,6 +78,12 @@ void BackendConnection::setConnectedGauge(bool connected) {
   }
 }
 
+void BackendConnection::reportFailure() {
+  if (options_.health == nullptr) return;
+  failure_reported_ = true;
+  options_.health->onServerFailure();
+}
+
 void BackendConnection::updateKnobs(int64_t timeout_ms, bool keepalive) {
   options_.timeout_ms = timeout_ms;
   if (timeout_ms > 0) options_.connect_timeout_ms = timeout_ms;
@@ -318,6 +324,10 @@ bool BackendConnection::processReplies() {
     if (expired_prefix_ > 0) --expired_prefix_;
     in_flight_bytes_ -= entry.bytes;
     if (!entry.internal) counters_->responses.add();
+    if (failure_reported_) {
+      failure_reported_ = false;
+      options_.health->onServerRecovered();
+    }
     if (entry.target != nullptr) entry.target->onBackendReply(in_.view().substr(0, consumed));
     if (generation != generation_) return false;
     in_.consume(consumed);
@@ -328,6 +338,9 @@ bool BackendConnection::processReplies() {
 
 void BackendConnection::expireRequests(common::TimePoint now) {
   if (options_.timeout_ms < 0) return;
+  // Requests that time out together count as one failure, as nutcracker closes the
+  // connection once for all of them.
+  bool timed_out = false;
   while (expired_prefix_ < in_flight_.size()) {
     InFlight& entry = in_flight_[expired_prefix_];
     if (entry.deadline != kNoDeadline && entry.deadline > now) break;
@@ -335,12 +348,14 @@ void BackendConnection::expireRequests(common::TimePoint now) {
       ReplyTarget* target = entry.target;
       entry.target = nullptr;
       counters_->server_timedout.add();
+      timed_out = true;
       target->onBackendFailure(fmt::format("ERR backend {} ({}) timed out after {} ms",
                                            options_.name, options_.address_text,
                                            options_.timeout_ms));
     }
     ++expired_prefix_;
   }
+  if (timed_out) reportFailure();
   if (expired_prefix_ == 0 || in_flight_.empty()) return;
   // The oldest request has waited stall_limit past its deadline: the backend is stuck.
   int64_t stall_ms = std::max<int64_t>(options_.timeout_ms * 10, kMinStallLimitMs);
@@ -360,6 +375,7 @@ void BackendConnection::close(std::string_view reason) {
 
 void BackendConnection::fail(std::string_view reason) {
   bool was_up = state_ == State::kReady;
+  if (!closing_) reportFailure();
   ++generation_;
   std::error_code ignored;
   socket_.close(ignored);

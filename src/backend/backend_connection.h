@@ -44,6 +44,20 @@ namespace sy::backend {
 
 using Endpoint = asio::generic::stream_protocol::endpoint;
 
+// Told by a server's connections how the server is doing, for auto_eject_hosts. Calls come
+// from the connection's worker thread; onServerRecovered() follows only a reported failure,
+// so a healthy connection costs one branch per reply.
+class HealthObserver {
+ public:
+  // A connect failed, the connection was lost, or a request timed out.
+  virtual void onServerFailure() = 0;
+  // A reply arrived after this connection reported a failure.
+  virtual void onServerRecovered() = 0;
+
+ protected:
+  ~HealthObserver() = default;
+};
+
 struct BackendOptions {
   std::string name;          // the server's stats name, for errors and logs
   std::string address_text;  // host:port or socket path
@@ -53,6 +67,7 @@ struct BackendOptions {
   std::string auth;  // sent as AUTH on connect when not empty
   int db = 0;        // sent as SELECT on connect when not 0
   bool keepalive = false;
+  HealthObserver* health = nullptr;  // borrowed; must outlive the connection
 };
 
 // twemproxy's per-server statistics, written by the owning worker only. Every connection of
@@ -138,6 +153,7 @@ class BackendConnection {
   void fail(std::string_view reason);
   void updateQueueGauges();
   void setConnectedGauge(bool connected);
+  void reportFailure();
   common::TimePoint deadlineFromNow() const;
 
   asio::io_context& io_;
@@ -167,7 +183,8 @@ class BackendConnection {
   bool counted_connected_ = false;
   uint64_t shown_in_queue_ = 0, shown_in_queue_bytes_ = 0;
   uint64_t shown_out_queue_ = 0, shown_out_queue_bytes_ = 0;
-  bool closing_ = false;  // close() is running: fail() logs it as a close, not a loss
+  bool closing_ = false;           // close() is running: fail() logs it as a close, not a loss
+  bool failure_reported_ = false;  // told options_.health of a failure; a reply clears it
   // One outstanding operation of each kind: re-arming costs no allocation.
   common::HandlerMemory read_memory_;
   common::HandlerMemory write_memory_;

@@ -9,10 +9,19 @@ namespace sy::server {
 
 Proxy::Proxy(asio::io_context& control_io, std::shared_ptr<const topology::Topology> topology,
              unsigned threads)
-    : control_io_(control_io), topology_(std::move(topology)) {
+    : control_io_(control_io),
+      base_(std::move(topology)),
+      topology_(base_),
+      ejector_(control_io, [this] { publishEjections(); }) {
+  ejector_.setBase(base_);
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, topology_, stats_));
+    workers_.push_back(std::make_unique<Worker>(i, topology_, stats_, &ejector_));
   }
+}
+
+void Proxy::publishEjections() {
+  topology_ = topology::withEjections(*base_, ejector_.tracker(), topology_.get());
+  for (auto& worker : workers_) worker->swapTopology(topology_);
 }
 
 Proxy::~Proxy() { stop(); }
@@ -46,6 +55,7 @@ common::Result<void> Proxy::start() {
 void Proxy::stop() {
   if (!running_) return;
   running_ = false;
+  ejector_.stop();
   for (auto& [name, listener] : listeners_) listener->close();
   for (auto& worker : workers_) worker->stop();
   listeners_.clear();
@@ -53,8 +63,10 @@ void Proxy::stop() {
 
 Proxy::SwapResult Proxy::applyTopology(std::shared_ptr<const topology::Topology> next) {
   SwapResult result;
-  result.diff = topology::diffTopologies(*topology_, *next);
-  topology_ = std::move(next);
+  result.diff = topology::diffTopologies(*base_, *next);
+  base_ = std::move(next);
+  ejector_.setBase(base_);
+  topology_ = topology::withEjections(*base_, ejector_.tracker(), topology_.get());
   // Workers first: an accept posted after this line reaches a worker after its swap, so the
   // pool index it carries is one of the new snapshot.
   for (auto& worker : workers_) worker->swapTopology(topology_);

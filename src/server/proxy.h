@@ -18,6 +18,9 @@
 //                                settings) and the failure is logged; the rest of the new
 //                                snapshot applies, and the next swap tries the bind again.
 //
+// auto_eject_hosts: the Ejector decides (control thread) and calls publishEjections(), which
+// swaps in the configured snapshot with its ejections applied, by the same mechanism.
+//
 // Thread: constructed, started, swapped and stopped on the control thread.
 #pragma once
 
@@ -29,6 +32,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "server/ejector.h"
 #include "server/listener.h"
 #include "server/proxy_stats.h"
 #include "server/worker.h"
@@ -53,6 +57,8 @@ class Proxy {
     topology::TopologyDiff diff;
     std::vector<std::string> listen_errors;
   };
+  // `next` comes from the configuration; auto_eject_hosts ejections still in force are
+  // applied to it (by name).
   SwapResult applyTopology(std::shared_ptr<const topology::Topology> next);
 
   const std::shared_ptr<const topology::Topology>& topology() const { return topology_; }
@@ -62,10 +68,14 @@ class Proxy {
  private:
   std::unique_ptr<Listener> makeListener(const topology::PoolTopology& pool);
   void swapListeners(std::vector<std::string>& errors);
+  // Publishes base_ with the Ejector's current ejections to every worker.
+  void publishEjections();
 
   asio::io_context& control_io_;
-  std::shared_ptr<const topology::Topology> topology_;
+  std::shared_ptr<const topology::Topology> base_;      // as configured
+  std::shared_ptr<const topology::Topology> topology_;  // base_ with ejections: what runs
   ProxyStats stats_;
+  Ejector ejector_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::map<std::string, std::unique_ptr<Listener>> listeners_;  // by pool name
   size_t next_worker_ = 0;

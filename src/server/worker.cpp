@@ -17,6 +17,7 @@
 #include <map>
 
 #include "server/client_session.h"
+#include "server/ejector.h"
 #include "topology/topology_diff.h"
 
 namespace sy::server {
@@ -39,10 +40,11 @@ int createEpoll() {
 }  // namespace
 
 Worker::Worker(uint32_t index, std::shared_ptr<const topology::Topology> topology,
-               ProxyStats& stats)
+               ProxyStats& stats, Ejector* ejector)
     : index_(index),
       work_guard_(asio::make_work_guard(io_)),
       stats_(stats),
+      ejector_(ejector),
       client_epoll_fd_(createEpoll()),
       client_events_(io_, client_epoll_fd_),
       next_session_id_((static_cast<uint64_t>(index) << kSessionIdShift) + 1),
@@ -61,10 +63,13 @@ WorkerView Worker::makeView(std::shared_ptr<const topology::Topology> topology) 
     const std::string& name = pool.config->name;
     view.pools.push_back(&counters_.pool(name));
     std::vector<backend::BackendCounters*> servers;
+    std::vector<backend::HealthObserver*> health;
     for (const auto& server : pool.servers) {
       servers.push_back(&counters_.server(name, server.stats_name));
+      health.push_back(ejector_ ? &ejector_->observer(name, server.stats_name) : nullptr);
     }
     view.servers.push_back(std::move(servers));
+    view.health.push_back(std::move(health));
   }
   view.topology = std::move(topology);
   return view;
@@ -128,6 +133,7 @@ void Worker::rebuildBackends(const WorkerView& view) {
       options.auth = config.redis_auth;
       options.db = config.redis_db;
       options.keepalive = config.tcpkeepalive;
+      options.health = view.health[p][server.index];
       for (uint32_t c = 0; c < per_server; ++c) {
         auto connection = std::make_unique<backend::BackendConnection>(
             io_, options, *view.servers[p][server.index]);

@@ -60,6 +60,7 @@
 namespace sy::server {
 
 class ClientSession;
+class Ejector;
 
 // What a worker needs to serve one snapshot: the snapshot, and by its indexes the counter
 // blocks to count into. Built on the control thread (Worker::swapTopology), then owned by
@@ -68,11 +69,14 @@ struct WorkerView {
   std::shared_ptr<const topology::Topology> topology;
   std::vector<PoolCounters*> pools;                             // [pool]
   std::vector<std::vector<backend::BackendCounters*>> servers;  // [pool][server]
+  std::vector<std::vector<backend::HealthObserver*>> health;    // [pool][server], may be null
 };
 
 class Worker {
  public:
-  Worker(uint32_t index, std::shared_ptr<const topology::Topology> topology, ProxyStats& stats);
+  // `ejector` (may be null) gives the observers the connections report their health to.
+  Worker(uint32_t index, std::shared_ptr<const topology::Topology> topology, ProxyStats& stats,
+         Ejector* ejector = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -150,6 +154,7 @@ class Worker {
   asio::executor_work_guard<asio::io_context::executor_type> work_guard_;
   std::thread thread_;
   ProxyStats& stats_;
+  Ejector* ejector_;
   WorkerCounters counters_;  // the maps: control thread only (see proxy_stats.h)
   // Worker thread from here on (written by the constructor before the thread starts).
   std::shared_ptr<const topology::Topology> topology_;

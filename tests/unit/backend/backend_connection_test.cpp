@@ -587,6 +587,49 @@ TEST_F(BackendConnectionTest, UpdateKnobsChangesTheTimeoutOfLaterRequests) {
   EXPECT_EQ(conn.inFlight(), 0u);
 }
 
+class CountingHealth final : public HealthObserver {
+ public:
+  void onServerFailure() override { ++failures; }
+  void onServerRecovered() override { ++recoveries; }
+  int failures = 0;
+  int recoveries = 0;
+};
+
+// auto_eject_hosts input: requests timing out in one pass are one failure; the first reply
+// after it is one recovery; a refused connect is a failure; close() is not.
+TEST_F(BackendConnectionTest, ReportsFailuresAndTheFirstReplyAfterThem) {
+  CountingHealth health;
+  BackendOptions options = optionsFor(upstream_.port());
+  options.timeout_ms = 50;
+  options.health = &health;
+  BackendConnection& conn = connect(options);
+  RecordingTarget a("a", log_), b("b", log_), c("c", log_);
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  ASSERT_TRUE(receivedExactly(getRequest("a") + getRequest("b")));
+  runFor(100ms);
+  conn.expireRequests(common::now());
+  EXPECT_EQ(a.failures.size() + b.failures.size(), 2u);
+  EXPECT_EQ(health.failures, 1);
+  EXPECT_EQ(health.recoveries, 0);
+  ASSERT_TRUE(conn.send(getRequest("c"), c));
+  upstream_.write(0, "+1\r\n+2\r\n+3\r\n");
+  ASSERT_TRUE(runUntil([&] { return c.calls() == 1; }));
+  EXPECT_EQ(health.recoveries, 1) << "only the first reply after a failure";
+  conn.close("done");
+  EXPECT_EQ(health.failures, 1) << "closing is not a failure";
+
+  CountingHealth refused_health;
+  BackendOptions refused = optionsFor(1);  // nothing listens on port 1
+  refused.health = &refused_health;
+  BackendConnection refused_conn(io_, refused);
+  RecordingTarget d("d", log_);
+  if (refused_conn.send(getRequest("d"), d)) {
+    ASSERT_TRUE(runUntil([&] { return d.calls() == 1; }));
+  }
+  EXPECT_EQ(refused_health.failures, 1);
+}
+
 TEST_F(BackendConnectionTest, SendCommandEncodesResp) {
   BackendConnection& conn = connectToUpstream();
   RecordingTarget a("a", log_);
