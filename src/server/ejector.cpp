@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/byte_buffer.h"
@@ -15,6 +16,8 @@ namespace sy::server {
 namespace {
 
 constexpr int64_t kDefaultProbeTimeoutMs = 1000;
+// A server_retry_timeout of 0 must not turn a down server into a busy probe loop.
+constexpr int64_t kMinProbeIntervalMs = 100;
 
 int64_t nowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -124,7 +127,8 @@ void Ejector::scheduleProbe(const Key& key) {
   if (pool == nullptr) return;
   auto probe = std::make_shared<Probe>(io_, key);
   probes_[key] = probe;
-  probe->timer.expires_after(std::chrono::milliseconds(pool->config->server_retry_timeout_ms));
+  probe->timer.expires_after(std::chrono::milliseconds(
+      std::max(pool->config->server_retry_timeout_ms, kMinProbeIntervalMs)));
   probe->timer.async_wait([this, probe](const std::error_code& error) {
     if (!error && !probe->done) startProbe(probe);
   });

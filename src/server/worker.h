@@ -127,11 +127,6 @@ class Worker {
   // all sessions, instead of one per session (which would allocate under load).
   void deferFlush(ClientSession& session);
 
-  // The snapshot this worker serves now.
-  const topology::Topology& topology() const { return *topology_; }
-  // Backend connections retired by swaps and still draining (for tests and diagnostics).
-  size_t retiredBackends() const { return retired_.size(); }
-
  private:
   using BackendList = std::vector<std::unique_ptr<backend::BackendConnection>>;
 
