@@ -11,14 +11,8 @@
 namespace sy::admin {
 
 StatsServer::StatsServer(asio::io_context& io, const server::Proxy& proxy,
-                         std::shared_ptr<const topology::Topology> topology,
                          StatsServerOptions options)
-    : io_(io),
-      proxy_(proxy),
-      topology_(std::move(topology)),
-      options_(std::move(options)),
-      acceptor_(io),
-      refresh_timer_(io) {
+    : io_(io), proxy_(proxy), options_(std::move(options)), acceptor_(io), refresh_timer_(io) {
   source_ = hostName();
 }
 
@@ -59,7 +53,8 @@ void StatsServer::close() {
 }
 
 void StatsServer::refresh() {
-  document_ = renderTwemproxyJson(collectStats(proxy_, *topology_), source_, options_.version);
+  document_ =
+      renderTwemproxyJson(collectStats(proxy_, *proxy_.topology()), source_, options_.version);
   document_ += '\n';
 }
 

@@ -27,8 +27,8 @@ struct StatsServerOptions {
 
 class StatsServer {
  public:
-  StatsServer(asio::io_context& io, const server::Proxy& proxy,
-              std::shared_ptr<const topology::Topology> topology, StatsServerOptions options);
+  // Reports on the proxy's current topology (Proxy::topology()), so it follows reloads.
+  StatsServer(asio::io_context& io, const server::Proxy& proxy, StatsServerOptions options);
 
   common::Result<void> open();
   void close();
@@ -42,7 +42,6 @@ class StatsServer {
 
   asio::io_context& io_;
   const server::Proxy& proxy_;
-  std::shared_ptr<const topology::Topology> topology_;
   StatsServerOptions options_;
   std::string source_;
   std::string document_;

@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <iterator>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "command/command.h"
 
@@ -104,44 +104,48 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
   snapshot.rejected_connections = stats.rejected_connections.load(std::memory_order_relaxed);
   snapshot.threads = proxy.workers().size();
   snapshot.usage = readProcessUsage();
+  // Counters are found by name, so a snapshot taken after a topology swap sums the right
+  // blocks whatever the pools' and servers' new indexes.
   for (const auto& pool : topology.pools()) {
     PoolStats pool_stats;
     pool_stats.name = pool.config->name;
     pool_stats.listen = pool.config->listen.toString();
     pool_stats.port = pool.config->listen.isUnix() ? 0 : pool.config->listen.port;
+    std::vector<CommandStats> commands(command::commandIdCount());
+    for (const auto& worker : proxy.workers()) {
+      const server::PoolCounters* counters = worker->counters().findPool(pool_stats.name);
+      if (counters == nullptr) continue;
+      addPoolCounters(pool_stats, *counters);
+      addCommandCounters(commands, *counters);
+    }
+    pool_stats.commands = usedCommands(commands);
+    pool_stats[PoolStat::server_ejects] = pool.server_ejects;
     for (const auto& server : pool.servers) {
       ServerStats server_stats;
       server_stats.name = server.stats_name;
       server_stats.address = server.address_text;
+      for (const auto& worker : proxy.workers()) {
+        const backend::BackendCounters* counters =
+            worker->counters().findServer(pool_stats.name, server.stats_name);
+        if (counters != nullptr) addServerCounters(server_stats, *counters);
+      }
+      server_stats[ServerStat::server_ejected_at] = static_cast<uint64_t>(server.ejected_at_usec);
       pool_stats.servers.push_back(std::move(server_stats));
     }
     snapshot.pools.push_back(std::move(pool_stats));
   }
-  std::vector<std::vector<CommandStats>> commands(
-      snapshot.pools.size(), std::vector<CommandStats>(command::commandIdCount()));
-  for (const auto& worker : proxy.workers()) {
-    const auto& backends = worker->backends();
-    for (size_t p = 0; p < snapshot.pools.size(); ++p) {
-      PoolStats& pool_stats = snapshot.pools[p];
-      addPoolCounters(pool_stats, worker->counters().pools[p]);
-      addCommandCounters(commands[p], worker->counters().pools[p]);
-      size_t servers = pool_stats.servers.size();
-      size_t per_server = servers == 0 ? 0 : backends[p].size() / servers;
-      for (size_t c = 0; c < backends[p].size(); ++c) {
-        const backend::BackendCounters& counters = backends[p][c]->counters();
-        addServerCounters(pool_stats.servers[c / per_server], counters);
-        snapshot.total_connections += counters.connects.get();
-        snapshot.curr_connections += counters[common::ServerStat::server_connections].get();
-      }
-    }
-  }
   // As nutcracker counts them: every connection object, so each pool's listening socket
-  // and every server connection count too, besides the clients.
+  // and every server connection count too, besides the clients. Server connections are
+  // summed over every block ever created, so a server a reload removed (whose retired
+  // connections may still be open) keeps counting.
+  for (const auto& worker : proxy.workers()) {
+    worker->counters().forEachServer([&](const backend::BackendCounters& counters) {
+      snapshot.total_connections += counters.connects.get();
+      snapshot.curr_connections += counters[ServerStat::server_connections].get();
+    });
+  }
   snapshot.total_connections += snapshot.pools.size();
   snapshot.curr_connections += snapshot.pools.size();
-  for (size_t p = 0; p < snapshot.pools.size(); ++p) {
-    snapshot.pools[p].commands = usedCommands(commands[p]);
-  }
   return snapshot;
 }
 

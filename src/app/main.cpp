@@ -2,7 +2,8 @@
 //
 //   parse flags -> load + validate config -> resolve topology -> [-t: report and exit]
 //   -> logging, pid file -> start workers and listeners -> run the control loop until
-//   SIGINT/SIGTERM -> stop listeners, close sessions and backends, join workers, exit 0.
+//   SIGINT/SIGTERM (SIGHUP: reload the config, see app/reload.h) -> stop listeners, close
+//   sessions and backends, join workers, exit 0.
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -24,6 +26,7 @@
 #include "admin/stats_server.h"
 #include "admin/stats_snapshot.h"
 #include "app/options.h"
+#include "app/reload.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "server/proxy.h"
@@ -48,25 +51,6 @@ bool writePidFile(const std::string& path) {
   return static_cast<bool>(out);
 }
 
-// Loads the config and resolves its servers; prints the reason and returns null on failure.
-std::shared_ptr<const sy::topology::Topology> loadTopology(const std::string& path) {
-  std::shared_ptr<const sy::config::Config> config;
-  try {
-    config = std::make_shared<const sy::config::Config>(sy::config::loadConfigFile(path));
-  } catch (const sy::config::ConfigError& error) {
-    fmt::print(stderr, "switchyard: {}\n", error.what());
-    fmt::print(stderr, "switchyard: configuration file '{}' syntax is invalid\n", path);
-    return nullptr;
-  }
-  auto topology = sy::topology::buildTopology(config);
-  if (!topology.ok()) {
-    fmt::print(stderr, "switchyard: {}: {}\n", path, topology.error().message);
-    fmt::print(stderr, "switchyard: configuration file '{}' is invalid\n", path);
-    return nullptr;
-  }
-  return *topology;
-}
-
 sy::admin::ProcessInfo processInfo(const sy::app::Options& options) {
   sy::admin::ProcessInfo process;
   process.version = std::string(kVersion);
@@ -80,9 +64,22 @@ sy::admin::ProcessInfo processInfo(const sy::app::Options& options) {
   return process;
 }
 
+// The index of the pool named `name` in `snapshot`; UINT32_MAX when there is none.
+uint32_t poolIndex(const sy::admin::StatsSnapshot& snapshot, std::string_view name) {
+  for (size_t p = 0; p < snapshot.pools.size(); ++p) {
+    if (snapshot.pools[p].name == name) return static_cast<uint32_t>(p);
+  }
+  return UINT32_MAX;
+}
+
 int run(const sy::app::Options& options) {
-  auto topology = loadTopology(options.config_path);
-  if (!topology) return 1;
+  auto loaded = sy::app::loadTopology(options.config_path);
+  if (!loaded.ok()) {
+    fmt::print(stderr, "switchyard: {}\n", loaded.error().message);
+    fmt::print(stderr, "switchyard: configuration file '{}' is invalid\n", options.config_path);
+    return 1;
+  }
+  std::shared_ptr<const sy::topology::Topology> topology = *loaded;
   if (options.test_config) {
     fmt::print("switchyard: configuration file '{}' syntax is ok\n", options.config_path);
     return 0;
@@ -110,11 +107,18 @@ int run(const sy::app::Options& options) {
                options.config_path);
 
   asio::io_context control;
+  // Installed before anything listens: a signal sent as soon as a port opens is queued.
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  // SIGHUP reloads the configuration file (nutcracker reopens its log instead).
+  asio::signal_set reload_signal(control, SIGHUP);
   sy::server::Proxy proxy(control, topology, threads);
   const sy::admin::ProcessInfo process = processInfo(options);
-  proxy.setInfoRenderer([&](uint32_t pool, std::span<const std::string> sections) {
-    return sy::admin::renderInfo(sy::admin::collectStats(proxy, *topology), process, pool,
-                                 sections);
+  // INFO, Prometheus and the stats JSON all report on the current snapshot: they follow
+  // reloads and ejections.
+  proxy.setInfoRenderer([&](std::string_view pool, std::span<const std::string> sections) {
+    sy::admin::StatsSnapshot snapshot = sy::admin::collectStats(proxy, *proxy.topology());
+    uint32_t index = poolIndex(snapshot, pool);
+    return sy::admin::renderInfo(snapshot, process, index, sections);
   });
   auto started = proxy.start();
   if (!started.ok()) {
@@ -123,7 +127,7 @@ int run(const sy::app::Options& options) {
     return 1;
   }
   sy::admin::StatsServer stats(
-      control, proxy, topology,
+      control, proxy,
       {options.stats_addr, options.stats_port, options.stats_interval_ms, std::string(kVersion)});
   auto stats_open = stats.open();
   if (!stats_open.ok()) {
@@ -136,11 +140,12 @@ int run(const sy::app::Options& options) {
   sy::admin::HttpServer admin_http(
       control,
       {[&] {
-         return sy::admin::renderPrometheus(sy::admin::collectStats(proxy, *topology), process);
+         return sy::admin::renderPrometheus(sy::admin::collectStats(proxy, *proxy.topology()),
+                                            process);
        },
        [&] {
-         return sy::admin::renderTwemproxyJson(sy::admin::collectStats(proxy, *topology), source,
-                                               std::string(kVersion));
+         return sy::admin::renderTwemproxyJson(sy::admin::collectStats(proxy, *proxy.topology()),
+                                               source, std::string(kVersion));
        }},
       {options.admin_addr, options.admin_port});
   if (options.admin_port != 0) {
@@ -153,15 +158,23 @@ int run(const sy::app::Options& options) {
       return 1;
     }
   }
-  asio::signal_set signals(control, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& error, int signal_number) {
     if (error) return;
     spdlog::info("signal {} received, shutting down", signal_number);
     stats.close();
     admin_http.close();
+    reload_signal.cancel();
     proxy.stop();
     control.stop();
   });
+  std::function<void()> await_reload = [&] {
+    reload_signal.async_wait([&](const std::error_code& error, int) {
+      if (error) return;
+      sy::app::reloadConfig(proxy, options.config_path);
+      await_reload();
+    });
+  };
+  await_reload();
   control.run();
   proxy.stop();
   if (!options.pid_path.empty()) ::unlink(options.pid_path.c_str());

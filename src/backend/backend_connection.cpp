@@ -44,16 +44,55 @@ void BackendConnection::HandshakeStep::onBackendFailure(std::string_view /*messa
 }
 
 BackendConnection::BackendConnection(asio::io_context& io, BackendOptions options)
+    : BackendConnection(io, std::move(options), own_counters_) {}
+
+BackendConnection::BackendConnection(asio::io_context& io, BackendOptions options,
+                                     BackendCounters& counters)
     : io_(io),
       options_(std::move(options)),
       socket_(io),
       connect_timer_(io),
       out_(16 * 1024),
-      in_(kReadChunk) {}
+      in_(kReadChunk),
+      counters_(&counters) {}
 
 BackendConnection::~BackendConnection() {
   std::error_code ignored;
   socket_.close(ignored);
+  // The counters outlive this connection: withdraw its share of the gauges.
+  setConnectedGauge(false);
+  unsent_requests_ = 0;
+  in_flight_bytes_ = 0;
+  in_flight_.clear();
+  out_.clear();
+  updateQueueGauges();
+}
+
+void BackendConnection::setConnectedGauge(bool connected) {
+  if (connected == counted_connected_) return;
+  counted_connected_ = connected;
+  if (connected) {
+    (*counters_)[common::ServerStat::server_connections].add();
+  } else {
+    (*counters_)[common::ServerStat::server_connections].sub();
+  }
+}
+
+void BackendConnection::reportFailure() {
+  if (options_.health == nullptr) return;
+  failure_reported_ = true;
+  options_.health->onServerFailure();
+}
+
+void BackendConnection::updateKnobs(int64_t timeout_ms, bool keepalive) {
+  options_.timeout_ms = timeout_ms;
+  if (timeout_ms > 0) options_.connect_timeout_ms = timeout_ms;
+  if (keepalive != options_.keepalive && state_ == State::kReady &&
+      options_.endpoint.protocol().protocol() == IPPROTO_TCP) {
+    int value = keepalive ? 1 : 0;
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_KEEPALIVE, &value, sizeof(value));
+  }
+  options_.keepalive = keepalive;
 }
 
 common::TimePoint BackendConnection::deadlineFromNow() const {
@@ -82,8 +121,8 @@ bool BackendConnection::admit() {
 
 void BackendConnection::enqueue(ReplyTarget& target, size_t bytes, common::TimePoint received) {
   in_flight_.push(InFlight{&target, deadlineFromNow(), bytes, false, received});
-  counters_[common::ServerStat::requests].add();
-  counters_[common::ServerStat::request_bytes].add(bytes);
+  (*counters_)[common::ServerStat::requests].add();
+  (*counters_)[common::ServerStat::request_bytes].add(bytes);
   ++unsent_requests_;
   in_flight_bytes_ += bytes;
   scheduleFlush();
@@ -172,8 +211,8 @@ void BackendConnection::onConnected(const std::error_code& error) {
   }
   state_ = State::kReady;
   backoff_ = common::Millis(0);
-  counters_[common::ServerStat::server_connections].set(1);
-  counters_.connects.add();
+  setConnectedGauge(true);
+  counters_->connects.add();
   spdlog::info("backend {} ({}) connected", options_.name, options_.address_text);
   armRead();
   flush();
@@ -219,10 +258,16 @@ void BackendConnection::flush() {
 void BackendConnection::updateQueueGauges() {
   uint64_t unsent = std::min<uint64_t>(unsent_requests_, in_flight_.size());
   uint64_t unsent_bytes = std::min<uint64_t>(out_.size(), in_flight_bytes_);
-  counters_[common::ServerStat::in_queue].set(unsent);
-  counters_[common::ServerStat::in_queue_bytes].set(unsent_bytes);
-  counters_[common::ServerStat::out_queue].set(in_flight_.size() - unsent);
-  counters_[common::ServerStat::out_queue_bytes].set(in_flight_bytes_ - unsent_bytes);
+  // Unsigned wrap-around makes add(new - shown) a subtraction when the share shrinks.
+  auto show = [](common::Counter& gauge, uint64_t& shown, uint64_t value) {
+    gauge.add(value - shown);
+    shown = value;
+  };
+  show((*counters_)[common::ServerStat::in_queue], shown_in_queue_, unsent);
+  show((*counters_)[common::ServerStat::in_queue_bytes], shown_in_queue_bytes_, unsent_bytes);
+  show((*counters_)[common::ServerStat::out_queue], shown_out_queue_, in_flight_.size() - unsent);
+  show((*counters_)[common::ServerStat::out_queue_bytes], shown_out_queue_bytes_,
+       in_flight_bytes_ - unsent_bytes);
 }
 
 // Reads straight into in_: a read that drains the socket re-arms without an epoll_ctl call.
@@ -246,7 +291,7 @@ void BackendConnection::onReadable(const std::error_code& first_error, size_t fi
   size_t space = kReadChunk;
   for (int reads = 0;; ++reads) {
     if (error || n == 0) {
-      counters_[common::ServerStat::server_eof].add();
+      (*counters_)[common::ServerStat::server_eof].add();
       return fail(error && error != asio::error::eof ? error.message()
                                                      : std::string("connection closed by backend"));
     }
@@ -270,12 +315,12 @@ bool BackendConnection::processReplies() {
     auto status = framer_.frame(in_.view(), consumed);
     if (status == resp::ParseStatus::kNeedMore) break;
     if (status == resp::ParseStatus::kError) {
-      counters_[common::ServerStat::server_err].add();
+      (*counters_)[common::ServerStat::server_err].add();
       fail(fmt::format("malformed reply: {}", framer_.error()));
       return false;
     }
     if (in_flight_.empty()) {
-      counters_[common::ServerStat::server_err].add();
+      (*counters_)[common::ServerStat::server_err].add();
       fail("reply with no request in flight");
       return false;
     }
@@ -283,11 +328,15 @@ bool BackendConnection::processReplies() {
     if (expired_prefix_ > 0) --expired_prefix_;
     in_flight_bytes_ -= entry.bytes;
     if (!entry.internal) {
-      counters_[common::ServerStat::responses].add();
-      counters_[common::ServerStat::response_bytes].add(consumed);
+      (*counters_)[common::ServerStat::responses].add();
+      (*counters_)[common::ServerStat::response_bytes].add(consumed);
     }
     if (entry.received != common::TimePoint{}) {
-      counters_.latency.record(common::elapsedMicros(entry.received, common::eventTime()));
+      counters_->latency.record(common::elapsedMicros(entry.received, common::eventTime()));
+    }
+    if (failure_reported_) {
+      failure_reported_ = false;
+      options_.health->onServerRecovered();
     }
     if (entry.target != nullptr) entry.target->onBackendReply(in_.view().substr(0, consumed));
     if (generation != generation_) return false;
@@ -300,37 +349,45 @@ bool BackendConnection::processReplies() {
 void BackendConnection::expireRequests(common::TimePoint now) {
   if (options_.timeout_ms < 0) return;
   common::setEventTime(now);  // requests failed here complete at `now`
+  // Requests that time out together count as one failure, as nutcracker closes the
+  // connection once for all of them.
+  bool timed_out = false;
   while (expired_prefix_ < in_flight_.size()) {
     InFlight& entry = in_flight_[expired_prefix_];
     if (entry.deadline != kNoDeadline && entry.deadline > now) break;
     if (entry.deadline != kNoDeadline && entry.target != nullptr) {
       ReplyTarget* target = entry.target;
       entry.target = nullptr;
-      counters_[common::ServerStat::server_timedout].add();
+      (*counters_)[common::ServerStat::server_timedout].add();
+      timed_out = true;
       target->onBackendFailure(fmt::format("ERR backend {} ({}) timed out after {} ms",
                                            options_.name, options_.address_text,
                                            options_.timeout_ms));
     }
     ++expired_prefix_;
   }
+  if (timed_out) reportFailure();
   if (expired_prefix_ == 0 || in_flight_.empty()) return;
   // The oldest request has waited stall_limit past its deadline: the backend is stuck.
   int64_t stall_ms = std::max<int64_t>(options_.timeout_ms * 10, kMinStallLimitMs);
   const InFlight& oldest = in_flight_.front();
   if (oldest.deadline != kNoDeadline && now - oldest.deadline > common::Millis(stall_ms)) {
-    counters_[common::ServerStat::server_err].add();
+    (*counters_)[common::ServerStat::server_err].add();
     fail(fmt::format("no reply for {} ms", stall_ms));
   }
 }
 
 void BackendConnection::close(std::string_view reason) {
+  closing_ = true;
   fail(reason);
+  closing_ = false;
   state_ = State::kIdle;
 }
 
 void BackendConnection::fail(std::string_view reason) {
   common::stampEventTime();  // the requests failed here complete now (a rare path)
   bool was_up = state_ == State::kReady;
+  if (!closing_) reportFailure();
   ++generation_;
   std::error_code ignored;
   socket_.close(ignored);
@@ -340,10 +397,13 @@ void BackendConnection::fail(std::string_view reason) {
   state_ = State::kBackoff;
   backoff_ = std::clamp(backoff_ * 2, kFirstBackoff, kMaxBackoff);
   retry_at_ = common::now() + backoff_;
-  counters_[common::ServerStat::server_connections].set(0);
+  setConnectedGauge(false);
   unavailable_message_ = fmt::format("ERR backend {} ({}) is unavailable: {}", options_.name,
                                      options_.address_text, reason);
-  if (was_up) {
+  if (was_up && closing_) {
+    spdlog::info("backend {} ({}) connection closed: {}", options_.name, options_.address_text,
+                 reason);
+  } else if (was_up) {
     spdlog::warn("backend {} ({}) connection lost: {}", options_.name, options_.address_text,
                  reason);
   } else {

@@ -14,10 +14,13 @@
 //         backoff --send after retry time--> connecting. While backing off, send() refuses at
 // once so clients get a prompt error instead of a hang.
 //
-// Thread: the owning worker's thread only; lives as long as its worker's backend table.
-// Lifetime: pending operations keep their handlers in memory inside this object, so destroy
-// it only after close() and after the loop has run the cancelled handlers (the worker lets
-// its loop run dry before it destroys its backends).
+// Counters: the connection adds into a BackendCounters block it borrows (one block per server
+// per worker, shared by that server's connections and outliving them); its share of the
+// gauges is withdrawn when it closes or is destroyed.
+//
+// Thread: the owning worker's thread only. Lifetime: owned by its worker's backend table;
+// after a topology swap retires it, it lives on until its requests in flight are answered
+// (or time out), is then closed, and is destroyed only once its cancelled handlers have run.
 #pragma once
 
 #include <asio/generic/stream_protocol.hpp>
@@ -42,6 +45,20 @@ namespace sy::backend {
 
 using Endpoint = asio::generic::stream_protocol::endpoint;
 
+// Told by a server's connections how the server is doing, for auto_eject_hosts. Calls come
+// from the connection's worker thread; onServerRecovered() follows only a reported failure,
+// so a healthy connection costs one branch per reply.
+class HealthObserver {
+ public:
+  // A connect failed, the connection was lost, or a request timed out.
+  virtual void onServerFailure() = 0;
+  // A reply arrived after this connection reported a failure.
+  virtual void onServerRecovered() = 0;
+
+ protected:
+  ~HealthObserver() = default;
+};
+
 struct BackendOptions {
   std::string name;          // the server's stats name, for errors and logs
   std::string address_text;  // host:port or socket path
@@ -51,10 +68,14 @@ struct BackendOptions {
   std::string auth;  // sent as AUTH on connect when not empty
   int db = 0;        // sent as SELECT on connect when not 0
   bool keepalive = false;
+  HealthObserver* health = nullptr;  // borrowed; must outlive the connection
 };
 
-// twemproxy's per-server statistics (common::ServerStat) and the latency of the requests this
-// connection answered (receipt by the proxy to reply), written by the owning worker only.
+// twemproxy's per-server statistics (common::ServerStat) and the latency of the requests
+// answered (receipt by the proxy to reply), written by the owning worker only. Every
+// connection of one server in one worker adds into the same BackendCounters, and the block
+// outlives the connections (a replaced connection's counts stay): gauges are therefore kept
+// as sums, each connection adding the change of its own share.
 struct BackendCounters : common::StatArray<common::ServerStat> {
   common::LatencyHistogram latency;
   // Connections established, ever: not a twemproxy field, but nutcracker counts server
@@ -64,7 +85,10 @@ struct BackendCounters : common::StatArray<common::ServerStat> {
 
 class BackendConnection {
  public:
+  // Counts into a block of its own.
   BackendConnection(asio::io_context& io, BackendOptions options);
+  // Counts into `counters`, which must outlive the connection.
+  BackendConnection(asio::io_context& io, BackendOptions options, BackendCounters& counters);
   ~BackendConnection();
   BackendConnection(const BackendConnection&) = delete;
   BackendConnection& operator=(const BackendConnection&) = delete;
@@ -89,10 +113,14 @@ class BackendConnection {
   void connectIfIdle();
   // Closes the connection and fails every request in flight with `reason`.
   void close(std::string_view reason);
+  // Applies `timeout_ms` (per request and for connecting; -1 waits forever) and TCP
+  // keepalive to this connection as it stands. Requests already in flight keep the deadline
+  // they were given.
+  void updateKnobs(int64_t timeout_ms, bool keepalive);
 
   bool isReady() const { return state_ == State::kReady; }
   size_t inFlight() const { return in_flight_.size(); }
-  const BackendCounters& counters() const { return counters_; }
+  const BackendCounters& counters() const { return *counters_; }
   const BackendOptions& options() const { return options_; }
 
  private:
@@ -129,6 +157,8 @@ class BackendConnection {
   bool processReplies();
   void fail(std::string_view reason);
   void updateQueueGauges();
+  void setConnectedGauge(bool connected);
+  void reportFailure();
   common::TimePoint deadlineFromNow() const;
 
   asio::io_context& io_;
@@ -143,16 +173,22 @@ class BackendConnection {
   common::ByteBuffer in_;
   resp::ReplyFramer framer_;
   common::RingQueue<InFlight> in_flight_;
-  size_t expired_prefix_ = 0;
+  size_t expired_prefix_ = 0;     // leading in_flight_ entries already timed out or internal
   uint64_t unsent_requests_ = 0;  // requests with bytes still in out_
-  uint64_t in_flight_bytes_ = 0;  // bytes of every request in in_flight_  // leading in_flight_
-                                  // entries already timed out or internal
+  uint64_t in_flight_bytes_ = 0;  // bytes of every request in in_flight_
   common::TimePoint retry_at_{};
   common::Millis backoff_{0};
   std::string unavailable_message_;
   HandshakeStep auth_step_{*this, "AUTH"};
   HandshakeStep select_step_{*this, "SELECT"};
-  BackendCounters counters_;
+  BackendCounters own_counters_;
+  BackendCounters* counters_;  // own_counters_ or the borrowed block
+  // This connection's share of the gauges, as last added into *counters_.
+  bool counted_connected_ = false;
+  uint64_t shown_in_queue_ = 0, shown_in_queue_bytes_ = 0;
+  uint64_t shown_out_queue_ = 0, shown_out_queue_bytes_ = 0;
+  bool closing_ = false;           // close() is running: fail() logs it as a close, not a loss
+  bool failure_reported_ = false;  // told options_.health of a failure; a reply clears it
   // One outstanding operation of each kind: re-arming costs no allocation.
   common::HandlerMemory read_memory_;
   common::HandlerMemory write_memory_;

@@ -18,6 +18,7 @@
 #include "resp/errors.h"
 #include "server/local_commands.h"
 #include "server/pending_request.h"
+#include "server/proxy_stats.h"
 #include "server/worker.h"
 
 namespace sy::server {
@@ -30,8 +31,16 @@ bool wouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
 
 }  // namespace
 
-ClientSession::ClientSession(Worker& worker, int fd, bool is_tcp, uint32_t pool_index, uint64_t id)
-    : worker_(worker), fd_(fd), pool_index_(pool_index), id_(id), parser_(worker.parserLimits()) {
+ClientSession::ClientSession(Worker& worker, int fd, bool is_tcp, uint32_t pool_index,
+                             PoolCounters& counters, std::atomic<int64_t>& open_clients,
+                             uint64_t id)
+    : worker_(worker),
+      fd_(fd),
+      pool_index_(pool_index),
+      counters_(counters),
+      open_clients_(open_clients),
+      id_(id),
+      parser_(worker.parserLimits()) {
   if (is_tcp) {
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -90,7 +99,11 @@ void ClientSession::onReadable() {
     if (n < 0 && wouldBlock(errno)) return;
     if (n <= 0) {
       bool failed = n < 0;
-      worker_.countClientEof(pool_index_, failed);
+      if (failed) {
+        counters_[common::PoolStat::client_err].add();
+      } else {
+        counters_[common::PoolStat::client_eof].add();
+      }
       close(failed ? std::strerror(errno) : "client closed the connection");
       return;
     }
@@ -171,7 +184,7 @@ void ClientSession::dispatch(const resp::Request& parsed) {
     return;
   }
   if (plan.kind == route::PlanKind::kError) {
-    worker_.countForwardError(pool_index_);
+    counters_[common::PoolStat::forward_error].add();
     countRejected(plan.command);
     request.completeWithError(plan.error);
     return;
@@ -194,7 +207,7 @@ void ClientSession::dispatch(const resp::Request& parsed) {
 
 void ClientSession::countRejected(const command::CommandInfo* command) {
   if (command != nullptr) {
-    worker_.counters().pools[pool_index_].countRejected(command::commandId(*command));
+    counters_.countRejected(command::commandId(*command));
   }
 }
 
@@ -205,7 +218,7 @@ void ClientSession::forward(PendingRequest& request, uint32_t server, const resp
                                : backend.send(parsed.raw, request, request.received);
   if (!sent) {
     request.release();
-    worker_.countForwardError(pool_index_);
+    counters_[common::PoolStat::forward_error].add();
     request.completeWithError(backend.unavailableMessage());
   }
 }
@@ -233,7 +246,7 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
   }
   parent.fragments_left = static_cast<uint32_t>(parent.fragments.size());
   parent.hold();  // kept until the last fragment completes
-  worker_.countFragments(pool_index_, parent.fragments.size());
+  counters_[common::PoolStat::fragments].add(parent.fragments.size());
   bool with_values = command.merge == command::MergeRule::kMsetOk;
   common::TimePoint parent_received = parent.received;
   // Fragments may complete (and the parent with them) inside this loop when a backend is
@@ -261,7 +274,7 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
 }
 
 void ClientSession::protocolError(std::string_view message) {
-  worker_.countClientError(pool_index_);
+  counters_[common::PoolStat::client_err].add();
   PendingRequest& request = worker_.requests().acquire();
   request.session = this;
   request.close_after = true;
@@ -281,7 +294,7 @@ void ClientSession::writeReply(PendingRequest& request, std::string_view reply) 
   SY_ASSERT(!pending_.empty() && pending_.front() == &request);
   out().append(reply);
   pending_.pop();
-  if (request.close_after) {
+  if (request.close_after || (leaving_pool_ && pending_.empty())) {
     close_after_flush_ = true;
     input_closed_ = true;
   }
@@ -290,8 +303,8 @@ void ClientSession::writeReply(PendingRequest& request, std::string_view reply) 
 
 void ClientSession::onRequestDone(PendingRequest& request, std::string_view reply) {
   if (closing_) return;
-  worker_.counters().pools[pool_index_].countReply(
-      request.command_id, request.received, common::eventTime(), !reply.empty() && reply[0] == '-');
+  counters_.countReply(request.command_id, request.received, common::eventTime(),
+                       !reply.empty() && reply[0] == '-');
   if (pending_.front() != &request) {
     request.reply.append(reply);
     request.done = true;
@@ -333,7 +346,7 @@ void ClientSession::flush() {
       return;
     }
     if (n < 0) {
-      worker_.countClientError(pool_index_);
+      counters_[common::PoolStat::client_err].add();
       close(std::strerror(errno));
       return;
     }
@@ -355,6 +368,17 @@ void ClientSession::maybeResume() {
   if (processing_) return;  // the running processInput loop carries on
   if (stash_) processStash();
   updateInterest();
+}
+
+void ClientSession::leavePool() {
+  pool_index_ = kNoPool;
+  leaving_pool_ = true;
+  input_closed_ = true;  // requests already read but not parsed are dropped with the session
+  updateInterest();
+  if (pending_.empty()) {
+    close_after_flush_ = true;
+    scheduleFlush();  // writes what is left in out_, then closes
+  }
 }
 
 void ClientSession::close(std::string_view reason) {

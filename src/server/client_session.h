@@ -15,12 +15,18 @@
 // from the worker's BufferPool only while it has bytes in them. Reads are synchronous, from
 // the worker's event dispatch, straight into the worker's scratch buffer.
 //
+// Pool: a session belongs to its pool by name. A topology swap that moves the pool to
+// another index calls followPool(); one that removes the pool calls leavePool(): the session
+// reads nothing more, writes the replies still pending, then closes.
+//
 // Lifetime: owned by its Worker. close() stops everything; the object is destroyed from a
 // fresh handler once no asynchronous operation refers to it any more (ops_ == 0).
 // Thread: the owning worker's only.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,14 +40,20 @@ namespace sy::server {
 
 class Worker;
 class PendingRequest;
+struct PoolCounters;
 
 class ClientSession {
  public:
   static constexpr size_t kMaxPending = 1024;
   static constexpr size_t kMaxOutputBytes = 16 * 1024 * 1024;
 
-  // Takes ownership of `fd`, a connected stream socket.
-  ClientSession(Worker& worker, int fd, bool is_tcp, uint32_t pool_index, uint64_t id);
+  // poolIndex() of a session whose pool was removed by a topology swap.
+  static constexpr uint32_t kNoPool = std::numeric_limits<uint32_t>::max();
+
+  // Takes ownership of `fd`, a connected stream socket. `counters` and `open_clients` are the
+  // pool's (by name); they outlive the session.
+  ClientSession(Worker& worker, int fd, bool is_tcp, uint32_t pool_index, PoolCounters& counters,
+                std::atomic<int64_t>& open_clients, uint64_t id);
   ~ClientSession();
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
@@ -58,8 +70,15 @@ class ClientSession {
   // Readiness reported by the worker's client epoll set (EPOLLIN, EPOLLOUT, EPOLLERR ...).
   void onEvents(uint32_t events);
 
+  // Topology swaps (worker thread, between events).
+  void followPool(uint32_t pool_index) { pool_index_ = pool_index; }
+  void leavePool();
+
   uint64_t id() const { return id_; }
+  // The pool's index in the worker's current topology, or kNoPool.
   uint32_t poolIndex() const { return pool_index_; }
+  PoolCounters& poolCounters() { return counters_; }
+  std::atomic<int64_t>& openClients() { return open_clients_; }
   Worker& worker() { return worker_; }
 
   // Connection state that local commands read and change.
@@ -93,6 +112,8 @@ class ClientSession {
   Worker& worker_;
   int fd_;
   uint32_t pool_index_;
+  PoolCounters& counters_;
+  std::atomic<int64_t>& open_clients_;
   uint64_t id_;
   resp::RequestParser parser_;
   std::unique_ptr<common::ByteBuffer> stash_;  // unparsed input carried between reads
@@ -106,6 +127,7 @@ class ClientSession {
   bool processing_ = false;    // inside processInput (guards re-entry from completions)
   bool input_closed_ = false;  // after QUIT or a protocol error: read nothing more
   bool close_after_flush_ = false;
+  bool leaving_pool_ = false;  // its pool was removed: close once nothing is pending
   bool closing_ = false;
 };
 

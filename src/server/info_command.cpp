@@ -23,18 +23,22 @@ void executeInfo(ClientSession& session, PendingRequest& request,
     return request.completeWithError("ERR INFO is not available in this process");
   }
   std::vector<std::string> sections(args.begin() + 1, args.end());
+  // By name: the control thread's snapshot may already be newer than this worker's.
+  uint32_t pool_index = session.poolIndex();
+  std::string pool =
+      pool_index == ClientSession::kNoPool ? std::string() : worker.pool(pool_index).config->name;
   request.hold();  // released once the rendered text has completed the request
-  asio::post(*stats.control_io, [&stats, &worker, &request, pool = session.poolIndex(),
-                                 sections = std::move(sections)] {
-    auto text = std::make_shared<std::string>(stats.render_info(pool, sections));
-    asio::post(worker.io(), [&request, text] {
-      common::stampEventTime();
-      common::ByteBuffer out;
-      resp::appendBulk(out, *text);
-      request.complete(out.view());
-      request.release();
-    });
-  });
+  asio::post(*stats.control_io,
+             [&stats, &worker, &request, pool = std::move(pool), sections = std::move(sections)] {
+               auto text = std::make_shared<std::string>(stats.render_info(pool, sections));
+               asio::post(worker.io(), [&request, text] {
+                 common::stampEventTime();
+                 common::ByteBuffer out;
+                 resp::appendBulk(out, *text);
+                 request.complete(out.view());
+                 request.release();
+               });
+             });
 }
 
 }  // namespace sy::server

@@ -16,13 +16,23 @@ constexpr std::string_view kMaxClientsError = "-ERR max number of clients reache
 }  // namespace
 
 Listener::Listener(asio::io_context& io, const config::PoolConfig& pool, uint32_t pool_index,
-                   ProxyStats& stats, std::function<Worker&()> pick_worker)
+                   ProxyStats& stats, std::atomic<int64_t>& open_clients,
+                   std::function<Worker&()> pick_worker)
     : io_(io),
       pool_(pool),
       pool_index_(pool_index),
       stats_(stats),
+      open_clients_(open_clients),
       pick_worker_(std::move(pick_worker)),
-      acceptor_(io) {}
+      acceptor_(io),
+      retry_timer_(io) {}
+
+void Listener::update(const config::PoolConfig& pool, uint32_t pool_index) {
+  config::Address bound = pool_.listen;  // where the socket is, whatever the new config says
+  pool_ = pool;
+  pool_.listen = std::move(bound);
+  pool_index_ = pool_index;
+}
 
 Listener::~Listener() { close(); }
 
@@ -66,6 +76,8 @@ void Listener::close() {
   open_ = false;
   std::error_code ignored;
   acceptor_.close(ignored);
+  retry_timer_.cancel();
+  spdlog::info("pool '{}' stopped listening on {}", pool_.name, pool_.listen.toString());
   if (pool_.listen.isUnix()) ::unlink(pool_.listen.unix_path.c_str());
 }
 
@@ -76,9 +88,9 @@ void Listener::acceptNext() {
         if (error) {
           // EMFILE and friends: log, back off a moment, keep accepting.
           spdlog::warn("pool '{}': accept failed: {}", pool_.name, error.message());
-          auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
-          timer->async_wait([this, timer](const std::error_code&) {
-            if (open_) acceptNext();
+          retry_timer_.expires_after(std::chrono::milliseconds(50));
+          retry_timer_.async_wait([this](const std::error_code& ec) {
+            if (!ec && open_) acceptNext();
           });
           return;
         }
@@ -89,7 +101,7 @@ void Listener::acceptNext() {
 
 void Listener::onAccepted(asio::generic::stream_protocol::socket socket) {
   stats_.total_connections.fetch_add(1, std::memory_order_relaxed);
-  int64_t open_clients = stats_.pool_clients[pool_index_].load(std::memory_order_relaxed);
+  int64_t open_clients = open_clients_.load(std::memory_order_relaxed);
   if (pool_.client_connections > 0 && open_clients >= pool_.client_connections) {
     stats_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
     std::error_code ignored;
@@ -98,18 +110,18 @@ void Listener::onAccepted(asio::generic::stream_protocol::socket socket) {
     socket.close(ignored);
     return;
   }
-  stats_.pool_clients[pool_index_].fetch_add(1, std::memory_order_relaxed);
+  open_clients_.fetch_add(1, std::memory_order_relaxed);
   stats_.curr_connections.fetch_add(1, std::memory_order_relaxed);
   auto protocol = socket.local_endpoint().protocol();
   std::error_code error;
   int fd = socket.release(error);
   if (error) {
-    stats_.pool_clients[pool_index_].fetch_sub(1, std::memory_order_relaxed);
+    open_clients_.fetch_sub(1, std::memory_order_relaxed);
     stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
     spdlog::error("pool '{}': cannot hand over a client socket: {}", pool_.name, error.message());
     return;
   }
-  pick_worker_().adopt(fd, protocol.family(), protocol.protocol(), pool_index_);
+  pick_worker_().adopt(fd, protocol.family(), pool_index_, open_clients_);
 }
 
 }  // namespace sy::server

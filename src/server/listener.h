@@ -2,13 +2,20 @@
 // to a worker (round robin). Enforces the pool's client_connections limit: a client past it
 // gets Redis's "max number of clients reached" error and is closed.
 //
-// Thread: the control thread (the io_context passed in) only.
+// A topology swap that keeps the pool's listen address calls update() (new index, new
+// client_connections); one that changes it opens a new Listener and closes this one.
+//
+// Thread: the control thread (the io_context passed in) only. Lifetime: after close(), keep
+// the object until the io_context has run the cancelled accept (Proxy destroys closed
+// listeners from a later handler).
 #pragma once
 
 #include <asio/basic_socket_acceptor.hpp>
 #include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,25 +30,38 @@ class Worker;
 
 class Listener {
  public:
-  // `pick_worker` returns the worker for the next client.
+  // `pick_worker` returns the worker for the next client; `open_clients` is the pool's
+  // ProxyStats::poolClients() counter.
   Listener(asio::io_context& io, const config::PoolConfig& pool, uint32_t pool_index,
-           ProxyStats& stats, std::function<Worker&()> pick_worker);
+           ProxyStats& stats, std::atomic<int64_t>& open_clients,
+           std::function<Worker&()> pick_worker);
   ~Listener();
 
   // Binds and listens. Fails with a message naming the pool and the address.
   common::Result<void> open();
   void close();
+  // The pool's settings and index in a new snapshot, same listen address. backlog and
+  // reuseport apply only when a listener is bound, so they change with `listen` only.
+  void update(const config::PoolConfig& pool, uint32_t pool_index);
+  bool isOpen() const { return open_; }
+  // True when this listener is bound to `address` (same text and unix permissions).
+  bool boundTo(const config::Address& address) const {
+    return pool_.listen.toString() == address.toString() &&
+           pool_.listen.unix_mode == address.unix_mode;
+  }
 
  private:
   void acceptNext();
   void onAccepted(asio::generic::stream_protocol::socket socket);
 
   asio::io_context& io_;
-  const config::PoolConfig& pool_;
+  config::PoolConfig pool_;  // a copy: the snapshot it came from may be gone
   uint32_t pool_index_;
   ProxyStats& stats_;
+  std::atomic<int64_t>& open_clients_;
   std::function<Worker&()> pick_worker_;
   asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
+  asio::steady_timer retry_timer_;  // pause after a failed accept
   bool open_ = false;
 };
 

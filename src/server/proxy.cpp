@@ -1,38 +1,53 @@
 #include "server/proxy.h"
 
 #include <spdlog/spdlog.h>
+#include <asio/post.hpp>
+
+#include <algorithm>
 
 namespace sy::server {
 
 Proxy::Proxy(asio::io_context& control_io, std::shared_ptr<const topology::Topology> topology,
              unsigned threads)
-    : control_io_(control_io), topology_(std::move(topology)), stats_(topology_->pools().size()) {
+    : control_io_(control_io),
+      base_(std::move(topology)),
+      topology_(base_),
+      ejector_(control_io, [this] { publishEjections(); }) {
+  ejector_.setBase(base_);
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, topology_, stats_));
+    workers_.push_back(std::make_unique<Worker>(i, topology_, stats_, &ejector_));
   }
+}
+
+void Proxy::publishEjections() {
+  topology_ = topology::withEjections(*base_, ejector_.tracker(), topology_.get());
+  for (auto& worker : workers_) worker->swapTopology(topology_);
 }
 
 Proxy::~Proxy() { stop(); }
 
+std::unique_ptr<Listener> Proxy::makeListener(const topology::PoolTopology& pool) {
+  return std::make_unique<Listener>(control_io_, *pool.config, pool.index, stats_,
+                                    stats_.poolClients(pool.config->name), [this]() -> Worker& {
+                                      Worker& worker = *workers_[next_worker_];
+                                      next_worker_ = (next_worker_ + 1) % workers_.size();
+                                      return worker;
+                                    });
+}
+
 common::Result<void> Proxy::start() {
   for (auto& worker : workers_) worker->start();
   running_ = true;
-  const auto& pools = topology_->pools();
-  for (uint32_t p = 0; p < pools.size(); ++p) {
-    auto listener =
-        std::make_unique<Listener>(control_io_, *pools[p].config, p, stats_, [this]() -> Worker& {
-          Worker& worker = *workers_[next_worker_];
-          next_worker_ = (next_worker_ + 1) % workers_.size();
-          return worker;
-        });
+  for (const auto& pool : topology_->pools()) {
+    auto listener = makeListener(pool);
     auto opened = listener->open();
     if (!opened.ok()) {
       stop();
       return opened;
     }
-    listeners_.push_back(std::move(listener));
+    listeners_[pool.config->name] = std::move(listener);
   }
-  spdlog::info("switchyard running: {} pool(s), {} worker thread(s)", pools.size(),
+  spdlog::info("switchyard running: {} pool(s), {} worker thread(s)", topology_->pools().size(),
                workers_.size());
   return {};
 }
@@ -40,9 +55,69 @@ common::Result<void> Proxy::start() {
 void Proxy::stop() {
   if (!running_) return;
   running_ = false;
-  for (auto& listener : listeners_) listener->close();
+  ejector_.stop();
+  for (auto& [name, listener] : listeners_) listener->close();
   for (auto& worker : workers_) worker->stop();
   listeners_.clear();
+}
+
+Proxy::SwapResult Proxy::applyTopology(std::shared_ptr<const topology::Topology> next) {
+  SwapResult result;
+  result.diff = topology::diffTopologies(*base_, *next);
+  base_ = std::move(next);
+  ejector_.setBase(base_);
+  topology_ = topology::withEjections(*base_, ejector_.tracker(), topology_.get());
+  // Workers first: an accept posted after this line reaches a worker after its swap, so the
+  // pool index it carries is one of the new snapshot.
+  for (auto& worker : workers_) worker->swapTopology(topology_);
+  if (running_) swapListeners(result.listen_errors);
+  return result;
+}
+
+void Proxy::swapListeners(std::vector<std::string>& errors) {
+  std::vector<std::unique_ptr<Listener>> closed;
+  for (const auto& pool : topology_->pools()) {
+    const std::string& name = pool.config->name;
+    auto it = listeners_.find(name);
+    // Compared with where the listener is bound, not with the previous snapshot: a rebind
+    // that failed on an earlier swap is tried again.
+    if (it != listeners_.end() && it->second->boundTo(pool.config->listen)) {
+      it->second->update(*pool.config, pool.index);
+      continue;
+    }
+    auto listener = makeListener(pool);
+    auto opened = listener->open();
+    if (!opened.ok()) {
+      std::string message = opened.error().message;
+      if (it != listeners_.end()) {
+        it->second->update(*pool.config, pool.index);
+        message += "; still listening on the previous address";
+      } else {
+        message += "; the pool has no listener until a reload binds one";
+      }
+      spdlog::error("reload: {}", message);
+      errors.push_back(std::move(message));
+      continue;
+    }
+    if (it != listeners_.end()) {
+      it->second->close();
+      closed.push_back(std::move(it->second));
+    }
+    listeners_[name] = std::move(listener);
+  }
+  for (auto it = listeners_.begin(); it != listeners_.end();) {
+    if (topology::findPool(*topology_, it->first) != nullptr) {
+      ++it;
+      continue;
+    }
+    it->second->close();
+    closed.push_back(std::move(it->second));
+    it = listeners_.erase(it);
+  }
+  if (closed.empty()) return;
+  // A closed listener's cancelled accept is already queued: destroy it after that has run.
+  auto doomed = std::make_shared<std::vector<std::unique_ptr<Listener>>>(std::move(closed));
+  asio::post(control_io_, [doomed] {});
 }
 
 }  // namespace sy::server

@@ -1,21 +1,43 @@
-// Proxy: the running data plane. Owns the worker threads and the listeners, all built from
-// one Topology snapshot.
+// Proxy: the running data plane. Owns the worker threads and the listeners, and the current
+// Topology snapshot they serve.
 //
 //   Proxy --owns--> Listener per pool (control thread) --round robin--> Worker x N
 //
-// Thread: constructed, started and stopped on the control thread.
+// applyTopology() switches everything to a new snapshot while clients stay connected: each
+// worker gets the snapshot by post and swaps between events (see worker.h for what happens to
+// connections and sessions); listeners follow on the control thread (below). The previous
+// snapshot lives on while anything still refers to it (shared_ptr<const Topology>).
+//
+// Listeners on a swap, by pool name:
+//   same listen address       -> kept; takes the new index and client_connections
+//   new pool                  -> a listener is opened
+//   removed pool              -> its listener is closed
+//   listen address changed    -> the new address is bound first; once it listens, the old
+//                                one is closed. If the new address cannot be bound the old
+//                                listener stays open (serving the pool with its new
+//                                settings) and the failure is logged; the rest of the new
+//                                snapshot applies, and the next swap tries the bind again.
+//
+// auto_eject_hosts: the Ejector decides (control thread) and calls publishEjections(), which
+// swaps in the configured snapshot with its ejections applied, by the same mechanism.
+//
+// Thread: constructed, started, swapped and stopped on the control thread.
 #pragma once
 
 #include <asio/io_context.hpp>
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "server/ejector.h"
 #include "server/listener.h"
 #include "server/proxy_stats.h"
 #include "server/worker.h"
 #include "topology/topology.h"
+#include "topology/topology_diff.h"
 
 namespace sy::server {
 
@@ -29,6 +51,17 @@ class Proxy {
   common::Result<void> start();
   void stop();
 
+  // Switches the workers and listeners to `next` (see above) and returns what changed.
+  // Listen addresses that could not be bound are logged and listed in `listen_errors`.
+  struct SwapResult {
+    topology::TopologyDiff diff;
+    std::vector<std::string> listen_errors;
+  };
+  // `next` comes from the configuration; auto_eject_hosts ejections still in force are
+  // applied to it (by name).
+  SwapResult applyTopology(std::shared_ptr<const topology::Topology> next);
+
+  const std::shared_ptr<const topology::Topology>& topology() const { return topology_; }
   const ProxyStats& stats() const { return stats_; }
   // INFO: workers post it to the control thread, where `render` builds the reply. Call
   // before start(); without it INFO answers an error.
@@ -39,11 +72,18 @@ class Proxy {
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
 
  private:
+  std::unique_ptr<Listener> makeListener(const topology::PoolTopology& pool);
+  void swapListeners(std::vector<std::string>& errors);
+  // Publishes base_ with the Ejector's current ejections to every worker.
+  void publishEjections();
+
   asio::io_context& control_io_;
-  std::shared_ptr<const topology::Topology> topology_;
+  std::shared_ptr<const topology::Topology> base_;      // as configured
+  std::shared_ptr<const topology::Topology> topology_;  // base_ with ejections: what runs
   ProxyStats stats_;
+  Ejector ejector_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::map<std::string, std::unique_ptr<Listener>> listeners_;  // by pool name
   size_t next_worker_ = 0;
   bool running_ = false;
 };

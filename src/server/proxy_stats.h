@@ -1,6 +1,15 @@
-// Counters of the proxy's client side. Per-worker counters are written by their worker only
-// (common::Counter) and summed when read; the few process-wide ones live on the accept path,
-// never on the request path.
+// Counters of the proxy's client side, and where every counter block lives.
+//
+// Per-worker counters are written by their worker only (common::Counter) and summed when
+// read. They are found by NAME (pool name, server identity), never by a snapshot's index, so
+// they stay correct when a topology swap adds, removes or reorders pools and servers: a
+// block is created the first time a name is seen and is never removed, so its address is
+// stable and a worker (or a connection, or a session of a removed pool) may keep a pointer
+// to it for as long as it likes.
+//
+// Thread: the maps (WorkerCounters, ProxyStats::poolClients) are read and extended on the
+// control thread only; workers receive pointers to blocks inside a WorkerView and never
+// touch the maps.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -8,11 +17,14 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include "backend/backend_connection.h"
 #include "command/command.h"
 #include "common/clock.h"
 #include "common/counter.h"
@@ -50,31 +62,50 @@ struct PoolCounters : common::StatArray<common::PoolStat> {
   std::unique_ptr<common::CommandCounters[]> commands;
 };
 
-struct WorkerCounters {
-  explicit WorkerCounters(size_t pool_count)
-      : pools(std::make_unique<PoolCounters[]>(pool_count)) {}
-  std::unique_ptr<PoolCounters[]> pools;
+// Every pool's and server's counters of one worker, by name.
+class WorkerCounters {
+ public:
+  // Control thread: the block for `pool` (created empty when new).
+  PoolCounters& pool(std::string_view pool);
+  backend::BackendCounters& server(std::string_view pool, std::string_view server);
+  // Control thread: null when the name was never seen.
+  const PoolCounters* findPool(std::string_view pool) const;
+  const backend::BackendCounters* findServer(std::string_view pool, std::string_view server) const;
+  // Control thread: calls `visit` with every server block ever created, removed servers too.
+  template <typename Visit>
+  void forEachServer(Visit&& visit) const {
+    for (const auto& [name, counters] : servers_) visit(*counters);
+  }
+
+ private:
+  std::map<std::string, std::unique_ptr<PoolCounters>, std::less<>> pools_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<backend::BackendCounters>> servers_;
 };
 
-// Renders the proxy's INFO reply for the client of pool `pool_index` asking for `sections`.
-// Runs on the control thread (see info_command.h).
+// Renders the proxy's INFO reply for a client of the pool named `pool` (empty: its pool was
+// removed by a reload) asking for `sections`. Runs on the control thread (see info_command.h).
 using InfoRenderer =
-    std::function<std::string(uint32_t pool_index, std::span<const std::string> sections)>;
+    std::function<std::string(std::string_view pool, std::span<const std::string> sections)>;
 
 // Process-wide connection accounting, shared by listeners (accept) and workers (close).
-struct ProxyStats {
-  explicit ProxyStats(size_t pool_count)
-      : pool_clients(std::make_unique<std::atomic<int64_t>[]>(pool_count)) {}
+class ProxyStats {
+ public:
+  // Control thread: the count of open client connections of the pool named `pool` (created
+  // at 0 when new). Listeners add on accept; workers subtract on close, through the pointer.
+  std::atomic<int64_t>& poolClients(std::string_view pool);
+
   std::atomic<uint64_t> total_connections{0};
   std::atomic<int64_t> curr_connections{0};
-  std::unique_ptr<std::atomic<int64_t>[]> pool_clients;  // open client connections per pool
-  std::atomic<uint64_t> rejected_connections{0};         // refused past client_connections
+  std::atomic<uint64_t> rejected_connections{0};  // refused past client_connections
   common::TimePoint started = common::now();
   // INFO: set once by the application before the workers start, read-only afterwards. The
   // workers post INFO to `control_io`, where `render_info` builds the reply; unset means
   // INFO answers an error.
   asio::io_context* control_io = nullptr;
   InfoRenderer render_info;
+
+ private:
+  std::map<std::string, std::unique_ptr<std::atomic<int64_t>>, std::less<>> pool_clients_;
 };
 
 }  // namespace sy::server

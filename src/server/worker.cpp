@@ -14,8 +14,11 @@
 #include <asio/post.hpp>
 
 #include <algorithm>
+#include <map>
 
 #include "server/client_session.h"
+#include "server/ejector.h"
+#include "topology/topology_diff.h"
 
 namespace sy::server {
 namespace {
@@ -37,31 +40,90 @@ int createEpoll() {
 }  // namespace
 
 Worker::Worker(uint32_t index, std::shared_ptr<const topology::Topology> topology,
-               ProxyStats& stats)
+               ProxyStats& stats, Ejector* ejector)
     : index_(index),
       work_guard_(asio::make_work_guard(io_)),
-      topology_(std::move(topology)),
       stats_(stats),
-      counters_(topology_->pools().size()),
+      ejector_(ejector),
       client_epoll_fd_(createEpoll()),
       client_events_(io_, client_epoll_fd_),
       next_session_id_((static_cast<uint64_t>(index) << kSessionIdShift) + 1),
       ticker_(io_),
       buffers_(kBufferSize, kBufferKeepLimit, kMaxFreeBuffers),
       read_scratch_(kReadScratchBytes) {
-  buildBackends();
+  // The thread has not started: applying the first view here is still single-threaded.
+  applyView(makeView(std::move(topology)));
 }
 
 Worker::~Worker() { stop(); }
 
-void Worker::buildBackends() {
-  int64_t shortest_timeout = -1;
-  for (const auto& pool : topology_->pools()) {
-    const config::PoolConfig& config = *pool.config;
-    uint32_t per_server = std::max<uint32_t>(1, config.server_connections);
-    connections_per_server_.push_back(per_server);
-    std::vector<std::unique_ptr<backend::BackendConnection>> connections;
+WorkerView Worker::makeView(std::shared_ptr<const topology::Topology> topology) {
+  WorkerView view;
+  for (const auto& pool : topology->pools()) {
+    const std::string& name = pool.config->name;
+    view.pools.push_back(&counters_.pool(name));
+    std::vector<backend::BackendCounters*> servers;
+    std::vector<backend::HealthObserver*> health;
     for (const auto& server : pool.servers) {
+      servers.push_back(&counters_.server(name, server.stats_name));
+      health.push_back(ejector_ ? &ejector_->observer(name, server.stats_name) : nullptr);
+    }
+    view.servers.push_back(std::move(servers));
+    view.health.push_back(std::move(health));
+  }
+  view.topology = std::move(topology);
+  return view;
+}
+
+void Worker::swapTopology(std::shared_ptr<const topology::Topology> topology) {
+  auto view = std::make_shared<WorkerView>(makeView(std::move(topology)));
+  asio::post(io_, [this, view] {
+    if (!stopping_) applyView(std::move(*view));
+  });
+}
+
+void Worker::applyView(WorkerView view) {
+  rebuildBackends(view);
+  if (topology_) moveSessions(*view.topology);
+  topology_ = std::move(view.topology);
+  pool_counters_ = std::move(view.pools);
+  updateTickInterval();
+}
+
+// Moves every connection whose ConnectionKey is unchanged to its new place, builds the
+// missing ones and retires the rest.
+void Worker::rebuildBackends(const WorkerView& view) {
+  std::map<topology::ConnectionKey, BackendList> kept;
+  if (topology_) {
+    const auto& pools = topology_->pools();
+    for (size_t p = 0; p < pools.size(); ++p) {
+      uint32_t per_server = connections_per_server_[p];
+      for (const auto& server : pools[p].servers) {
+        BackendList& list = kept[topology::connectionKey(pools[p], server)];
+        for (uint32_t c = 0; c < per_server; ++c) {
+          list.push_back(std::move(backends_[p][server.index * per_server + c]));
+        }
+      }
+    }
+  }
+  std::vector<BackendList> next;
+  std::vector<uint32_t> per_server_list;
+  const auto& pools = view.topology->pools();
+  for (size_t p = 0; p < pools.size(); ++p) {
+    const config::PoolConfig& config = *pools[p].config;
+    uint32_t per_server = std::max<uint32_t>(1, config.server_connections);
+    per_server_list.push_back(per_server);
+    BackendList connections;
+    for (const auto& server : pools[p].servers) {
+      auto found = kept.find(topology::connectionKey(pools[p], server));
+      if (found != kept.end()) {
+        for (auto& connection : found->second) {
+          connection->updateKnobs(config.timeout_ms, config.tcpkeepalive);
+          connections.push_back(std::move(connection));
+        }
+        kept.erase(found);
+        continue;
+      }
       backend::BackendOptions options;
       options.name = server.stats_name;
       options.address_text = server.address_text;
@@ -71,27 +133,97 @@ void Worker::buildBackends() {
       options.auth = config.redis_auth;
       options.db = config.redis_db;
       options.keepalive = config.tcpkeepalive;
+      options.health = view.health[p][server.index];
       for (uint32_t c = 0; c < per_server; ++c) {
-        connections.push_back(std::make_unique<backend::BackendConnection>(io_, options));
+        auto connection = std::make_unique<backend::BackendConnection>(
+            io_, options, *view.servers[p][server.index]);
+        // Only a swap preconnects here; at start-up start() does it.
+        if (config.preconnect && topology_) connection->connectIfIdle();
+        connections.push_back(std::move(connection));
       }
     }
-    backends_.push_back(std::move(connections));
-    if (config.timeout_ms > 0 && (shortest_timeout < 0 || config.timeout_ms < shortest_timeout)) {
-      shortest_timeout = config.timeout_ms;
+    next.push_back(std::move(connections));
+  }
+  for (auto& [key, list] : kept) {
+    for (auto& connection : list) retire(std::move(connection));
+  }
+  backends_ = std::move(next);
+  connections_per_server_ = std::move(per_server_list);
+}
+
+// Sessions follow their pool by name; those whose pool is gone finish and close.
+void Worker::moveSessions(const topology::Topology& next) {
+  std::vector<uint32_t> new_index(topology_->pools().size(), ClientSession::kNoPool);
+  for (size_t p = 0; p < topology_->pools().size(); ++p) {
+    const auto* pool = topology::findPool(next, topology_->pools()[p].config->name);
+    if (pool != nullptr) new_index[p] = pool->index;
+  }
+  std::vector<ClientSession*> leaving;
+  for (auto& [session, owned] : sessions_) {
+    if (session->poolIndex() == ClientSession::kNoPool) continue;
+    uint32_t index = new_index[session->poolIndex()];
+    if (index == ClientSession::kNoPool) {
+      leaving.push_back(session);
+    } else {
+      session->followPool(index);
+    }
+  }
+  // leavePool() may close the session, which changes sessions_: not while iterating it.
+  for (ClientSession* session : leaving) session->leavePool();
+}
+
+void Worker::retire(std::unique_ptr<backend::BackendConnection> connection) {
+  if (connection->inFlight() == 0) {
+    connection->close("its server left the configuration");
+    graveyard_.push_back(std::move(connection));
+  } else {
+    retired_.push_back(std::move(connection));
+  }
+}
+
+// Called by the ticker: expires requests on retired connections and closes the drained ones.
+// Connections closed on an earlier tick are destroyed now: the handlers their close
+// cancelled have run since.
+void Worker::tendRetired(common::TimePoint now) {
+  graveyard_.clear();
+  for (size_t i = 0; i < retired_.size();) {
+    retired_[i]->expireRequests(now);
+    if (retired_[i]->inFlight() > 0) {
+      ++i;
+      continue;
+    }
+    retired_[i]->close("its server left the configuration");
+    graveyard_.push_back(std::move(retired_[i]));
+    retired_[i] = std::move(retired_.back());
+    retired_.pop_back();
+  }
+}
+
+void Worker::updateTickInterval() {
+  int64_t shortest_timeout = -1;
+  for (const auto& pool : topology_->pools()) {
+    int64_t timeout = pool.config->timeout_ms;
+    if (timeout > 0 && (shortest_timeout < 0 || timeout < shortest_timeout)) {
+      shortest_timeout = timeout;
     }
   }
   // Deadlines are checked by a ticker: at least ten checks per shortest timeout.
+  tick_interval_ = common::Millis(50);
   if (shortest_timeout > 0) {
     tick_interval_ = common::Millis(std::clamp<int64_t>(shortest_timeout / 10, 1, 50));
   }
 }
 
+void Worker::preconnect() {
+  for (size_t p = 0; p < backends_.size(); ++p) {
+    if (!topology_->pools()[p].config->preconnect) continue;
+    for (auto& connection : backends_[p]) connection->connectIfIdle();
+  }
+}
+
 void Worker::start() {
   asio::post(io_, [this] {
-    for (size_t p = 0; p < backends_.size(); ++p) {
-      if (!topology_->pools()[p].config->preconnect) continue;
-      for (auto& connection : backends_[p]) connection->connectIfIdle();
-    }
+    preconnect();
     armTicker();
     armClientEvents();
   });
@@ -124,6 +256,7 @@ void Worker::closeAll() {
   for (auto& pool : backends_) {
     for (auto& connection : pool) connection->close("switchyard is shutting down");
   }
+  for (auto& connection : retired_) connection->close("switchyard is shutting down");
 }
 
 void Worker::armTicker() {
@@ -136,28 +269,30 @@ void Worker::armTicker() {
         for (auto& pool : backends_) {
           for (auto& connection : pool) connection->expireRequests(now);
         }
+        tendRetired(now);
         armTicker();
       }));
 }
 
-void Worker::adopt(int fd, int protocol_family, int protocol, uint32_t pool_index) {
-  asio::post(io_, [this, fd, protocol_family, protocol, pool_index] {
+void Worker::adopt(int fd, int protocol_family, uint32_t pool_index,
+                   std::atomic<int64_t>& open_clients) {
+  asio::post(io_, [this, fd, protocol_family, pool_index, &open_clients] {
     int flags = ::fcntl(fd, F_GETFL, 0);
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
       spdlog::error("worker {}: cannot adopt a client socket: {}", index_, std::strerror(errno));
       ::close(fd);
-      stats_.pool_clients[pool_index].fetch_sub(1, std::memory_order_relaxed);
+      open_clients.fetch_sub(1, std::memory_order_relaxed);
       stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
       return;
     }
     // The protocol number of an accepted generic socket is not reliable (0): the family is.
-    (void)protocol;
     bool is_tcp = protocol_family == AF_INET || protocol_family == AF_INET6;
-    auto session =
-        std::make_unique<ClientSession>(*this, fd, is_tcp, pool_index, next_session_id_++);
+    PoolCounters& counters = *pool_counters_[pool_index];
+    auto session = std::make_unique<ClientSession>(*this, fd, is_tcp, pool_index, counters,
+                                                   open_clients, next_session_id_++);
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
-    counters_.pools[pool_index][common::PoolStat::client_connections].add();
+    counters[common::PoolStat::client_connections].add();
     raw->start();
   });
 }
@@ -211,9 +346,8 @@ void Worker::flushDeferred() {
 }
 
 void Worker::destroySession(ClientSession& session) {
-  uint32_t pool_index = session.poolIndex();
-  counters_.pools[pool_index][common::PoolStat::client_connections].sub();
-  stats_.pool_clients[pool_index].fetch_sub(1, std::memory_order_relaxed);
+  session.poolCounters()[common::PoolStat::client_connections].sub();
+  session.openClients().fetch_sub(1, std::memory_order_relaxed);
   stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
   sessions_.erase(&session);
 }
@@ -223,23 +357,6 @@ backend::BackendConnection& Worker::backend(uint32_t pool, uint32_t server, uint
   size_t index =
       static_cast<size_t>(server) * per_server + (per_server == 1 ? 0 : session_id % per_server);
   return *backends_[pool][index];
-}
-
-void Worker::countClientEof(uint32_t pool, bool was_error) {
-  if (was_error) {
-    counters_.pools[pool][common::PoolStat::client_err].add();
-  } else {
-    counters_.pools[pool][common::PoolStat::client_eof].add();
-  }
-}
-void Worker::countClientError(uint32_t pool) {
-  counters_.pools[pool][common::PoolStat::client_err].add();
-}
-void Worker::countForwardError(uint32_t pool) {
-  counters_.pools[pool][common::PoolStat::forward_error].add();
-}
-void Worker::countFragments(uint32_t pool, size_t fragments) {
-  counters_.pools[pool][common::PoolStat::fragments].add(fragments);
 }
 
 }  // namespace sy::server

@@ -10,8 +10,29 @@
 // epoll_wait on that set, and each client read is a single recv that never ends in EAGAIN.
 // Backend connections, timers and posts use asio directly.
 //
-// Thread: start()/stop()/adopt() may be called from the control thread; everything else
-// runs on the worker's own thread.
+// Topology swaps. The control thread builds a new immutable Topology and calls
+// swapTopology(), which posts it (with pointers to this worker's counter blocks for it, a
+// WorkerView) to the worker; the worker applies it between two events, so no request ever
+// sees half of a change:
+//
+//   backend table:  connections are matched by topology::ConnectionKey (pool, server
+//                   identity, address, endpoint, auth, db, server_connections). Equal key:
+//                   the connection moves to its new place as it is, with its requests in
+//                   flight; timeout and tcpkeepalive are applied to it in place. No match:
+//                   a new connection. Left over: retired (below).
+//   retired:        no new request goes to a retired connection; its requests in flight
+//                   finish (or time out), then the ticker closes it, and it is destroyed a
+//                   tick later, once its cancelled handlers have run.
+//   sessions:       a session belongs to its pool by name: when the pool's index changes
+//                   the session follows it; when the pool is gone, the session stops
+//                   reading, writes the replies still pending and is closed.
+//   counters:       kept by name (WorkerCounters), so the stats stay right across swaps.
+//
+// Accepted connections are posted by the control thread after any swap it posted before, so
+// the pool index adopt() carries always refers to the snapshot the worker has by then.
+//
+// Thread: the constructor, start(), stop(), swapTopology(), adopt() and counters() belong to
+// the control thread; everything else runs on the worker's own thread.
 #pragma once
 
 #include <asio/executor_work_guard.hpp>
@@ -39,10 +60,23 @@
 namespace sy::server {
 
 class ClientSession;
+class Ejector;
+
+// What a worker needs to serve one snapshot: the snapshot, and by its indexes the counter
+// blocks to count into. Built on the control thread (Worker::swapTopology), then owned by
+// the worker thread.
+struct WorkerView {
+  std::shared_ptr<const topology::Topology> topology;
+  std::vector<PoolCounters*> pools;                             // [pool]
+  std::vector<std::vector<backend::BackendCounters*>> servers;  // [pool][server]
+  std::vector<std::vector<backend::HealthObserver*>> health;    // [pool][server], may be null
+};
 
 class Worker {
  public:
-  Worker(uint32_t index, std::shared_ptr<const topology::Topology> topology, ProxyStats& stats);
+  // `ejector` (may be null) gives the observers the connections report their health to.
+  Worker(uint32_t index, std::shared_ptr<const topology::Topology> topology, ProxyStats& stats,
+         Ejector* ejector = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -50,8 +84,15 @@ class Worker {
   // Control thread.
   void start();
   void stop();  // closes every session and backend, then joins the thread
-  // Hands an accepted connection (its fd) of pool `pool_index` to this worker.
-  void adopt(int fd, int protocol_family, int protocol, uint32_t pool_index);
+  // Hands an accepted connection (its fd) of pool `pool_index` to this worker. `open_clients`
+  // (ProxyStats::poolClients of that pool) already counts it; the worker subtracts it again
+  // when the session ends.
+  void adopt(int fd, int protocol_family, uint32_t pool_index, std::atomic<int64_t>& open_clients);
+  // Posts `topology` to the worker, which switches to it between two events.
+  void swapTopology(std::shared_ptr<const topology::Topology> topology);
+  // This worker's counter blocks, by name (reading the values is safe from any thread).
+  WorkerCounters& counters() { return counters_; }
+  const WorkerCounters& counters() const { return counters_; }
 
   // Worker thread only, from here on.
   const topology::PoolTopology& pool(uint32_t index) const { return topology_->pools()[index]; }
@@ -59,6 +100,7 @@ class Worker {
   // when they need none.
   bool poolRequiresAuth(uint32_t index) const { return !poolAuth(index).empty(); }
   const std::string& poolAuth(uint32_t index) const { return pool(index).config->clientPassword(); }
+  PoolCounters& poolCounters(uint32_t index) { return *pool_counters_[index]; }
   // The connection a session uses for a server: sessions are spread over the
   // server_connections connections, and one session always uses the same one, so its
   // requests to one server stay in order.
@@ -87,23 +129,22 @@ class Worker {
   // all sessions, instead of one per session (which would allocate under load).
   void deferFlush(ClientSession& session);
 
-  // Statistics (this worker's counters).
-  void countClientEof(uint32_t pool, bool was_error);
-  void countClientError(uint32_t pool);
-  void countForwardError(uint32_t pool);
-  void countFragments(uint32_t pool, size_t fragments);
-
-  const std::vector<std::vector<std::unique_ptr<backend::BackendConnection>>>& backends() const {
-    return backends_;
-  }
-  WorkerCounters& counters() { return counters_; }
   // For INFO (info_command.cpp): the process-wide statistics, and this worker's loop, which
   // any thread may post to.
   const ProxyStats& proxyStats() const { return stats_; }
   asio::io_context& io() { return io_; }
 
  private:
-  void buildBackends();
+  using BackendList = std::vector<std::unique_ptr<backend::BackendConnection>>;
+
+  WorkerView makeView(std::shared_ptr<const topology::Topology> topology);
+  void applyView(WorkerView view);
+  void rebuildBackends(const WorkerView& view);
+  void moveSessions(const topology::Topology& next);
+  void retire(std::unique_ptr<backend::BackendConnection> connection);
+  void tendRetired(common::TimePoint now);
+  void updateTickInterval();
+  void preconnect();
   void armTicker();
   void closeAll();
   void flushDeferred();
@@ -114,11 +155,16 @@ class Worker {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_guard_;
   std::thread thread_;
-  std::shared_ptr<const topology::Topology> topology_;
   ProxyStats& stats_;
-  WorkerCounters counters_;
-  std::vector<std::vector<std::unique_ptr<backend::BackendConnection>>> backends_;
+  Ejector* ejector_;
+  WorkerCounters counters_;  // the maps: control thread only (see proxy_stats.h)
+  // Worker thread from here on (written by the constructor before the thread starts).
+  std::shared_ptr<const topology::Topology> topology_;
+  std::vector<PoolCounters*> pool_counters_;  // [pool] of topology_
+  std::vector<BackendList> backends_;         // [pool][server x server_connections]
   std::vector<uint32_t> connections_per_server_;
+  BackendList retired_;    // draining their requests in flight
+  BackendList graveyard_;  // closed; destroyed on the next tick
   int client_epoll_fd_;
   asio::posix::stream_descriptor client_events_;  // owns client_epoll_fd_
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;

@@ -44,8 +44,9 @@ common::Result<std::shared_ptr<const Topology>> buildTopology(
       const config::ServerConfig& server = pool_config.servers[s];
       auto endpoint = resolveAddress(server.address);
       if (!endpoint.ok()) {
-        return common::makeError("pool '" + pool_config.name + "': server " +
-                                 server.address.toString() + ": " + endpoint.error().message);
+        return common::makeError(config->path + ":" + std::to_string(server.line) + ": pool '" +
+                                 pool_config.name + "': servers: " + server.address.toString() +
+                                 ": " + endpoint.error().message);
       }
       ServerInfo info;
       info.index = static_cast<uint32_t>(s);

@@ -30,13 +30,17 @@ struct ServerInfo {
   std::string address_text;  // host:port or socket path, for errors and logs
   Endpoint endpoint;         // resolved when the snapshot was built
   const config::ServerConfig* config = nullptr;  // owned by the snapshot's Config
+  // auto_eject_hosts: out of the distribution in this snapshot (its keys go elsewhere).
+  bool ejected = false;
+  int64_t ejected_at_usec = 0;  // last ejection, microseconds since the epoch; 0: never
 };
 
 struct PoolTopology {
   uint32_t index = 0;
   const config::PoolConfig* config = nullptr;  // owned by the snapshot's Config
   std::vector<ServerInfo> servers;
-  hash::KeyPlacer placer;
+  hash::KeyPlacer placer;      // over the servers not ejected
+  uint64_t server_ejects = 0;  // ejections in this pool since start-up (stats)
 
   uint32_t serverForKey(std::string_view key) const { return placer.serverForKey(key); }
 };
@@ -47,6 +51,7 @@ class Topology {
       : config_(std::move(config)), pools_(std::move(pools)) {}
 
   const config::Config& config() const { return *config_; }
+  const std::shared_ptr<const config::Config>& configPtr() const { return config_; }
   const std::vector<PoolTopology>& pools() const { return pools_; }
 
  private:

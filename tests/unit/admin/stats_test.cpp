@@ -288,12 +288,12 @@ TEST_F(CollectStatsTest, PoolCountersAreSummedOverWorkers) {
   ASSERT_EQ(proxy_->workers().size(), 2u);
   server::WorkerCounters& first = proxy_->workers()[0]->counters();
   server::WorkerCounters& second = proxy_->workers()[1]->counters();
-  first.pools[0][PoolStat::client_eof].add(2);
-  second.pools[0][PoolStat::client_eof].add(5);
-  first.pools[0][PoolStat::fragments].add(7);
-  second.pools[1][PoolStat::forward_error].add(3);
-  second.pools[1][PoolStat::client_connections].set(4);
-  first.pools[1][PoolStat::client_err].add(1);
+  first.pool("alpha")[PoolStat::client_eof].add(2);
+  second.pool("alpha")[PoolStat::client_eof].add(5);
+  first.pool("alpha")[PoolStat::fragments].add(7);
+  second.pool("beta")[PoolStat::forward_error].add(3);
+  second.pool("beta")[PoolStat::client_connections].set(4);
+  first.pool("beta")[PoolStat::client_err].add(1);
 
   StatsSnapshot snapshot = collectStats(*proxy_, *topology_);
   auto value = [&](size_t p, PoolStat stat) {

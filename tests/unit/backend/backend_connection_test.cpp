@@ -560,6 +560,98 @@ TEST_F(BackendConnectionTest, CountersFollowRequestsAndReplies) {
   EXPECT_EQ(conn.counters()[common::ServerStat::server_timedout].get(), 0u);
 }
 
+// Two connections of one server add into one block; each withdraws its share of the gauges
+// when it goes, and the counters it added stay.
+TEST_F(BackendConnectionTest, ConnectionsShareOneCountersBlockThatOutlivesThem) {
+  BackendCounters shared;
+  auto first = std::make_unique<BackendConnection>(io_, optionsFor(upstream_.port()), shared);
+  auto second = std::make_unique<BackendConnection>(io_, optionsFor(upstream_.port()), shared);
+  RecordingTarget a("a", log_), b("b", log_), c("c", log_);
+  ASSERT_TRUE(first->send(getRequest("a"), a));
+  ASSERT_TRUE(second->send(getRequest("b"), b));
+  ASSERT_TRUE(second->send(getRequest("c"), c));
+  ASSERT_TRUE(runUntil([&] { return shared[common::ServerStat::server_connections].get() == 2; }));
+  ASSERT_TRUE(runUntil([&] { return shared[common::ServerStat::out_queue].get() == 3; }));
+  EXPECT_EQ(shared[common::ServerStat::requests].get(), 3u);
+  EXPECT_EQ(first->counters()[common::ServerStat::requests].get(), 3u)
+      << "counters() is the shared block";
+
+  second.reset();  // destroyed with two requests in flight
+  EXPECT_EQ(shared[common::ServerStat::server_connections].get(), 1u);
+  EXPECT_EQ(shared[common::ServerStat::out_queue].get(), 1u);
+  EXPECT_EQ(shared[common::ServerStat::out_queue_bytes].get(), getRequest("a").size());
+  EXPECT_EQ(shared[common::ServerStat::requests].get(), 3u);
+  first->close("test over");
+  EXPECT_EQ(shared[common::ServerStat::server_connections].get(), 0u);
+  EXPECT_EQ(shared[common::ServerStat::out_queue].get(), 0u);
+  EXPECT_EQ(shared[common::ServerStat::out_queue_bytes].get(), 0u);
+  EXPECT_EQ(a.failures.size(), 1u);
+}
+
+// A reload's new timeout applies to the next requests on a kept connection; a request
+// already in flight keeps its deadline.
+TEST_F(BackendConnectionTest, UpdateKnobsChangesTheTimeoutOfLaterRequests) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget before("before", log_), after("after", log_);
+  ASSERT_TRUE(conn.send(getRequest("before"), before));  // no timeout: waits forever
+  conn.updateKnobs(50, true);
+  ASSERT_TRUE(conn.send(getRequest("after"), after));
+  ASSERT_TRUE(receivedExactly(getRequest("before") + getRequest("after")));
+  runFor(120ms);
+  conn.expireRequests(common::now());
+  EXPECT_EQ(before.calls(), 0u);
+  ASSERT_EQ(after.failures.size(), 1u);
+  EXPECT_EQ(after.failures[0], prefix() + " timed out after 50 ms");
+  upstream_.write(0, "$1\r\n1\r\n$1\r\n2\r\n");
+  ASSERT_TRUE(runUntil([&] { return before.calls() == 1; }));
+  EXPECT_EQ(before.replies, std::vector<std::string>{"$1\r\n1\r\n"});
+  EXPECT_TRUE(conn.isReady()) << "the late reply to 'after' is dropped, the connection kept";
+  EXPECT_EQ(conn.inFlight(), 0u);
+}
+
+class CountingHealth final : public HealthObserver {
+ public:
+  void onServerFailure() override { ++failures; }
+  void onServerRecovered() override { ++recoveries; }
+  int failures = 0;
+  int recoveries = 0;
+};
+
+// auto_eject_hosts input: requests timing out in one pass are one failure; the first reply
+// after it is one recovery; a refused connect is a failure; close() is not.
+TEST_F(BackendConnectionTest, ReportsFailuresAndTheFirstReplyAfterThem) {
+  CountingHealth health;
+  BackendOptions options = optionsFor(upstream_.port());
+  options.timeout_ms = 50;
+  options.health = &health;
+  BackendConnection& conn = connect(options);
+  RecordingTarget a("a", log_), b("b", log_), c("c", log_);
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  ASSERT_TRUE(receivedExactly(getRequest("a") + getRequest("b")));
+  runFor(100ms);
+  conn.expireRequests(common::now());
+  EXPECT_EQ(a.failures.size() + b.failures.size(), 2u);
+  EXPECT_EQ(health.failures, 1);
+  EXPECT_EQ(health.recoveries, 0);
+  ASSERT_TRUE(conn.send(getRequest("c"), c));
+  upstream_.write(0, "+1\r\n+2\r\n+3\r\n");
+  ASSERT_TRUE(runUntil([&] { return c.calls() == 1; }));
+  EXPECT_EQ(health.recoveries, 1) << "only the first reply after a failure";
+  conn.close("done");
+  EXPECT_EQ(health.failures, 1) << "closing is not a failure";
+
+  CountingHealth refused_health;
+  BackendOptions refused = optionsFor(1);  // nothing listens on port 1
+  refused.health = &refused_health;
+  BackendConnection refused_conn(io_, refused);
+  RecordingTarget d("d", log_);
+  if (refused_conn.send(getRequest("d"), d)) {
+    ASSERT_TRUE(runUntil([&] { return d.calls() == 1; }));
+  }
+  EXPECT_EQ(refused_health.failures, 1);
+}
+
 TEST_F(BackendConnectionTest, SendCommandEncodesResp) {
   BackendConnection& conn = connectToUpstream();
   RecordingTarget& a = target("a");

@@ -177,10 +177,11 @@ TEST(BuildTopology, UnresolvableHostNamesTheServer) {
                                "    - no-such-host.invalid:6379:1\n"));
   ASSERT_FALSE(built.ok());
   const std::string& message = built.error().message;
-  EXPECT_EQ(message.rfind("pool 'gamma': server no-such-host.invalid:6379: cannot resolve "
-                          "'no-such-host.invalid': ",
-                          0),
-            0u)
+  EXPECT_EQ(
+      message.rfind("t.yml:5: pool 'gamma': servers: no-such-host.invalid:6379: cannot resolve "
+                    "'no-such-host.invalid': ",
+                    0),
+      0u)
       << message;
 }
 
