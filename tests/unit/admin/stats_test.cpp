@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "command/command.h"
 #include "common/stats_registry.h"
 #include "config/config.h"
 #include "server/proxy.h"
@@ -307,6 +308,34 @@ TEST_F(CollectStatsTest, PoolCountersAreSummedOverWorkers) {
   EXPECT_EQ(value(1, PoolStat::client_err), 1u);
   EXPECT_EQ(value(1, PoolStat::client_eof), 0u);
   EXPECT_EQ(value(0, PoolStat::server_ejects), 0u);
+}
+
+// Server blocks and command counters are found by name and summed over workers; the
+// connection totals count every server block, also one whose server a reload removed (its
+// retired connection may still be open).
+TEST_F(CollectStatsTest, ServerAndCommandCountersAreSummedByName) {
+  server::WorkerCounters& first = proxy_->workers()[0]->counters();
+  server::WorkerCounters& second = proxy_->workers()[1]->counters();
+  first.server("alpha", "s1")[ServerStat::requests].add(3);
+  second.server("alpha", "s1")[ServerStat::requests].add(4);
+  second.server("beta", "only")[ServerStat::server_connections].add();
+  second.server("beta", "only").connects.add(2);
+  first.server("beta", "gone")[ServerStat::server_connections].add();  // not in the topology
+  first.server("beta", "gone").connects.add();
+  uint16_t get = command::commandId(*command::findTopLevel("get"));
+  first.pool("alpha").countRejected(get);
+  second.pool("alpha").countRejected(get);
+
+  StatsSnapshot snapshot = collectStats(*proxy_, *topology_);
+  EXPECT_EQ(snapshot.pools[0].servers[0][ServerStat::requests], 7u);
+  EXPECT_EQ(snapshot.pools[1].servers[0][ServerStat::server_connections], 1u);
+  ASSERT_EQ(snapshot.pools[1].servers.size(), 1u);
+  EXPECT_EQ(snapshot.total_connections, 2u + 3u);  // two listeners, three server connects
+  EXPECT_EQ(snapshot.curr_connections, 2u + 2u);
+  ASSERT_EQ(snapshot.pools[0].commands.size(), 1u);
+  EXPECT_EQ(snapshot.pools[0].commands[0].name, "get");
+  EXPECT_EQ(snapshot.pools[0].commands[0][CommandStat::rejected_calls], 2u);
+  EXPECT_TRUE(snapshot.pools[1].commands.empty());
 }
 
 }  // namespace
