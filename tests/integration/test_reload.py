@@ -296,7 +296,7 @@ def test_removed_pool_closes_its_clients_after_their_replies(procs):
     servers = procs.redis(2)
     alpha = pool_config(servers[:1], name="alpha")
     beta = pool_config(servers[1:], name="beta")
-    proxy = procs.proxy(pools=[alpha, beta])
+    proxy = procs.proxy(pools=[alpha, beta], extra_args=["-i", "50"])
     beta_port = proxy.listen_ports[1]
     sleeper = servers[1].client(socket_timeout=10)
     with proxy.raw() as alpha_client, proxy.raw(port=beta_port) as beta_client:
@@ -305,6 +305,10 @@ def test_removed_pool_closes_its_clients_after_their_replies(procs):
         sleep.start()
         time.sleep(0.2)
         beta_client.send(b"*2\r\n$3\r\nGET\r\n$1\r\nb\r\n")  # pending while the backend sleeps
+        # The GET must be read and forwarded before the reload: bytes the proxy has not read
+        # yet when the pool goes are dropped with the connection.
+        wait_until(lambda: proxy.stats()["beta"][servers[1].addr]["requests"] == 2,
+                   "the GET to be forwarded")
         line = applied(reload(proxy, [alpha]))
         assert "pools removed [beta]" in line, line
         assert beta_client.read_reply() == b"1", "the pending reply is written before closing"
