@@ -223,13 +223,15 @@ def test_counters_move_within_the_interval(pair):
 
 
 def field_names(text: str) -> dict[str, list[str]]:
-    """The field names of each section ('pool stats:', 'server stats:') of a -D listing."""
+    """The field names of each twemproxy section ('pool stats:', 'server stats:') of a -D
+    listing. Other sections (switchyard's command stats and histograms) are left out."""
     sections: dict[str, list[str]] = {}
     current = None
     for line in text.splitlines():
-        if line.endswith("stats:") and not line.startswith(" "):
-            current = line
-            sections[current] = []
+        if line.strip() and not line.startswith(" "):
+            current = line if line in ("pool stats:", "server stats:") else None
+            if current:
+                sections[current] = []
         elif current and line.startswith("  ") and line.strip():
             sections[current].append(line.split()[0])
     return sections
