@@ -188,8 +188,10 @@ class RedisServer:
     refused DEBUG never reached it. Thread: the test thread only.
     """
 
-    def __init__(self, workdir: Path, port: Optional[int] = None):
+    def __init__(self, workdir: Path, port: Optional[int] = None,
+                 extra_args: Sequence[str] = ()):
         self.port = port or free_port()
+        self.extra_args = list(extra_args)  # appended to argv on every start
         self.dir = Path(tempfile.mkdtemp(prefix=f"redis-{self.port}-", dir=workdir))
         self.log_path = self.dir / "redis.log"
         self.proc: Optional[subprocess.Popen] = None
@@ -206,7 +208,7 @@ class RedisServer:
     def start(self) -> "RedisServer":
         argv = [REDIS_SERVER, "--port", str(self.port), "--bind", HOST, "--save", "",
                 "--appendonly", "no", "--daemonize", "no", "--dir", str(self.dir),
-                "--enable-debug-command", "yes", "--protected-mode", "no"]
+                "--enable-debug-command", "yes", "--protected-mode", "no"] + self.extra_args
         self.proc = spawn(argv, self.log_path)
         self._wait_ready()
         return self
