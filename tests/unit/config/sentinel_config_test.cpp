@@ -71,9 +71,10 @@ TEST(SentinelConfig, PlainPoolIsNotSentinelManaged) {
 }
 
 TEST(SentinelConfig, ValidSentinelPoolIsRefusedAsNotServedYet) {
-  ConfigError e = errorOf("alpha:\n  listen: 127.0.0.1:22121\n  sentinels:\n"
-                          "    - 127.0.0.1:26379\n" +
-                          std::string(kNamedServers));
+  ConfigError e = errorOf(
+      "alpha:\n  listen: 127.0.0.1:22121\n  sentinels:\n"
+      "    - 127.0.0.1:26379\n" +
+      std::string(kNamedServers));
   EXPECT_EQ(e.line(), 3);
   EXPECT_EQ(e.pool(), "alpha");
   EXPECT_EQ(e.key(), "sentinels");
@@ -108,8 +109,8 @@ TEST(SentinelConfig, BadValuesNameLineAndKey) {
        "expected a password"},
       {"  sentinels: [127.0.0.1:26379]\n", "  servers:\n    - 127.0.0.1:6379:1\n", 5, "servers",
        "'127.0.0.1:6379' has no name; with 'sentinels' each server is a Sentinel-managed group"},
-      {"  sentinels: [127.0.0.1:26379]\n", "  servers:\n    - /tmp/r.sock:1 shard0\n", 5,
-       "servers", "is a unix socket"},
+      {"  sentinels: [127.0.0.1:26379]\n", "  servers:\n    - /tmp/r.sock:1 shard0\n", 5, "servers",
+       "is a unix socket"},
   };
   for (const BadCase& c : cases) {
     ConfigError e = errorOf("alpha:\n  listen: 127.0.0.1:22121\n" + c.extra + c.servers);
