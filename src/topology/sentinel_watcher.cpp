@@ -168,14 +168,19 @@ void SentinelWatcher::onEvent(std::string_view framed) {
   std::optional<SentinelEvent> event = parseEventMessage(framed);
   if (!event) return;
   ++stats_.events;
-  if (event->channel == "+switch-master") {
+  GroupState* group = event->master_name.empty() ? nullptr : findGroup(event->master_name);
+  // Every Sentinel announces the same switch: log it once (the change itself is logged when
+  // the round that follows publishes it).
+  if (event->channel == "+switch-master" && group != nullptr &&
+      group->last_switch != event->payload) {
+    group->last_switch = event->payload;
     spdlog::info("sentinel event {} {}", event->channel, event->payload);
   } else {
     spdlog::debug("sentinel event {} {}", event->channel, event->payload);
   }
   if (event->master_name.empty()) {
     triggerAll();
-  } else if (GroupState* group = findGroup(event->master_name)) {
+  } else if (group != nullptr) {
     trigger(*group);
   }
 }
@@ -212,15 +217,16 @@ void SentinelWatcher::schedulePoll() {
 }
 
 void SentinelWatcher::pingSentinels() {
+  for (auto& sentinel : sentinels_) pingSentinel(*sentinel);
+}
+
+void SentinelWatcher::pingSentinel(SentinelState& sentinel) {
   std::weak_ptr<int> life = life_;
-  for (auto& owned : sentinels_) {
-    SentinelState* sentinel = owned.get();
-    sentinel->commands->request({"PING"}, [this, life, sentinel](common::Result<std::string> r) {
-      if (life.expired()) return;
-      bool ok = r.ok() && !resp::isErrorReply(*r);
-      markSentinel(*sentinel, ok, ok ? "" : errorText(r));
-    });
-  }
+  sentinel.commands->request({"PING"}, [this, life, &sentinel](common::Result<std::string> r) {
+    if (life.expired()) return;
+    bool ok = r.ok() && !resp::isErrorReply(*r);
+    markSentinel(sentinel, ok, ok ? "" : errorText(r));
+  });
 }
 
 void SentinelWatcher::startRound(GroupState& group) {
@@ -372,7 +378,7 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
   const RoleReply* master_role = view->master_confirmed ? &*round->master_role : nullptr;
   const InfoReplication* master_info = round->master_info ? &*round->master_info : nullptr;
   for (const SentinelInstance& replica : round->replicas) {
-    if (replica.address == round->master) continue;
+    if (!round->master || replica.address == *round->master) continue;
     auto role = round->replica_roles.find(replica.address);
     bool answered = role != round->replica_roles.end() && role->second.has_value();
     view->replicas.push_back(
@@ -439,7 +445,10 @@ void SentinelWatcher::learnSentinels(const std::vector<SentinelInstance>& report
     if (known) continue;
     spdlog::info("sentinel {} discovered", other.address.toString());
     SentinelState& added = addSentinel(other.address);
-    if (running_) subscribe(added);
+    if (running_) {
+      subscribe(added);
+      pingSentinel(added);
+    }
   }
 }
 

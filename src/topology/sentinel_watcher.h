@@ -111,7 +111,8 @@ class SentinelWatcher {
     SentinelGroupSeed seed;
     std::shared_ptr<const GroupView> published;
     bool running = false;
-    bool again = false;  // a trigger arrived during the round
+    bool again = false;       // a trigger arrived during the round
+    std::string last_switch;  // payload of the last +switch-master logged
     std::unique_ptr<asio::steady_timer> retry_timer;
   };
 
@@ -122,6 +123,7 @@ class SentinelWatcher {
   void triggerAll();
   void schedulePoll();
   void pingSentinels();
+  void pingSentinel(SentinelState& sentinel);
   void startRound(GroupState& group);
   void askSentinel(const std::shared_ptr<Round>& round, size_t index);
   void onSentinelAnswer(const std::shared_ptr<Round>& round, SentinelState& sentinel);

@@ -383,16 +383,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     failover_timeout_ms=args.failover_timeout_ms,
                     sentinel_password=args.sentinel_password)
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    # Explicit handlers: a shell starts background jobs with SIGINT ignored, and Python then
+    # never raises KeyboardInterrupt.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.append(True))
     with topo:
         print(topo.describe(), flush=True)
         print(f"logs and configs: {workdir}", flush=True)
         print("running; Ctrl-C stops everything", flush=True)
-        try:
-            while not stopping:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+        while not stopping:
+            time.sleep(0.2)
     return 0
 
 
