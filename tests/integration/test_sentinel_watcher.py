@@ -46,12 +46,14 @@ def watch_binary() -> Path:
 class Watch:
     """The running driver: collects (arrival time, view) for every published view."""
 
-    def __init__(self, workdir: Path, topo: Topology):
+    def __init__(self, workdir: Path, topo: Topology, extra_args=(), group_args=None,
+                 seeds=None):
         argv = [str(watch_binary()), "--poll-ms", "1000", "--timeout-ms", "500"]
-        for sentinel in topo.sentinels[:1]:  # one seed: the others must be discovered
-            argv += ["--sentinel", sentinel.addr]
-        for group in topo.groups:
-            argv += ["--group", group.name]
+        for sentinel in seeds or topo.sentinels[:1]:  # by default one seed: the others
+            argv += ["--sentinel", sentinel.addr]     # must be discovered
+        for group in group_args or [group.name for group in topo.groups]:
+            argv += ["--group", group]
+        argv += list(extra_args)
         self.log_path = workdir / "sentinel_watch.log"
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log,

@@ -99,7 +99,8 @@ class SentinelNode:
         lines = [f"port {self.port}", f"bind {HOST}", "protected-mode no", "daemonize no",
                  f"dir {self.dir}", "sentinel resolve-hostnames no"]
         if password:
-            lines += [f"requirepass {password}", f"sentinel sentinel-pass {password}"]
+            quoted = '"' + password.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            lines += [f"requirepass {quoted}", f"sentinel sentinel-pass {quoted}"]
         for name, master_port in groups:
             lines += [f"sentinel monitor {name} {HOST} {master_port} {quorum}",
                       f"sentinel down-after-milliseconds {name} {down_after_ms}",
