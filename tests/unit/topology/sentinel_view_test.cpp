@@ -1,10 +1,13 @@
 // Judging replicas from Sentinel's flags and ROLE / INFO answers, deciding when a group's
-// view has changed, and the one log line that describes the change.
+// view has changed, the one log line that describes the change, and the watcher's options
+// taken from a pool's configuration.
 #include "topology/sentinel_view.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "topology/sentinel_watcher.h"
 
 namespace sy::topology {
 namespace {
@@ -153,6 +156,38 @@ TEST(SentinelView, DescribeLastKnownState) {
             "keeping the last known state");
   EXPECT_EQ(after.healthyReplicas(), 1u);
   EXPECT_EQ(after.reachableSentinels(), 0u);
+}
+
+}  // namespace
+}  // namespace sy::topology
+
+namespace sy::topology {
+namespace {
+
+TEST(SentinelWatcherOptions, FromPoolConfig) {
+  config::PoolConfig pool;
+  pool.redis_auth = "node-pw";
+  pool.sentinel_auth_user = "watcher";
+  pool.sentinel_auth_password = "pw";
+  config::Address sentinel;
+  sentinel.host = "10.0.0.1";
+  sentinel.port = 26379;
+  pool.sentinels.push_back(sentinel);
+  config::ServerConfig server;
+  server.name = "shard0";
+  server.address.host = "10.0.0.11";
+  server.address.port = 6379;
+  pool.servers.push_back(server);
+  SentinelWatcherOptions options = sentinelWatcherOptionsFor(pool);
+  ASSERT_EQ(options.sentinels.size(), 1u);
+  EXPECT_EQ(options.sentinels[0].toString(), "10.0.0.1:26379");
+  ASSERT_EQ(options.groups.size(), 1u);
+  EXPECT_EQ(options.groups[0].name, "shard0");
+  ASSERT_TRUE(options.groups[0].guess.has_value());
+  EXPECT_EQ(options.groups[0].guess->toString(), "10.0.0.11:6379");
+  EXPECT_EQ(options.sentinel_user, "watcher");
+  EXPECT_EQ(options.sentinel_password, "pw");
+  EXPECT_EQ(options.node_password, "node-pw");
 }
 
 }  // namespace
