@@ -148,6 +148,17 @@ Result<Address> parseListenAddress(std::string_view text) {
   return parseHostPort(text, "host:port, [ipv6]:port or an absolute unix socket path");
 }
 
+Result<Address> parseSentinelAddress(std::string_view text) {
+  if (text.empty()) {
+    return makeError("the address is empty");
+  }
+  if (text.front() == '/') {
+    return makeError(quoted(text) + " is a unix socket path; a Sentinel is reached over TCP as " +
+                     "host:port");
+  }
+  return parseHostPort(text, "host:port or [ipv6]:port (e.g. 127.0.0.1:26379)");
+}
+
 Result<ServerConfig> parseServerLine(std::string_view text) {
   static constexpr std::string_view kForm =
       "'host:port:weight [name]' or '/path/to/socket:weight [name]'";

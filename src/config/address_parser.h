@@ -21,6 +21,10 @@ std::optional<int64_t> parseInteger(std::string_view text);
 // port is what follows the last ':', so an unbracketed IPv6 host ("::1:22121") is accepted.
 common::Result<Address> parseListenAddress(std::string_view text);
 
+// One `sentinels` entry: "host:port" or "[ipv6]:port" (TCP only; Sentinel has no unix socket
+// form here).
+common::Result<Address> parseSentinelAddress(std::string_view text);
+
 // One `servers` entry: "host:port:weight [name]" or "/path/to/socket:weight [name]", read
 // from the right as nutcracker's conf_add_server does: the name after the last space, then
 // the weight after the last ':', then the port. Weight 1..2^31-1, port 1..65535. Fills

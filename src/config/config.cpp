@@ -79,6 +79,20 @@ void checkPoolsAreDistinct(const std::vector<PoolConfig>& pools, const std::stri
   }
 }
 
+// The proxy routes only to plain servers: a Sentinel-managed pool is valid configuration that
+// this build still refuses to serve, rather than serving it from the first-guess addresses
+// and writing to whichever node happens to be listed.
+void refuseUnservedPools(const std::vector<PoolConfig>& pools, const std::string& file_name) {
+  for (const PoolConfig& pool : pools) {
+    if (pool.isSentinelManaged()) {
+      throw ConfigError(file_name, pool.sentinels_line, pool.name, "sentinels",
+                        "Sentinel-managed pools are not served yet: switchyard cannot route "
+                        "to Sentinel-managed groups in this version (list each master as a "
+                        "plain server instead)");
+    }
+  }
+}
+
 }  // namespace
 
 ConfigError::ConfigError(std::string file, int line, std::string pool, std::string key,
@@ -109,6 +123,7 @@ Config parseConfig(std::string_view yaml_text, const std::string& file_name) {
     config.pools.push_back(parser.parse(it->second));
   }
   checkPoolsAreDistinct(config.pools, file_name);
+  refuseUnservedPools(config.pools, file_name);
   return config;
 }
 

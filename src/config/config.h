@@ -74,6 +74,14 @@ struct PoolConfig {
   int64_t server_retry_timeout_ms = 30000;
   uint32_t server_failure_limit = 2;
   std::vector<ServerConfig> servers;  // in file order, never empty
+  // Sentinel-managed groups: when `sentinels` is not empty, each server is one replication
+  // group whose name is its Sentinel master name (always set) and whose address is only a
+  // first guess at its master.
+  std::vector<Address> sentinels;      // host:port of each Sentinel, in file order, no duplicates
+  int sentinels_line = 0;              // line of the `sentinels` key, 0 when absent
+  std::string sentinel_auth_user;      // `sentinel_auth: user password`; empty for password only
+  std::string sentinel_auth_password;  // empty: the Sentinels need no AUTH
+  bool isSentinelManaged() const { return !sentinels.empty(); }
 };
 
 struct Config {

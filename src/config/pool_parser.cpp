@@ -20,8 +20,8 @@ struct FutureKey {
   std::string_view feature;
 };
 constexpr FutureKey kFutureKeys[] = {
-    {"sentinels", "Sentinel-managed groups"},    {"sentinel_auth", "Sentinel-managed groups"},
-    {"cluster", "Redis Cluster pools"},          {"read_from", "read/write splitting"},
+    {"cluster", "Redis Cluster pools"},
+    {"read_from", "read/write splitting"},
     {"replica_max_lag", "read/write splitting"},
 };
 
@@ -99,6 +99,8 @@ const PoolParser::KeyHandler PoolParser::kKeyHandlers[] = {
     {"server_retry_timeout", &PoolParser::setServerRetryTimeout},
     {"server_failure_limit", &PoolParser::setServerFailureLimit},
     {"servers", &PoolParser::setServers},
+    {"sentinels", &PoolParser::setSentinels},
+    {"sentinel_auth", &PoolParser::setSentinelAuth},
 };
 
 PoolParser::PoolParser(const std::string& file, const YAML::Node& name_node) : file_(file) {
@@ -169,6 +171,29 @@ void PoolParser::finish() {
   }
   if (!seen_.contains("servers")) {
     fail(pool_.line, "servers", "missing; every pool needs at least one server");
+  }
+  checkSentinelGroups();
+}
+
+void PoolParser::checkSentinelGroups() {
+  auto auth = seen_.find("sentinel_auth");
+  if (auth != seen_.end() && !pool_.isSentinelManaged()) {
+    fail(auth->second, "sentinel_auth", "is set but the pool has no 'sentinels' to use it for");
+  }
+  if (!pool_.isSentinelManaged()) {
+    return;
+  }
+  for (const ServerConfig& server : pool_.servers) {
+    if (server.name.empty()) {
+      fail(server.line, "servers",
+           "'" + server.stats_name + "' has no name; with 'sentinels' each server is a " +
+               "Sentinel-managed group named by its Sentinel master name, as in " +
+               "'host:port:weight name'");
+    }
+    if (server.address.isUnix()) {
+      fail(server.line, "servers",
+           "'" + server.name + "' is a unix socket; Sentinel-managed groups are reached over TCP");
+    }
   }
 }
 
@@ -335,6 +360,43 @@ void PoolParser::setServers(const YAML::Node& value, int line) {
     fail(lineOf(value), key_,
          "the weights add up to " + std::to_string(total_weight) + ", more than 4294967295");
   }
+}
+
+void PoolParser::setSentinels(const YAML::Node& value, int line) {
+  if (!value.IsSequence()) {
+    fail(line, key_, "expected a list of 'host:port' entries, found " + nodeKind(value));
+  }
+  if (value.size() == 0) {
+    fail(line, key_, "the list is empty; name at least one Sentinel (three or more in production)");
+  }
+  std::map<std::string, int> lines;
+  for (const YAML::Node& item : value) {
+    int item_line = lineOf(item);
+    common::Result<Address> address = parseSentinelAddress(scalar(item, item_line));
+    if (!address) {
+      fail(item_line, key_, address.error().message);
+    }
+    auto [first, inserted] = lines.emplace(address->toString(), item_line);
+    if (!inserted) {
+      fail(item_line, key_,
+           "duplicate Sentinel '" + address->toString() + "' (also on line " +
+               std::to_string(first->second) + ")");
+    }
+    pool_.sentinels.push_back(std::move(address.value()));
+  }
+  pool_.sentinels_line = line;
+}
+
+void PoolParser::setSentinelAuth(const YAML::Node& value, int line) {
+  std::string text = scalar(value, line);
+  size_t space = text.find(' ');
+  std::string user = space == std::string::npos ? "" : text.substr(0, space);
+  std::string password = space == std::string::npos ? text : text.substr(space + 1);
+  if (password.empty() || (space != std::string::npos && user.empty())) {
+    fail(line, key_, "expected a password, or a user and a password separated by one space");
+  }
+  pool_.sentinel_auth_user = std::move(user);
+  pool_.sentinel_auth_password = std::move(password);
 }
 
 void PoolParser::addServer(const YAML::Node& item) {

@@ -59,6 +59,9 @@ class PoolParser {
   void setServerRetryTimeout(const YAML::Node& value, int line);
   void setServerFailureLimit(const YAML::Node& value, int line);
   void setServers(const YAML::Node& value, int line);
+  void setSentinels(const YAML::Node& value, int line);
+  void setSentinelAuth(const YAML::Node& value, int line);
+  void checkSentinelGroups();
   void addServer(const YAML::Node& item);
 
   static const KeyHandler kKeyHandlers[];

@@ -189,9 +189,10 @@ class RedisServer:
     """
 
     def __init__(self, workdir: Path, port: Optional[int] = None,
-                 requirepass: Optional[str] = None):
+                 requirepass: Optional[str] = None, extra_args: Sequence[str] = ()):
         self.port = port or free_port()
         self.requirepass = requirepass  # started with --requirepass when set
+        self.extra_args = list(extra_args)  # appended to argv on every start
         self.dir = Path(tempfile.mkdtemp(prefix=f"redis-{self.port}-", dir=workdir))
         self.log_path = self.dir / "redis.log"
         self.proc: Optional[subprocess.Popen] = None
@@ -208,7 +209,7 @@ class RedisServer:
     def start(self) -> "RedisServer":
         argv = [REDIS_SERVER, "--port", str(self.port), "--bind", HOST, "--save", "",
                 "--appendonly", "no", "--daemonize", "no", "--dir", str(self.dir),
-                "--enable-debug-command", "yes", "--protected-mode", "no"]
+                "--enable-debug-command", "yes", "--protected-mode", "no"] + self.extra_args
         if self.requirepass is not None:
             argv += ["--requirepass", self.requirepass]
         self.proc = spawn(argv, self.log_path)

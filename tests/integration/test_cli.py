@@ -159,6 +159,17 @@ def test_memcached_pool_is_refused(tmp_path):
     assert re.search(r"conf\.yml:3\b", out), out
 
 
+def test_sentinel_pool_is_refused_as_not_served_yet(tmp_path):
+    conf = tmp_path / "conf.yml"
+    conf.write_text("alpha:\n  listen: 127.0.0.1:6400\n  sentinels:\n   - 127.0.0.1:26379\n"
+                    "  sentinel_auth: pw\n  servers:\n   - 127.0.0.1:6390:1 g0\n")
+    for args in (["-t"], []):
+        code, out = run(*args, "-c", str(conf))
+        assert code != 0, out
+        assert "Sentinel-managed pools are not served yet" in out, out
+        assert re.search(r"conf\.yml:3: pool 'alpha': sentinels: ", out), out
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_stops_cleanly(procs, sig):
     (server,) = procs.redis(1)

@@ -120,7 +120,8 @@ def test_slow_client_costs_bounded_memory_and_gets_every_reply(single, capsys):
         peak_rss = max(peak_rss, sample_rss(proxy.pid, 1.0))
         forwarded = server.command_calls().get("get", 0) - gets_before - len(latencies)
         assert forwarded < SLOW_REQUESTS, "the proxy never stopped reading the slow client"
-        assert max(latencies) < 1.0, f"other clients waited {max(latencies):.2f}s"
+        # Blocked behind the slow client, they would wait until it reads (over 5 s).
+        assert max(latencies) < 3.0, f"other clients waited {max(latencies):.2f}s"
 
         checker = ReplyStreamChecker(replies, lambda i: i % BIG_KEYS)
         buf = bytearray(1 << 20)

@@ -223,13 +223,13 @@ def test_counters_move_within_the_interval(pair):
 
 
 def field_names(text: str) -> dict[str, list[str]]:
-    """The field names of each section ('pool stats:', 'server stats:') of a -D listing.
-    Any other unindented line ends a section (switchyard lists more sections after these)."""
+    """The field names of each twemproxy section ('pool stats:', 'server stats:') of a -D
+    listing. Other sections (switchyard's command stats and histograms) are left out."""
     sections: dict[str, list[str]] = {}
     current = None
     for line in text.splitlines():
-        if line and not line.startswith(" "):
-            current = line if line.endswith("stats:") else None
+        if line.strip() and not line.startswith(" "):
+            current = line if line in ("pool stats:", "server stats:") else None
             if current:
                 sections[current] = []
         elif current and line.startswith("  ") and line.strip():

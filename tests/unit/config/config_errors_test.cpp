@@ -60,9 +60,6 @@ TEST(ConfigErrors, UnknownKeys) {
 }
 
 TEST(ConfigErrors, KeysOfLaterVersionsAreRejected) {
-  expectKeyError("  sentinels:\n    - 127.0.0.1:26379\n", "sentinels",
-                 "unknown key: Sentinel-managed groups are not supported by this version");
-  expectKeyError("  sentinel_auth: pw\n", "sentinel_auth", "Sentinel-managed groups");
   expectKeyError("  cluster: true\n", "cluster", "Redis Cluster pools are not supported");
   expectKeyError("  read_from: replica\n", "read_from", "read/write splitting");
   expectKeyError("  replica_max_lag: 10\n", "replica_max_lag", "read/write splitting");

@@ -1,0 +1,114 @@
+// ControlConnection: a small asynchronous Redis client for the control plane (Sentinel
+// queries, ROLE / INFO probes, Sentinel event subscriptions). Not for the data path.
+//
+//   request(args, handler) --> [connect + AUTH on first use] --> pipelined on one socket
+//   socket --ReplyFramer--> one framed reply --> the oldest pending handler (FIFO)
+//   after subscribe(): replies with no pending request go to the message handler
+//
+// Every request has a deadline: request_timeout from when it is issued, plus connect_timeout
+// when the connection must be (re)established first. An error, a closed
+// socket or a missed deadline closes the connection and fails every pending request with
+// the reason (an error value, never an exception); the next request reconnects. An error
+// *reply* from Redis is not a failure: the handler gets it as a framed reply.
+//
+// Thread: the control thread that runs `io`. Owned through shared_ptr because asio handlers
+// keep it alive until they have run; close() (also called by the destructor of the owner's
+// handle, see ControlConnection::Handle) drops every handler without calling it, so a closed
+// connection never calls back into its owner.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "resp/reply_framer.h"
+#include "topology/sentinel_replies.h"
+
+namespace sy::topology {
+
+struct ControlConnectionOptions {
+  std::string auth_user;      // AUTH user password when both are set
+  std::string auth_password;  // AUTH password when only it is set; nothing when empty
+  common::Millis connect_timeout{1000};
+  common::Millis request_timeout{1000};
+};
+
+class ControlConnection : public std::enable_shared_from_this<ControlConnection> {
+ public:
+  // The framed reply (an error reply included), or why the request failed.
+  using ReplyHandler = std::function<void(common::Result<std::string>)>;
+  using MessageHandler = std::function<void(std::string_view framed)>;
+  using ClosedHandler = std::function<void(std::string_view reason)>;
+
+  static std::shared_ptr<ControlConnection> create(asio::io_context& io, NodeAddress address,
+                                                   ControlConnectionOptions options);
+  ControlConnection(asio::io_context& io, NodeAddress address, ControlConnectionOptions options);
+  ~ControlConnection();
+  ControlConnection(const ControlConnection&) = delete;
+  ControlConnection& operator=(const ControlConnection&) = delete;
+
+  // Sends `args` as one command; `handler` gets its reply or failure exactly once (unless
+  // close() drops it).
+  void request(std::vector<std::string> args, ReplyHandler handler);
+
+  // SUBSCRIBE to `channels`. `confirmed` gets the first subscribe confirmation (or the
+  // failure); afterwards every reply that answers no request goes to `on_message`, and
+  // `on_closed` is called once when the connection is lost.
+  void subscribe(const std::vector<std::string>& channels, ReplyHandler confirmed,
+                 MessageHandler on_message, ClosedHandler on_closed);
+
+  // Closes the socket and forgets every handler without calling it.
+  void close();
+
+  const NodeAddress& address() const { return address_; }
+  bool isConnected() const { return state_ == State::kReady; }
+
+ private:
+  enum class State { kIdle, kConnecting, kReady };
+  struct Pending {
+    ReplyHandler handler;
+    common::TimePoint deadline;
+  };
+
+  void enqueue(const std::vector<std::string>& args, ReplyHandler handler);
+  void startConnect();
+  void onResolved(const std::error_code& error, asio::ip::tcp::resolver::results_type results);
+  void onConnected(const std::error_code& error);
+  void flush();
+  void armRead();
+  void onRead(const std::error_code& error, size_t bytes);
+  void dispatch(std::string reply);
+  void armDeadline();
+  void onDeadline(const std::error_code& error);
+  void fail(const std::string& reason);
+  void reset();
+
+  asio::io_context& io_;
+  NodeAddress address_;
+  ControlConnectionOptions options_;
+  asio::ip::tcp::resolver resolver_;
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;
+  State state_ = State::kIdle;
+  uint64_t generation_ = 0;  // bumped by every close; handlers of an older one do nothing
+  std::string out_;          // encoded requests not yet handed to the socket
+  std::string writing_;      // bytes of the write in progress
+  bool write_in_progress_ = false;
+  std::string in_;
+  char read_chunk_[16384];
+  resp::ReplyFramer framer_;
+  std::deque<Pending> pending_;
+  bool subscribed_ = false;
+  MessageHandler on_message_;
+  ClosedHandler on_closed_;
+};
+
+}  // namespace sy::topology

@@ -1,0 +1,154 @@
+// SentinelWatcher: discovers and follows Sentinel-managed replication groups, as Redis's
+// guidelines for Sentinel clients describe, and publishes one immutable GroupView per group
+// whenever what it knows changes.
+//
+//   round(group):  Sentinels in turn (reachable first, short deadlines)
+//                    SENTINEL get-master-addr-by-name / replicas / sentinels   (pipelined)
+//                  -> master:  ROLE + INFO replication   (only "master" confirms it)
+//                  -> replicas not flagged s_down/o_down/disconnected: ROLE
+//                  -> GroupView; published (listener + one log line) if !sameState(last)
+//                  no Sentinel answered: keep the last known master/replicas, re-probe them
+//
+//   triggers:      start, Sentinel events (a SUBSCRIBE connection per Sentinel: +switch-master,
+//                  +sdown, +odown, +slave, +convert-to-slave, +role-change, +failover-end...),
+//                  a poll every poll_interval as a backstop (which also PINGs every
+//                  Sentinel, so each one's reachability stays current), a quick retry while the
+//                  master is unconfirmed, a re-subscribe (events may have been missed).
+//   A trigger during a round for the same group runs one more round right after it.
+//
+// The Sentinel list starts as the configured one and grows with what SENTINEL sentinels
+// reports; every known Sentinel is asked and subscribed to.
+//
+// Thread: the control thread running `io`; every method and the listener run there.
+// Lifetime: the owner keeps the watcher alive while `io` runs its handlers, and calls
+// stop() (or destroys it) to close every connection; no callback follows stop().
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "topology/control_connection.h"
+#include "topology/sentinel_view.h"
+
+namespace sy::topology {
+
+struct SentinelGroupSeed {
+  std::string name;                  // the Sentinel master name
+  std::optional<NodeAddress> guess;  // the configured address: the master until Sentinel says
+};
+
+struct SentinelWatcherOptions {
+  std::vector<NodeAddress> sentinels;  // at least one
+  std::vector<SentinelGroupSeed> groups;
+  std::string sentinel_user;      // sentinel_auth "user password"
+  std::string sentinel_password;  // sentinel_auth password; empty: no AUTH to Sentinels
+  std::string node_password;      // redis_auth, for ROLE/INFO on the data nodes
+  common::Millis connect_timeout{1000};
+  common::Millis request_timeout{1000};
+  common::Millis poll_interval{2000};
+  common::Millis retry_interval{250};  // re-run a round while the master is unconfirmed
+  common::Millis resubscribe_interval{1000};
+  int64_t replica_max_lag_seconds = 10;  // -1: never judge replicas by lag
+};
+
+// The watcher options for one pool of the config (which must be Sentinel-managed).
+SentinelWatcherOptions sentinelWatcherOptionsFor(const config::PoolConfig& pool);
+
+// Counters of the watcher as a whole (control thread only).
+struct SentinelWatcherStats {
+  uint64_t rounds = 0;             // discovery rounds completed
+  uint64_t sentinel_failures = 0;  // failed requests to Sentinels
+  uint64_t node_failures = 0;      // failed ROLE/INFO requests to data nodes
+  uint64_t events = 0;             // Sentinel event messages received
+  uint64_t published = 0;          // GroupViews published
+};
+
+class SentinelWatcher {
+ public:
+  using Listener = std::function<void(const std::shared_ptr<const GroupView>&)>;
+
+  SentinelWatcher(asio::io_context& io, SentinelWatcherOptions options, Listener listener);
+  ~SentinelWatcher();
+  SentinelWatcher(const SentinelWatcher&) = delete;
+  SentinelWatcher& operator=(const SentinelWatcher&) = delete;
+
+  // Subscribes to every Sentinel and starts a round for every group.
+  void start();
+  // Closes every connection and timer; no listener call follows.
+  void stop();
+
+  // The last published view of `name`, or null before the first.
+  std::shared_ptr<const GroupView> current(const std::string& name) const;
+  const SentinelWatcherStats& stats() const { return stats_; }
+  // Every Sentinel known now, sorted, with reachability and failure counts.
+  std::vector<SentinelView> sentinels() const;
+
+ private:
+  struct SentinelState {
+    NodeAddress address;
+    std::shared_ptr<ControlConnection> commands;
+    std::shared_ptr<ControlConnection> events;
+    bool reachable = false;
+    bool subscribed = false;
+    uint64_t failures = 0;
+    asio::steady_timer resubscribe_timer;
+    explicit SentinelState(asio::io_context& io, NodeAddress addr)
+        : address(std::move(addr)), resubscribe_timer(io) {}
+  };
+  struct Round;  // one discovery round of one group (sentinel_watcher.cpp)
+  struct GroupState {
+    SentinelGroupSeed seed;
+    std::shared_ptr<const GroupView> published;
+    bool running = false;
+    bool again = false;       // a trigger arrived during the round
+    std::string last_switch;  // payload of the last +switch-master logged
+    std::unique_ptr<asio::steady_timer> retry_timer;
+  };
+
+  SentinelState& addSentinel(const NodeAddress& address);
+  void subscribe(SentinelState& sentinel);
+  void onEvent(std::string_view framed);
+  void trigger(GroupState& group);
+  void triggerAll();
+  void schedulePoll();
+  void pingSentinels();
+  void pingSentinel(SentinelState& sentinel);
+  void startRound(GroupState& group);
+  void askSentinel(const std::shared_ptr<Round>& round, size_t index);
+  void onSentinelAnswer(const std::shared_ptr<Round>& round, SentinelState& sentinel);
+  void probeNodes(const std::shared_ptr<Round>& round);
+  void finishRound(const std::shared_ptr<Round>& round);
+  void markSentinel(SentinelState& sentinel, bool reachable, const std::string& error);
+  void learnSentinels(const std::vector<SentinelInstance>& reported);
+  ControlConnection& nodeConnection(const NodeAddress& address);
+  void dropUnusedNodeConnections();
+  GroupState* findGroup(const std::string& name);
+
+  asio::io_context& io_;
+  SentinelWatcherOptions options_;
+  Listener listener_;
+  bool running_ = false;
+  // Alive from start() to stop(): every asynchronous callback holds a weak_ptr to it and does
+  // nothing once it has expired (timers and connections may call back after stop()).
+  std::shared_ptr<int> life_;
+  std::vector<std::unique_ptr<SentinelState>> sentinels_;  // ask order: last answerer first
+  std::vector<GroupState> groups_;
+  std::map<NodeAddress, std::shared_ptr<ControlConnection>> nodes_;
+  asio::steady_timer poll_timer_;
+  SentinelWatcherStats stats_;
+  common::RateLimitedLog sentinel_log_{common::Millis(5000)};
+  common::RateLimitedLog node_log_{common::Millis(5000)};
+};
+
+}  // namespace sy::topology

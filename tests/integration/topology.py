@@ -1,0 +1,401 @@
+"""Sentinel-managed replication groups on 127.0.0.1, for tests and the README demo.
+
+A Topology starts G replication groups, each one master and R replicas (Debian's
+redis-server 7.0 with --replicaof), and S redis-sentinel processes that all monitor every
+group by name (g0, g1, ...). Everything runs on free ports, is stopped by pid, and every
+wait polls with a generous deadline so a busy machine slows tests down instead of failing
+them.
+
+    with Topology(workdir, groups=2, replicas=2, sentinels=3) as topo:
+        old = topo.master_of("g0")
+        topo.failover("g0")
+        new = topo.wait_failover("g0", old)
+
+As a script it prints the ports and runs in the foreground until Ctrl-C:
+
+    /usr/bin/python3 tests/integration/topology.py --groups 2 --replicas 2 --sentinels 3
+
+Thread: the thread that created the Topology (the harness ties children to it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (HOST, HarnessError, RedisServer, free_port, spawn,  # noqa: E402
+                     stop_process)
+
+REDIS_SENTINEL = "/usr/bin/redis-sentinel"
+SETTLE_TIMEOUT_S = 30.0
+FAILOVER_TIMEOUT_S = 30.0
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float, what: str,
+               interval_s: float = 0.05):
+    """Polls condition() until it returns a true value (returned) or raises HarnessError.
+
+    Redis errors and socket errors raised by condition() count as "not yet".
+    """
+    deadline = time.monotonic() + timeout_s
+    last_error = None
+    while True:
+        try:
+            value = condition()
+            if value:
+                return value
+        except (redis.exceptions.RedisError, OSError) as err:
+            last_error = err
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_error})" if last_error else ""
+            raise HarnessError(f"timed out after {timeout_s}s waiting for {what}{detail}")
+        time.sleep(interval_s)
+
+
+def role_of(port: int, timeout_s: float = 2.0) -> Optional[list]:
+    """The ROLE reply of the node on port, or None when it does not answer."""
+    client = redis.Redis(host=HOST, port=port, socket_timeout=timeout_s,
+                         socket_connect_timeout=timeout_s)
+    try:
+        return client.execute_command("ROLE")
+    except (redis.exceptions.RedisError, OSError):
+        return None
+    finally:
+        client.connection_pool.disconnect()
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _fields(flat) -> dict[str, str]:
+    """A Sentinel instance entry ([name, value, name, value, ...]) as a dict of strings."""
+    if isinstance(flat, dict):
+        return {_text(k): _text(v) for k, v in flat.items()}
+    return {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
+
+
+class SentinelNode:
+    """One redis-sentinel on 127.0.0.1 with its own config file, which Sentinel rewrites
+    with what it learns; restart() reuses it, as a real Sentinel restart would."""
+
+    def __init__(self, workdir: Path, groups: Sequence[tuple[str, int]], quorum: int,
+                 down_after_ms: int, failover_timeout_ms: int, password: Optional[str] = None):
+        self.port = free_port()
+        self.password = password
+        self.dir = Path(tempfile.mkdtemp(prefix=f"sentinel-{self.port}-", dir=workdir))
+        self.conf_path = self.dir / "sentinel.conf"
+        self.log_path = self.dir / "sentinel.log"
+        lines = [f"port {self.port}", f"bind {HOST}", "protected-mode no", "daemonize no",
+                 f"dir {self.dir}", "sentinel resolve-hostnames no"]
+        if password:
+            quoted = '"' + password.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            lines += [f"requirepass {quoted}", f"sentinel sentinel-pass {quoted}"]
+        for name, master_port in groups:
+            lines += [f"sentinel monitor {name} {HOST} {master_port} {quorum}",
+                      f"sentinel down-after-milliseconds {name} {down_after_ms}",
+                      f"sentinel failover-timeout {name} {failover_timeout_ms}",
+                      f"sentinel parallel-syncs {name} 1"]
+        self.conf_path.write_text("\n".join(lines) + "\n")
+        self.proc: Optional[subprocess.Popen] = None
+
+    @property
+    def addr(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def start(self) -> "SentinelNode":
+        self.proc = spawn([REDIS_SENTINEL, str(self.conf_path)], self.log_path)
+        wait_until(self._ready, SETTLE_TIMEOUT_S, f"sentinel on {self.port} to answer PING")
+        return self
+
+    def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise HarnessError(f"redis-sentinel on {self.port} exited "
+                               f"({self.proc.returncode}):\n{self.log_text()}")
+        return self.client(socket_timeout=1).ping()
+
+    def client(self, **kwargs) -> redis.Redis:
+        kwargs.setdefault("socket_timeout", 5)
+        kwargs.setdefault("socket_connect_timeout", 5)
+        return redis.Redis(host=HOST, port=self.port, password=self.password, **kwargs)
+
+    def command(self, *args):
+        client = self.client()
+        try:
+            return client.execute_command(*args)
+        finally:
+            client.connection_pool.disconnect()
+
+    def is_running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, sig=signal.SIGKILL)
+
+    def restart(self) -> "SentinelNode":
+        assert not self.is_running()
+        return self.start()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class Group:
+    """One replication group: its Sentinel name and its nodes (the first started as master)."""
+
+    def __init__(self, name: str, nodes: list[RedisServer]):
+        self.name = name
+        self.nodes = nodes
+
+    def node(self, port: int) -> RedisServer:
+        for node in self.nodes:
+            if node.port == port:
+                return node
+        raise HarnessError(f"no node on port {port} in group {self.name}")
+
+
+class Topology:
+    """G groups x (1 master + R replicas) and S Sentinels monitoring every group."""
+
+    def __init__(self, workdir: Path, groups: int = 1, replicas: int = 2, sentinels: int = 3,
+                 quorum: int = 2, down_after_ms: int = 1000, failover_timeout_ms: int = 3000,
+                 sentinel_password: Optional[str] = None, name_prefix: str = "g"):
+        self.workdir = Path(workdir)
+        self.replica_count = replicas
+        self.quorum = quorum
+        self.down_after_ms = down_after_ms
+        self.failover_timeout_ms = failover_timeout_ms
+        self.sentinel_password = sentinel_password
+        self.groups = [Group(f"{name_prefix}{i}", []) for i in range(groups)]
+        self.sentinel_count = sentinels
+        self.sentinels: list[SentinelNode] = []
+
+    # -- lifecycle
+    def start(self) -> "Topology":
+        try:
+            for group in self.groups:
+                master = RedisServer(self.workdir).start()
+                group.nodes.append(master)
+                for _ in range(self.replica_count):
+                    replica = RedisServer(self.workdir,
+                                          extra_args=["--replicaof", HOST, str(master.port)])
+                    group.nodes.append(replica.start())
+            for group in self.groups:
+                self.wait_replicas_linked(group.name)
+            monitored = [(group.name, group.nodes[0].port) for group in self.groups]
+            for _ in range(self.sentinel_count):
+                sentinel = SentinelNode(self.workdir, monitored, self.quorum,
+                                        self.down_after_ms, self.failover_timeout_ms,
+                                        self.sentinel_password)
+                self.sentinels.append(sentinel)
+                sentinel.start()
+            self.wait_settled()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stops every Sentinel, then every node, each by its pid."""
+        for sentinel in self.sentinels:
+            sentinel.stop()
+        for group in self.groups:
+            for node in group.nodes:
+                node.stop()
+
+    def __enter__(self) -> "Topology":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- lookups
+    def group(self, name: str) -> Group:
+        for group in self.groups:
+            if group.name == name:
+                return group
+        raise HarnessError(f"no group named {name}")
+
+    def node(self, port: int) -> RedisServer:
+        for group in self.groups:
+            for node in group.nodes:
+                if node.port == port:
+                    return node
+        raise HarnessError(f"no node on port {port}")
+
+    def running_sentinels(self) -> list[SentinelNode]:
+        return [s for s in self.sentinels if s.is_running()]
+
+    def master_of(self, name: str) -> RedisServer:
+        """The one running node of the group whose ROLE is master (waits for there to be one)."""
+        group = self.group(name)
+
+        def single_master():
+            masters = [n for n in group.nodes
+                       if n.is_running() and (role_of(n.port) or [b""])[0] == b"master"]
+            return masters[0] if len(masters) == 1 else None
+
+        return wait_until(single_master, FAILOVER_TIMEOUT_S, f"one master in {name}")
+
+    def replicas_of(self, name: str) -> list[RedisServer]:
+        master = self.master_of(name)
+        return [n for n in self.group(name).nodes if n is not master]
+
+    def sentinel_master_port(self, name: str, sentinel: Optional[SentinelNode] = None) -> int:
+        sentinel = sentinel or self.running_sentinels()[0]
+        host, port = sentinel.command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
+        return int(port)
+
+    # -- waits
+    def wait_replicas_linked(self, name: str, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+        """Until every running non-master node of the group is a replica of its master with
+        the link up."""
+        master = self.master_of(name)
+
+        def linked():
+            for node in self.group(name).nodes:
+                if node is master or not node.is_running():
+                    continue
+                role = role_of(node.port)
+                if not role or role[0] != b"slave" or int(role[2]) != master.port \
+                        or role[3] != b"connected":
+                    return False
+            return True
+
+        wait_until(linked, timeout_s, f"replicas of {name} linked to {master.port}")
+
+    def wait_settled(self, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+        """Until every running Sentinel knows the current master of every group, every
+        running replica (not down), and every other running Sentinel."""
+        def settled():
+            live = self.running_sentinels()
+            for group in self.groups:
+                master = self.master_of(group.name)
+                want = {n.port for n in group.nodes if n is not master and n.is_running()}
+                for sentinel in live:
+                    if self.sentinel_master_port(group.name, sentinel) != master.port:
+                        return False
+                    replicas = map(_fields,
+                                   sentinel.command("SENTINEL", "REPLICAS", group.name))
+                    known = {int(r["port"]) for r in replicas
+                             if "s_down" not in r["flags"] and "disconnected" not in r["flags"]}
+                    if not want <= known:
+                        return False
+                    others = sentinel.command("SENTINEL", "SENTINELS", group.name)
+                    if len(others) < len(live) - 1:
+                        return False
+            return True
+
+        wait_until(settled, timeout_s, "the Sentinels to agree on the topology", 0.2)
+
+    # -- actions
+    def kill_node(self, port: int) -> None:
+        """SIGKILL, as a crash would."""
+        self.node(port).kill()
+
+    def stop_node(self, port: int) -> None:
+        self.node(port).stop()
+
+    def restart_node(self, port: int) -> RedisServer:
+        """Starts a stopped node again on its port (empty data; a former master comes back as
+        a master until Sentinel converts it)."""
+        return self.node(port).restart()
+
+    def failover(self, name: str, timeout_s: float = FAILOVER_TIMEOUT_S) -> None:
+        """SENTINEL FAILOVER through a running Sentinel, retried while Sentinel says a failover
+        is in progress or no replica is good enough yet (e.g. right after a previous one)."""
+        def attempt():
+            for sentinel in self.running_sentinels():
+                try:
+                    return sentinel.command("SENTINEL", "FAILOVER", name)
+                except redis.exceptions.ResponseError as err:
+                    if "INPROG" not in str(err) and "NOGOODSLAVE" not in str(err):
+                        raise
+            return False
+
+        wait_until(attempt, timeout_s, f"Sentinel to accept a failover of {name}", 0.25)
+
+    def wait_failover(self, name: str, old_master_port: int,
+                      timeout_s: float = FAILOVER_TIMEOUT_S) -> RedisServer:
+        """Until a node other than old_master_port is the group's master by ROLE and every
+        running Sentinel names it; returns it."""
+        group = self.group(name)
+
+        def new_master():
+            for node in group.nodes:
+                if node.port == old_master_port or not node.is_running():
+                    continue
+                role = role_of(node.port)
+                if role and role[0] == b"master":
+                    ports = {self.sentinel_master_port(name, s) for s in self.running_sentinels()}
+                    return node if ports == {node.port} else None
+            return None
+
+        return wait_until(new_master, timeout_s, f"a new master of {name}", 0.1)
+
+    # -- reporting
+    def describe(self) -> str:
+        lines = []
+        for group in self.groups:
+            master = self.master_of(group.name)
+            replicas = ", ".join(str(n.port) for n in group.nodes if n is not master)
+            lines.append(f"group {group.name}: master {HOST}:{master.port}, "
+                         f"replicas {replicas or '-'}")
+        lines.append("sentinels: " + ", ".join(s.addr for s in self.sentinels))
+        return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Start Sentinel-managed Redis replication groups on 127.0.0.1 and run "
+                    "until Ctrl-C.")
+    parser.add_argument("--groups", type=int, default=2)
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--sentinels", type=int, default=3)
+    parser.add_argument("--quorum", type=int, default=2)
+    parser.add_argument("--down-after-ms", type=int, default=1000)
+    parser.add_argument("--failover-timeout-ms", type=int, default=3000)
+    parser.add_argument("--sentinel-password", default=None)
+    parser.add_argument("--workdir", default=None, help="where logs and configs go "
+                        "(default: a new temporary directory)")
+    args = parser.parse_args(argv)
+    if args.groups < 1 or args.replicas < 0 or args.sentinels < 1:
+        parser.error("need at least one group and one Sentinel, and no negative counts")
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="switchyard-topology-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    topo = Topology(workdir, groups=args.groups, replicas=args.replicas,
+                    sentinels=args.sentinels, quorum=args.quorum,
+                    down_after_ms=args.down_after_ms,
+                    failover_timeout_ms=args.failover_timeout_ms,
+                    sentinel_password=args.sentinel_password)
+    stopping = []
+    # Explicit handlers: a shell starts background jobs with SIGINT ignored, and Python then
+    # never raises KeyboardInterrupt.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    with topo:
+        print(topo.describe(), flush=True)
+        print(f"logs and configs: {workdir}", flush=True)
+        print("running; Ctrl-C stops everything", flush=True)
+        while not stopping:
+            time.sleep(0.2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+// ControlConnection against a fake upstream on 127.0.0.1 that checks the bytes it receives:
+// AUTH before the first request, pipelined replies in order, deadlines, refused AUTH,
+// refused connections, and close() dropping handlers.
+#include "topology/control_connection.h"
+
+#include <gtest/gtest.h>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sy::topology {
+namespace {
+
+using asio::ip::tcp;
+
+// Accepts one connection, reads exactly `expect.size()` bytes, checks them, then writes
+// `answer` (nothing when empty) and keeps the socket open.
+class FakeUpstream {
+ public:
+  FakeUpstream(asio::io_context& io, std::string expect, std::string answer)
+      : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        socket_(io),
+        expect_(std::move(expect)),
+        answer_(std::move(answer)) {
+    acceptor_.async_accept(socket_, [this](const std::error_code& error) {
+      if (error) return;
+      ++accepted;
+      received_.resize(expect_.size());
+      asio::async_read(socket_, asio::buffer(received_), [this](const std::error_code& e, size_t) {
+        if (e) return;
+        EXPECT_EQ(received_, expect_);
+        if (!answer_.empty()) asio::write(socket_, asio::buffer(answer_));
+      });
+    });
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int accepted = 0;
+
+ private:
+  tcp::acceptor acceptor_;
+  tcp::socket socket_;
+  std::string expect_;
+  std::string answer_;
+  std::string received_;
+};
+
+struct Outcome {
+  std::optional<common::Result<std::string>> reply;
+};
+
+std::shared_ptr<ControlConnection> connect(asio::io_context& io, uint16_t port,
+                                           std::string password = "",
+                                           common::Millis timeout = common::Millis(2000)) {
+  return ControlConnection::create(io, {"127.0.0.1", port},
+                                   {"", std::move(password), common::Millis(2000), timeout});
+}
+
+void runUntil(asio::io_context& io, const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    io.run_for(std::chrono::milliseconds(10));
+  }
+}
+
+TEST(ControlConnection, AuthThenPipelinedReplies) {
+  asio::io_context io;
+  FakeUpstream upstream(io,
+                        "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nROLE\r\n",
+                        "+OK\r\n+PONG\r\n*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+  auto connection = connect(io, upstream.port(), "pw");
+  Outcome ping, role;
+  connection->request({"PING"}, [&](common::Result<std::string> r) { ping.reply = r; });
+  connection->request({"ROLE"}, [&](common::Result<std::string> r) { role.reply = r; });
+  runUntil(io, [&] { return role.reply.has_value(); });
+  ASSERT_TRUE(ping.reply && ping.reply->ok());
+  EXPECT_EQ(**ping.reply, "+PONG\r\n");
+  ASSERT_TRUE(role.reply && role.reply->ok());
+  EXPECT_EQ(**role.reply, "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+  EXPECT_TRUE(connection->isConnected());
+}
+
+TEST(ControlConnection, RefusedAuthFailsEveryRequest) {
+  asio::io_context io;
+  FakeUpstream upstream(io, "*2\r\n$4\r\nAUTH\r\n$5\r\nwrong\r\n*1\r\n$4\r\nPING\r\n",
+                        "-WRONGPASS invalid username-password pair\r\n");
+  auto connection = connect(io, upstream.port(), "wrong");
+  Outcome ping;
+  connection->request({"PING"}, [&](common::Result<std::string> r) { ping.reply = r; });
+  runUntil(io, [&] { return ping.reply.has_value(); });
+  ASSERT_TRUE(ping.reply && !ping.reply->ok());
+  EXPECT_EQ(ping.reply->error().message, "AUTH refused: WRONGPASS invalid username-password pair");
+  EXPECT_FALSE(connection->isConnected());
+}
+
+TEST(ControlConnection, SilentPeerMissesTheDeadline) {
+  asio::io_context io;
+  FakeUpstream upstream(io, "*1\r\n$4\r\nPING\r\n", "");
+  auto connection = connect(io, upstream.port(), "", common::Millis(100));
+  Outcome ping;
+  auto started = std::chrono::steady_clock::now();
+  connection->request({"PING"}, [&](common::Result<std::string> r) { ping.reply = r; });
+  runUntil(io, [&] { return ping.reply.has_value(); });
+  ASSERT_TRUE(ping.reply && !ping.reply->ok());
+  EXPECT_NE(ping.reply->error().message.find("did not answer within 100 ms"), std::string::npos)
+      << ping.reply->error().message;
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(100));
+  EXPECT_FALSE(connection->isConnected());
+}
+
+TEST(ControlConnection, RefusedConnection) {
+  asio::io_context io;
+  uint16_t port = 0;
+  {
+    tcp::acceptor closed(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = closed.local_endpoint().port();
+  }
+  auto connection = connect(io, port);
+  Outcome ping;
+  connection->request({"PING"}, [&](common::Result<std::string> r) { ping.reply = r; });
+  runUntil(io, [&] { return ping.reply.has_value(); });
+  ASSERT_TRUE(ping.reply && !ping.reply->ok());
+  EXPECT_NE(ping.reply->error().message.find("cannot connect to 127.0.0.1:"), std::string::npos)
+      << ping.reply->error().message;
+}
+
+TEST(ControlConnection, CloseDropsHandlers) {
+  asio::io_context io;
+  FakeUpstream upstream(io, "*1\r\n$4\r\nPING\r\n", "+PONG\r\n");
+  auto connection = connect(io, upstream.port());
+  bool called = false;
+  connection->request({"PING"}, [&](common::Result<std::string>) { called = true; });
+  connection->close();
+  io.run_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(called);
+}
+
+TEST(ControlConnection, SubscribedPushesGoToTheMessageHandler) {
+  asio::io_context io;
+  std::string confirm = "*3\r\n$9\r\nsubscribe\r\n$6\r\n+sdown\r\n:1\r\n";
+  std::string message = "*3\r\n$7\r\nmessage\r\n$6\r\n+sdown\r\n$13\r\nmaster g0 h 1\r\n";
+  FakeUpstream upstream(io, "*2\r\n$9\r\nSUBSCRIBE\r\n$6\r\n+sdown\r\n", confirm + message);
+  auto connection = connect(io, upstream.port());
+  Outcome confirmed;
+  std::string pushed;
+  connection->subscribe(
+      {"+sdown"}, [&](common::Result<std::string> r) { confirmed.reply = r; },
+      [&](std::string_view framed) { pushed = std::string(framed); }, [](std::string_view) {});
+  runUntil(io, [&] { return !pushed.empty(); });
+  ASSERT_TRUE(confirmed.reply && confirmed.reply->ok());
+  EXPECT_EQ(**confirmed.reply, confirm);
+  EXPECT_EQ(pushed, message);
+}
+
+}  // namespace
+}  // namespace sy::topology
