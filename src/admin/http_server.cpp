@@ -5,6 +5,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
+#include "admin/listen.h"
 #include "admin/prometheus.h"
 #include "config/config.h"
 #include "topology/topology.h"
@@ -110,17 +111,8 @@ common::Result<void> HttpServer::open() {
   config::Address address;
   address.host = options_.address;
   address.port = options_.port;
-  auto endpoint = topology::resolveAddress(address);
-  if (!endpoint.ok()) return common::makeError("admin: " + endpoint.error().message);
+  if (auto listening = listenOn(acceptor_, address, "admin"); !listening.ok()) return listening;
   std::error_code error;
-  acceptor_.open(endpoint->protocol(), error);
-  if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
-  if (!error) acceptor_.bind(*endpoint, error);
-  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    return common::makeError("admin: cannot listen on " + address.toString() + ": " +
-                             error.message());
-  }
   auto local = acceptor_.local_endpoint(error);
   if (!error && local.size() >= sizeof(sockaddr_in)) {
     bound_port_ = ntohs(reinterpret_cast<const sockaddr_in*>(local.data())->sin_port);

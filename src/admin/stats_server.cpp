@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <asio/write.hpp>
 
+#include "admin/listen.h"
 #include "admin/stats_snapshot.h"
 #include "topology/topology.h"
 
@@ -26,17 +27,7 @@ common::Result<void> StatsServer::open() {
   config::Address address;
   address.host = options_.address;
   address.port = options_.port;
-  auto endpoint = topology::resolveAddress(address);
-  if (!endpoint.ok()) return common::makeError("stats: " + endpoint.error().message);
-  std::error_code error;
-  acceptor_.open(endpoint->protocol(), error);
-  if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
-  if (!error) acceptor_.bind(*endpoint, error);
-  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    return common::makeError("stats: cannot listen on " + address.toString() + ": " +
-                             error.message());
-  }
+  if (auto listening = listenOn(acceptor_, address, "stats"); !listening.ok()) return listening;
   open_ = true;
   refresh();
   armRefresh();

@@ -32,7 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import redis
 
@@ -125,6 +125,19 @@ def kill_all_started() -> list[str]:
             except subprocess.TimeoutExpired:
                 pass
     return leaked
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout_s: float = 20.0,
+               every_s: float = 0.05):
+    """Polls `condition` until it returns something true, and returns that; raises
+    AssertionError naming `what` after `timeout_s` (generous: tests run on busy machines)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def wait_for_port(port: int, proc: Optional[subprocess.Popen] = None,

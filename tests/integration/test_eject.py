@@ -10,20 +10,9 @@ from __future__ import annotations
 
 import time
 
-from harness import ErrorReply, Nutcracker, locate_many, pool_config, spread_keys
+from harness import ErrorReply, Nutcracker, locate_many, pool_config, spread_keys, wait_until
 
-DEADLINE_S = 20.0
 KEYS = spread_keys(300, suffix=":eject")
-
-
-def wait_until(condition, what: str, timeout_s: float = DEADLINE_S):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def write_all(client) -> list:

@@ -10,22 +10,14 @@ import re
 import socket
 import subprocess
 import time
-from typing import Callable
 
 import pytest
 import redis
 
-from harness import HOST, Switchyard, free_port, pool_config
+from harness import HOST, Switchyard, free_port, pool_config, wait_until
 
 DEADLINE = 20.0
 
-
-def wait_until(check: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:
-    end = time.monotonic() + deadline
-    while not check():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def http(port: int, request: bytes, timeout: float = 10.0) -> tuple[int, dict, bytes]:

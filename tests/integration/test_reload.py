@@ -16,24 +16,12 @@ import subprocess
 import threading
 import time
 
-import pytest
 import redis
 
 from harness import (HOST, REDIS_BENCHMARK, ERROR_TIMEOUT_WORDS, ErrorReply, Nutcracker, Status,
-                     free_port, locate_many, pool_config, spread_keys)
+                     free_port, locate_many, pool_config, spread_keys, wait_until)
 
 OUTCOME = re.compile(r"reload (applied|refused).*")
-DEADLINE_S = 20.0
-
-
-def wait_until(condition, what: str, timeout_s: float = DEADLINE_S):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def reload(proxy, pools=None, text: str | None = None) -> str:

@@ -12,21 +12,10 @@ import signal
 import socket
 import time
 
-from harness import HOST, Switchyard, free_port, pool_config, spread_keys
+from harness import HOST, Switchyard, free_port, pool_config, spread_keys, wait_until
 from test_metrics import get, scrape
 
-DEADLINE_S = 20.0
 OUTCOME = re.compile(r"reload (applied|refused).*")
-
-
-def wait_until(condition, what: str, timeout_s: float = DEADLINE_S):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def accepts(port: int) -> bool:
