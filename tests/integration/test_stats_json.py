@@ -161,8 +161,16 @@ def compare_after(pair, driver, expected_requests: int, client_eof: int) -> tupl
     return {k: (ours[k], theirs[k]) for k in ours if ours[k] != theirs[k]}, ours
 
 
+def probed(c: dict) -> bool:
+    """Idle, and the harness's start-up probe (one connect and close per listen port) is
+    counted: on a busy machine the probe can still wait in the listen backlog when the
+    proxy first looks idle."""
+    pools_ = {path.split("/")[0] for path in c if "/" in path}
+    return idle(c) and all(c[f"{p}/client_eof"] >= 1 for p in pools_)
+
+
 def test_same_document_and_counters_as_nutcracker(pair):
-    before = [settled(p, idle) for p in pair]
+    before = [settled(p, probed) for p in pair]
     assert skeleton(before[0]) == skeleton(before[1]), before
     assert types(parse_ordered(before[0])) == types(parse_ordered(before[1]))
     assert counters(before[0]) == counters(before[1])
