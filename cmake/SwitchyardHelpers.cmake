@@ -6,6 +6,11 @@ if(SY_WERROR)
   list(APPEND SY_WARNINGS -Werror)
 endif()
 
+# asio picks aligned_alloc or operator new for handler memory by whether a libstdc++ header
+# came before its own in the translation unit, so two TUs can disagree and one frees what
+# the other allocated (ASan: alloc-dealloc-mismatch). One choice for every TU.
+add_compile_definitions(ASIO_DISABLE_STD_ALIGNED_ALLOC)
+
 if(SY_SANITIZE STREQUAL "address")
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
                       -fno-omit-frame-pointer)

@@ -576,12 +576,17 @@ TEST_F(BackendConnectionTest, ConnectionsShareOneCountersBlockThatOutlivesThem) 
   EXPECT_EQ(first->counters()[common::ServerStat::requests].get(), 3u)
       << "counters() is the shared block";
 
-  second.reset();  // destroyed with two requests in flight
+  second->close("retired");  // two requests in flight
+  while (io_.poll() > 0) {   // its cancelled operations run before it is destroyed
+  }
+  second.reset();
   EXPECT_EQ(shared[common::ServerStat::server_connections].get(), 1u);
   EXPECT_EQ(shared[common::ServerStat::out_queue].get(), 1u);
   EXPECT_EQ(shared[common::ServerStat::out_queue_bytes].get(), getRequest("a").size());
   EXPECT_EQ(shared[common::ServerStat::requests].get(), 3u);
   first->close("test over");
+  while (io_.poll() > 0) {
+  }
   EXPECT_EQ(shared[common::ServerStat::server_connections].get(), 0u);
   EXPECT_EQ(shared[common::ServerStat::out_queue].get(), 0u);
   EXPECT_EQ(shared[common::ServerStat::out_queue_bytes].get(), 0u);
