@@ -194,7 +194,34 @@ def raise_nofile_limit(wanted: int = 16384) -> int:
 # redis-server
 
 
-class RedisServer:
+class ManagedProcess:
+    """Lifecycle of a server process the harness started: a subclass sets self.proc in its
+    start(), which returns self. Stopped by pid, never by name."""
+
+    proc: Optional[subprocess.Popen] = None
+
+    def start(self):
+        raise NotImplementedError
+
+    def is_running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.proc is not None:
+            stop_process(self.proc, sig=signal.SIGKILL)
+
+    def restart(self):
+        """Starts again on the same port, after stop() or kill()."""
+        assert not self.is_running()
+        return self.start()
+
+
+class RedisServer(ManagedProcess):
     """One redis-server 7.0 on 127.0.0.1, without persistence, in its own temp dir.
 
     DEBUG is enabled so tests can slow a backend down (DEBUG SLEEP) and can prove that a
@@ -250,23 +277,6 @@ class RedisServer:
         kwargs.setdefault("socket_timeout", 10)
         kwargs.setdefault("password", self.requirepass)
         return redis.Redis(host=HOST, port=self.port, db=db, **kwargs)
-
-    def is_running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would."""
-        if self.proc is not None:
-            stop_process(self.proc, sig=signal.SIGKILL)
-
-    def restart(self) -> "RedisServer":
-        """Starts again on the same port (after stop() or kill()); the data is gone."""
-        assert not self.is_running()
-        return self.start()
 
     def flushall(self) -> None:
         self.client().flushall()

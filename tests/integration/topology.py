@@ -33,8 +33,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (HOST, HarnessError, RedisServer, free_port, spawn,  # noqa: E402
-                     stop_process)
+from harness import (HOST, HarnessError, ManagedProcess, RedisServer, free_port,  # noqa: E402
+                     spawn)
 
 REDIS_SENTINEL = "/usr/bin/redis-sentinel"
 SETTLE_TIMEOUT_S = 30.0
@@ -85,7 +85,7 @@ def _fields(flat) -> dict[str, str]:
     return {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
 
 
-class SentinelNode:
+class SentinelNode(ManagedProcess):
     """One redis-sentinel on 127.0.0.1 with its own config file, which Sentinel rewrites
     with what it learns; restart() reuses it, as a real Sentinel restart would."""
 
@@ -135,21 +135,6 @@ class SentinelNode:
             return client.execute_command(*args)
         finally:
             client.connection_pool.disconnect()
-
-    def is_running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc, sig=signal.SIGKILL)
-
-    def restart(self) -> "SentinelNode":
-        assert not self.is_running()
-        return self.start()
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
