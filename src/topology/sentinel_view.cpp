@@ -60,7 +60,8 @@ size_t GroupView::reachableSentinels() const {
 
 bool sameState(const GroupView& a, const GroupView& b) {
   if (a.name != b.name || a.master != b.master || a.master_confirmed != b.master_confirmed ||
-      a.from_sentinel != b.from_sentinel || a.replicas.size() != b.replicas.size() ||
+      a.from_sentinel != b.from_sentinel || a.claimed_masters != b.claimed_masters ||
+      a.failover_in_progress != b.failover_in_progress || a.replicas.size() != b.replicas.size() ||
       a.sentinels.size() != b.sentinels.size()) {
     return false;
   }
@@ -88,6 +89,7 @@ std::string describeChange(const GroupView* before, const GroupView& after) {
       (before->master != after.master || before->master_confirmed != after.master_confirmed)) {
     text += " (was " + masterText(*before) + ")";
   }
+  if (after.failover_in_progress) text += "; failover under way, writes wait";
   std::map<NodeAddress, const ReplicaView*> old_replicas;
   if (before != nullptr) {
     for (const ReplicaView& replica : before->replicas) old_replicas[replica.address] = &replica;

@@ -33,6 +33,7 @@ struct ReplicaView {
   int64_t lag_bytes = -1;      // master offset minus the replica's; -1 when unknown
   int64_t lag_seconds = -1;    // since its last ack, as the master reports; -1 when unknown
   std::string sentinel_flags;  // as the answering Sentinel reported them; empty if unknown
+  int64_t rtt_usec = -1;       // round trip of its ROLE request this round; -1 when unknown
 
   bool healthy() const { return health == ReplicaHealth::kHealthy; }
 };
@@ -53,6 +54,16 @@ struct GroupView {
   // False when no Sentinel answered this round: master and replicas are the last known
   // ones (re-probed with ROLE), not fresh from Sentinel.
   bool from_sentinel = false;
+  // Nodes that answered ROLE "master" in a group without Sentinel when there is more than one
+  // (sorted): writes are refused rather than split between them.
+  std::vector<NodeAddress> claimed_masters;
+  int64_t master_rtt_usec = -1;  // round trip of the master's ROLE request; -1 when unknown
+  // A Sentinel announced a failover of this group (+try-failover, +selected-slave,
+  // +promoted-slave ...) that has not ended yet: writes wait for the new master.
+  bool failover_in_progress = false;
+  // In the view that follows a failover: microseconds from the first failover event to this
+  // view's confirmed new master; -1 in every other view.
+  int64_t failover_follow_usec = -1;
 
   size_t healthyReplicas() const;
   size_t reachableSentinels() const;

@@ -178,11 +178,59 @@ void SentinelWatcher::onEvent(std::string_view framed) {
   } else {
     spdlog::debug("sentinel event {} {}", event->channel, event->payload);
   }
+  if (group != nullptr) onFailoverEvent(*group, *event);
   if (event->master_name.empty()) {
     triggerAll();
   } else if (group != nullptr) {
     trigger(*group);
   }
+}
+
+void SentinelWatcher::onFailoverEvent(GroupState& group, const SentinelEvent& event) {
+  const std::string& channel = event.channel;
+  bool starts = channel == "+try-failover" || channel == "+selected-slave" ||
+                channel == "+failover-state-send-slaveof-noone" || channel == "+promoted-slave";
+  bool names_master = (channel == "+promoted-slave" || channel == "+switch-master") &&
+                      event.new_master.has_value();
+  bool aborts = channel.starts_with("-failover-abort") || channel == "+failover-end-for-timeout";
+  if (aborts && group.failover_since) {
+    spdlog::warn("group '{}': failover aborted ({}); writes go to the confirmed master again",
+                 group.seed.name, channel);
+    group.failover_since.reset();
+    group.promoted.reset();
+    republish(group);
+    return;
+  }
+  if (names_master) group.promoted = event.new_master;
+  if ((starts || names_master) && !group.failover_since) {
+    group.failover_since = common::now();
+    spdlog::info("group '{}': failover under way ({}); writes wait for the new master",
+                 group.seed.name, channel);
+    republish(group);
+  }
+}
+
+void SentinelWatcher::republish(GroupState& group) {
+  if (group.published == nullptr) return;
+  bool in_progress = group.failover_since.has_value();
+  if (group.published->failover_in_progress == in_progress) return;
+  auto view = std::make_shared<GroupView>(*group.published);
+  view->failover_in_progress = in_progress;
+  view->failover_follow_usec = -1;
+  publish(group, std::move(view));
+}
+
+void SentinelWatcher::publish(GroupState& group, std::shared_ptr<GroupView> view) {
+  view->generation = group.published ? group.published->generation + 1 : 1;
+  spdlog::info("sentinel {}", describeChange(group.published.get(), *view));
+  group.published = std::move(view);
+  ++stats_.published;
+  listener_(group.published);
+}
+
+void SentinelWatcher::rediscover(const std::string& name) {
+  GroupState* group = findGroup(name);
+  if (group != nullptr) trigger(*group);
 }
 
 SentinelWatcher::GroupState* SentinelWatcher::findGroup(const std::string& name) {
@@ -303,6 +351,12 @@ void SentinelWatcher::onSentinelAnswer(const std::shared_ptr<Round>& round,
   }
   round->from_sentinel = true;
   round->master = **master;
+  GroupState& group = *round->group;
+  if (group.promoted && *group.promoted == **master) {
+    group.promoted.reset();  // Sentinel reports the new master itself now
+  } else if (group.promoted && group.failover_since) {
+    round->master = *group.promoted;  // Sentinel still names the old one until +switch-master
+  }
   round->replicas = std::move(replicas.value());
   learnSentinels(*others);
   // Ask the Sentinel that answered first next time (Redis's guideline for Sentinel clients).
@@ -390,13 +444,10 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
             [](const ReplicaView& a, const ReplicaView& b) { return a.address < b.address; });
   view->sentinels = sentinels();
   group.running = false;
+  followFailover(group, *view);
   if (group.published == nullptr || !sameState(*group.published, *view)) {
-    view->generation = group.published ? group.published->generation + 1 : 1;
-    spdlog::info("sentinel {}", describeChange(group.published.get(), *view));
-    group.published = view;
-    ++stats_.published;
     std::weak_ptr<int> life = life_;
-    listener_(group.published);
+    publish(group, std::move(view));
     if (life.expired()) return;  // the listener stopped the watcher
   }
   dropUnusedNodeConnections();
@@ -409,6 +460,32 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
       if (!error && !life.expired()) trigger(group);
     });
   }
+}
+
+void SentinelWatcher::followFailover(GroupState& group, GroupView& view) {
+  if (!group.failover_since) return;
+  common::TimePoint now = common::now();
+  bool followed = view.master_confirmed && view.master &&
+                  (!group.promoted || *view.master == *group.promoted) &&
+                  (group.published == nullptr || group.published->master != view.master);
+  if (followed) {
+    view.failover_follow_usec =
+        static_cast<int64_t>(common::elapsedMicros(*group.failover_since, now));
+    spdlog::info("group '{}': failover followed in {} ms: writes go to {}", group.seed.name,
+                 view.failover_follow_usec / 1000, view.master->toString());
+    group.failover_since.reset();
+    group.promoted.reset();
+    return;
+  }
+  if (now - *group.failover_since > options_.failover_give_up) {
+    spdlog::warn("group '{}': a failover announced {} ms ago has not completed; writes go to "
+                 "the confirmed master again",
+                 group.seed.name, common::elapsedMicros(*group.failover_since, now) / 1000);
+    group.failover_since.reset();
+    group.promoted.reset();
+    return;
+  }
+  view.failover_in_progress = true;
 }
 
 void SentinelWatcher::markSentinel(SentinelState& sentinel, bool reachable,
