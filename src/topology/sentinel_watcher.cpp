@@ -23,6 +23,8 @@ struct SentinelWatcher::Round {
   std::optional<RoleReply> master_role;
   std::optional<InfoReplication> master_info;
   std::map<NodeAddress, std::optional<RoleReply>> replica_roles;  // nullopt: no answer
+  int64_t master_rtt_usec = -1;                 // round trip of the master's ROLE request
+  std::map<NodeAddress, int64_t> replica_rtts;  // of each replica's; absent: no answer
 };
 
 namespace {
@@ -53,7 +55,11 @@ SentinelWatcherOptions sentinelWatcherOptionsFor(const config::PoolConfig& pool)
 
 SentinelWatcher::SentinelWatcher(asio::io_context& io, SentinelWatcherOptions options,
                                  Listener listener)
-    : io_(io), options_(std::move(options)), listener_(std::move(listener)), poll_timer_(io) {
+    : io_(io),
+      options_(std::move(options)),
+      listener_(std::move(listener)),
+      nodes_(io, {"", options_.node_password, options_.connect_timeout, options_.request_timeout}),
+      poll_timer_(io) {
   for (const NodeAddress& address : options_.sentinels) {
     addSentinel(address);
   }
@@ -87,8 +93,7 @@ void SentinelWatcher::stop() {
     sentinel->subscribed = false;
     sentinel->resubscribe_timer.cancel();
   }
-  for (auto& [address, connection] : nodes_) connection->close();
-  nodes_.clear();
+  nodes_.closeAllBut({});
   for (GroupState& group : groups_) {
     group.retry_timer->cancel();
     group.running = false;
@@ -389,15 +394,17 @@ void SentinelWatcher::probeNodes(const std::shared_ptr<Round>& round) {
     if (replica.address != master && !replica.flaggedDown()) to_probe.push_back(replica.address);
   }
   round->outstanding = 2 + to_probe.size();
-  ControlConnection& master_connection = nodeConnection(master);
-  master_connection.request({"ROLE"}, [round, master, done, node_failed](auto reply) {
-    if (auto role = reply.ok() ? parseRoleReply(*reply) : reply.error(); role.ok()) {
-      round->master_role = std::move(role.value());
-    } else {
-      node_failed(master, reply);
-    }
-    done();
-  });
+  ControlConnection& master_connection = nodes_.to(master);
+  master_connection.requestTimed(
+      {"ROLE"}, [round, master, done, node_failed](auto reply, int64_t rtt_usec) {
+        if (auto role = reply.ok() ? parseRoleReply(*reply) : reply.error(); role.ok()) {
+          round->master_role = std::move(role.value());
+          round->master_rtt_usec = rtt_usec;
+        } else {
+          node_failed(master, reply);
+        }
+        done();
+      });
   master_connection.request({"INFO", "replication"}, [round, done](auto reply) {
     if (reply.ok()) {
       if (auto info = parseInfoReplication(*reply); info.ok()) {
@@ -407,16 +414,18 @@ void SentinelWatcher::probeNodes(const std::shared_ptr<Round>& round) {
     done();
   });
   for (const NodeAddress& address : to_probe) {
-    nodeConnection(address).request({"ROLE"}, [round, address, done, node_failed](auto reply) {
-      auto role = reply.ok() ? parseRoleReply(*reply) : reply.error();
-      if (role.ok()) {
-        round->replica_roles[address] = std::move(role.value());
-      } else {
-        node_failed(address, reply);
-        round->replica_roles[address] = std::nullopt;
-      }
-      done();
-    });
+    nodes_.to(address).requestTimed(
+        {"ROLE"}, [round, address, done, node_failed](auto reply, int64_t rtt_usec) {
+          auto role = reply.ok() ? parseRoleReply(*reply) : reply.error();
+          if (role.ok()) {
+            round->replica_roles[address] = std::move(role.value());
+            round->replica_rtts[address] = rtt_usec;
+          } else {
+            node_failed(address, reply);
+            round->replica_roles[address] = std::nullopt;
+          }
+          done();
+        });
   }
 }
 
@@ -429,6 +438,7 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
   view->from_sentinel = round->from_sentinel;
   view->master_confirmed =
       round->master_role && round->master_role->kind == RoleReply::Kind::kMaster;
+  view->master_rtt_usec = round->master_rtt_usec;
   const RoleReply* master_role = view->master_confirmed ? &*round->master_role : nullptr;
   const InfoReplication* master_info = round->master_info ? &*round->master_info : nullptr;
   for (const SentinelInstance& replica : round->replicas) {
@@ -439,6 +449,9 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
         assessReplica(replica.address, round->from_sentinel ? &replica : nullptr,
                       answered ? &*role->second : nullptr, answered, *round->master, master_role,
                       master_info, options_.replica_max_lag_seconds));
+    if (auto rtt = round->replica_rtts.find(replica.address); rtt != round->replica_rtts.end()) {
+      view->replicas.back().rtt_usec = rtt->second;
+    }
   }
   std::sort(view->replicas.begin(), view->replicas.end(),
             [](const ReplicaView& a, const ReplicaView& b) { return a.address < b.address; });
@@ -529,16 +542,6 @@ void SentinelWatcher::learnSentinels(const std::vector<SentinelInstance>& report
   }
 }
 
-ControlConnection& SentinelWatcher::nodeConnection(const NodeAddress& address) {
-  auto [it, inserted] = nodes_.try_emplace(address);
-  if (inserted) {
-    it->second = ControlConnection::create(
-        io_, address,
-        {"", options_.node_password, options_.connect_timeout, options_.request_timeout});
-  }
-  return *it->second;
-}
-
 void SentinelWatcher::dropUnusedNodeConnections() {
   std::set<NodeAddress> used;
   for (const GroupState& group : groups_) {
@@ -546,14 +549,7 @@ void SentinelWatcher::dropUnusedNodeConnections() {
     if (group.published->master) used.insert(*group.published->master);
     for (const ReplicaView& replica : group.published->replicas) used.insert(replica.address);
   }
-  for (auto it = nodes_.begin(); it != nodes_.end();) {
-    if (used.contains(it->first)) {
-      ++it;
-    } else {
-      it->second->close();
-      it = nodes_.erase(it);
-    }
-  }
+  nodes_.closeAllBut(used);
 }
 
 }  // namespace sy::topology

@@ -156,7 +156,6 @@ class SentinelWatcher {
   void followFailover(GroupState& group, GroupView& view);
   void markSentinel(SentinelState& sentinel, bool reachable, const std::string& error);
   void learnSentinels(const std::vector<SentinelInstance>& reported);
-  ControlConnection& nodeConnection(const NodeAddress& address);
   void dropUnusedNodeConnections();
   GroupState* findGroup(const std::string& name);
 
@@ -169,7 +168,7 @@ class SentinelWatcher {
   std::shared_ptr<int> life_;
   std::vector<std::unique_ptr<SentinelState>> sentinels_;  // ask order: last answerer first
   std::vector<GroupState> groups_;
-  std::map<NodeAddress, std::shared_ptr<ControlConnection>> nodes_;
+  NodeConnections nodes_;
   asio::steady_timer poll_timer_;
   SentinelWatcherStats stats_;
   common::RateLimitedLog sentinel_log_{common::Millis(5000)};
