@@ -195,8 +195,8 @@ void SentinelWatcher::onFailoverEvent(GroupState& group, const SentinelEvent& ev
   const std::string& channel = event.channel;
   bool starts = channel == "+try-failover" || channel == "+selected-slave" ||
                 channel == "+failover-state-send-slaveof-noone" || channel == "+promoted-slave";
-  bool names_master = (channel == "+promoted-slave" || channel == "+switch-master") &&
-                      event.new_master.has_value();
+  bool names_master =
+      (channel == "+promoted-slave" || channel == "+switch-master") && event.new_master.has_value();
   bool aborts = channel.starts_with("-failover-abort") || channel == "+failover-end-for-timeout";
   if (aborts && group.failover_since) {
     spdlog::warn("group '{}': failover aborted ({}); writes go to the confirmed master again",
@@ -491,9 +491,10 @@ void SentinelWatcher::followFailover(GroupState& group, GroupView& view) {
     return;
   }
   if (now - *group.failover_since > options_.failover_give_up) {
-    spdlog::warn("group '{}': a failover announced {} ms ago has not completed; writes go to "
-                 "the confirmed master again",
-                 group.seed.name, common::elapsedMicros(*group.failover_since, now) / 1000);
+    spdlog::warn(
+        "group '{}': a failover announced {} ms ago has not completed; writes go to "
+        "the confirmed master again",
+        group.seed.name, common::elapsedMicros(*group.failover_since, now) / 1000);
     group.failover_since.reset();
     group.promoted.reset();
     return;
