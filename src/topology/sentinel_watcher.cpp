@@ -458,6 +458,7 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
   view->sentinels = sentinels();
   group.running = false;
   followFailover(group, *view);
+  bool master_confirmed = view->master_confirmed;
   if (group.published == nullptr || !sameState(*group.published, *view)) {
     std::weak_ptr<int> life = life_;
     publish(group, std::move(view));
@@ -466,7 +467,7 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
   dropUnusedNodeConnections();
   if (group.again) {
     startRound(group);
-  } else if (!view->master_confirmed) {
+  } else if (!master_confirmed) {
     std::weak_ptr<int> life = life_;
     group.retry_timer->expires_after(options_.retry_interval);
     group.retry_timer->async_wait([this, life, &group](const std::error_code& error) {
