@@ -42,6 +42,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <thread>
@@ -163,7 +164,7 @@ class Worker {
   void applyView(WorkerView view);
   void rebuildBackends(const WorkerView& view);
   backend::BackendOptions backendOptions(const WorkerView& view, uint32_t pool,
-                                         const topology::ServerInfo& server) const;
+                                         const topology::ServerInfo& server);
   // Replication groups (worker_groups.cpp).
   backend::BackendConnection* pickReader(uint32_t pool, uint32_t server, uint64_t session_id);
   backend::BackendConnection* leastLoadedReplica(uint32_t pool, uint32_t server,
@@ -173,6 +174,12 @@ class Worker {
             common::TimePoint received);
   // After a swap: sends, refuses or re-parks every parked write against the new snapshot.
   void releaseParked();
+  // A node taken for the master of `group` answered READONLY: until a snapshot brings a newer
+  // view of the group (or the pool's failover_wait passes), its writes are parked, and the
+  // control thread is asked to re-discover.
+  void onReadOnly(const std::string& pool, const std::string& group);
+  // True while `server` (a group of `pool`) is suspected after a READONLY reply.
+  bool masterSuspected(const topology::PoolTopology& pool, const topology::ServerInfo& server);
   void moveSessions(const topology::Topology& next);
   void retire(std::unique_ptr<backend::BackendConnection> connection);
   void tendRetired(common::TimePoint now);
@@ -202,6 +209,12 @@ class Worker {
   size_t read_rotation_ = 0;  // breaks ties between equally loaded replicas
   std::string route_error_;   // sendRequest's error text when no connection has one
   RediscoverRequest rediscover_;
+  // Groups whose master answered READONLY: the generation of their view at the time, and when.
+  struct Suspicion {
+    uint64_t generation = 0;
+    common::TimePoint since{};
+  };
+  std::map<std::pair<std::string, std::string>, Suspicion> suspected_masters_;
   std::vector<uint32_t> connections_per_server_;
   BackendList retired_;    // draining their requests in flight
   BackendList graveyard_;  // closed; destroyed on the next tick
