@@ -337,7 +337,10 @@ void Worker::armTicker() {
             }
           }
         }
-        if (parked_.size() > 0) parked_.expire(now);
+        if (parked_.size() > 0) {
+          parked_.expire(now);
+          releaseParked();  // masters that came back take their writes
+        }
         tendRetired(now);
         armTicker();
       }));

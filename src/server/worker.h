@@ -119,8 +119,8 @@ class Worker {
   // `server` of `pool`: `raw` RESP bytes, or (when `raw` is empty) `args` encoded.
   //   plain server:  its connection.
   //   group, write (or read with read_from: master): its master while writes are open; parked
-  //                  while its master is being switched (the pool's failover_wait); an error
-  //                  while several nodes claim master.
+  //                  while its master is being switched or unreachable (at most the pool's
+  //                  failover_wait); an error while several nodes claim master.
   //   group, read:   the node the pool's read_from picks (worker_groups.cpp).
   // Returns null when the request was sent or parked (`target` gets its reply later, and
   // keeps the hold the caller gave it), else the error reply text, valid until the next call.
@@ -172,7 +172,8 @@ class Worker {
   void park(uint32_t pool, uint32_t server, uint64_t session_id, std::string_view raw,
             std::span<const std::string_view> args, backend::ReplyTarget& target,
             common::TimePoint received);
-  // After a swap: sends, refuses or re-parks every parked write against the new snapshot.
+  // After a swap, and on every tick while writes are parked: sends, refuses or re-parks every
+  // parked write against the current snapshot.
   void releaseParked();
   // A node taken for the master of `group` answered READONLY: until a snapshot brings a newer
   // view of the group (or the pool's failover_wait passes), its writes are parked, and the

@@ -1,7 +1,10 @@
 // Worker: where requests for replication groups go (see worker.h, sendRequest).
 //
-//   write ------------------------> master   (WriteState kOpen; parked instead after the
-//                                             master answered READONLY, until a newer view)
+//   write ------------------------> master   (WriteState kOpen; parked instead while the
+//                                             master's connection is backing off after a
+//                                             failure, or after it answered READONLY until a
+//                                             newer view; a parked write is sent only on an
+//                                             established connection)
 //                                   parked   (kWait: until the snapshot names a confirmed
 //                                             master, or failover_wait passes)
 //                                   error    (kRefused: several nodes claim master)
@@ -47,12 +50,15 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
     connection = &backend(pool_index, server, session_id);
   } else {
     switch (info.writes) {
-      case topology::WriteState::kOpen:
-        if (suspected_masters_.empty() || !masterSuspected(pool_topology, info)) {
-          connection = &backend(pool_index, server, session_id);
+      case topology::WriteState::kOpen: {
+        backend::BackendConnection& master = backend(pool_index, server, session_id);
+        bool suspected = !suspected_masters_.empty() && masterSuspected(pool_topology, info);
+        if (!suspected && !master.isBackingOff()) {
+          connection = &master;
           break;
         }
         [[fallthrough]];
+      }
       case topology::WriteState::kWait:
         if (pool_topology.config->failover_wait_ms == 0) {
           route_error_ =
@@ -178,7 +184,11 @@ void Worker::releaseParked() {
       case topology::WriteState::kOpen: {
         backend::BackendConnection& master =
             backend(pool_topology->index, info->index, write.session_id);
-        if (!master.send(write.bytes.view(), *write.target, write.received)) {
+        if (!master.isReady()) {
+          // Sent only on an established connection: a failed connect would fail it.
+          master.connectIfIdle();
+          parked_.park(std::move(write));
+        } else if (!master.send(write.bytes.view(), *write.target, write.received)) {
           write.target->onBackendFailure(master.unavailableMessage());
         }
         break;
