@@ -103,9 +103,12 @@ BAD_CONFIGS = {
                     "   - 127.0.0.1:6390:0\n", 5, ["servers"]),
     "bad_listen": ("alpha:\n  listen: 127.0.0.1\n  redis: true\n  servers:\n"
                    "   - 127.0.0.1:6390:1\n", 2, ["listen"]),
-    "duplicate_server_name": ("alpha:\n  listen: 127.0.0.1:6400\n  redis: true\n  servers:\n"
-                              "   - 127.0.0.1:6390:1 same\n   - 127.0.0.1:6391:1 same\n",
-                              6, ["same"]),
+    "duplicate_server_address": ("alpha:\n  listen: 127.0.0.1:6400\n  redis: true\n  servers:\n"
+                                 "   - 127.0.0.1:6390:1\n   - 127.0.0.1:6390:1\n",
+                                 6, ["127.0.0.1:6390"]),
+    "duplicate_group_node": ("alpha:\n  listen: 127.0.0.1:6400\n  redis: true\n  servers:\n"
+                             "   - 127.0.0.1:6390:1 same\n   - 127.0.0.1:6390:1 same\n",
+                             6, ["same"]),
     "empty_client_auth": ("alpha:\n  listen: 127.0.0.1:6400\n  redis: true\n"
                           "  client_auth: \"\"\n  servers:\n   - 127.0.0.1:6390:1\n",
                           4, ["client_auth", "must not be empty"]),
