@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -157,6 +158,26 @@ TEST(InfoRenderer, KeyNamesKeepOnlyWordCharacters) {
   EXPECT_EQ(infoKeyName("127.0.0.1:6379"), "127_0_0_1_6379");
   EXPECT_EQ(infoKeyName("ok_Name9"), "ok_Name9");
   EXPECT_EQ(infoKeyName("a b,c=d"), "a_b_c_d");
+}
+
+TEST(InfoRenderer, GroupsSectionHasALinePerGroupAndPerNode) {
+  Info info = parseInfo(renderInfo(snapshotWithGroup(), someProcess(), 0, {}));
+  EXPECT_NE(std::find(info.sections.begin(), info.sections.end(), "Groups"), info.sections.end());
+  EXPECT_EQ(info.values["alpha.g0"],
+            "master=127.0.0.1:7002,master_confirmed=1,writes=open,read_from=replica,replicas=2,"
+            "healthy_replicas=1,sentinels=3,reachable_sentinels=2,failovers=1,"
+            "last_failover_follow_ms=1043,generation=7");
+  EXPECT_EQ(info.values["alpha.g0.node0"],
+            "addr=127.0.0.1:7002,role=master,health=healthy,lag_seconds=-1,rtt_usec=150,reads=0,"
+            "requests=40");
+  EXPECT_EQ(info.values["alpha.g0.node2"],
+            "addr=127.0.0.1:7003,role=replica,health=lagging,lag_seconds=30,rtt_usec=2500,"
+            "reads=0,requests=12");
+  Info only = parseInfo(
+      renderInfo(snapshotWithGroup(), someProcess(), 0, std::vector<std::string>{"GROUPS"}));
+  EXPECT_EQ(only.sections, std::vector<std::string>{"Groups"});
+  // Without groups there is no section, not an empty one.
+  EXPECT_EQ(render({"groups"}).sections, std::vector<std::string>{});
 }
 
 TEST(InfoRenderer, EmptyProxyRendersTheProcessSections) {

@@ -107,6 +107,29 @@ TEST(Prometheus, EveryLineParsesAndEveryFamilyIsWellFormed) {
   }
 }
 
+TEST(Prometheus, GroupFamiliesParseAndCarryGroupAndNodeLabels) {
+  std::string text = renderPrometheus(snapshotWithGroup(), someProcess());
+  Exposition exposition = parse(text);
+  for (const std::string& error : exposition.errors) ADD_FAILURE() << error;
+  for (const char* name : {"switchyard_group_master_confirmed", "switchyard_group_writes_open",
+                           "switchyard_group_failovers_total", "switchyard_node_lag_seconds",
+                           "switchyard_node_requests_total"}) {
+    EXPECT_TRUE(exposition.families.contains(name)) << name;
+  }
+  EXPECT_NE(text.find("switchyard_group_failovers_total{pool=\"alpha\",group=\"g0\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("switchyard_group_last_failover_follow_seconds{pool=\"alpha\",group=\"g0\"} "
+                      "1.043\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("switchyard_node_lag_seconds{pool=\"alpha\",group=\"g0\",node=\"127.0.0.1:"
+                      "7003\",role=\"replica\",health=\"lagging\"} 30\n"),
+            std::string::npos);
+  // No group, no group family.
+  EXPECT_EQ(renderPrometheus(busySnapshot(), someProcess()).find("switchyard_group_"),
+            std::string::npos);
+}
+
 TEST(Prometheus, HistogramsAreCumulativeEndWithInfAndCountMatches) {
   Exposition exposition = parse(renderPrometheus(busySnapshot(), someProcess()));
   size_t histograms = 0;

@@ -50,6 +50,31 @@ inline StatsSnapshot busySnapshot() {
   return snapshot;
 }
 
+// busySnapshot() with one Sentinel-managed group in pool "alpha": a master and two replicas,
+// one of them lagging, after one failover.
+inline StatsSnapshot snapshotWithGroup() {
+  StatsSnapshot snapshot = busySnapshot();
+  GroupStats group;
+  group.pool = "alpha";
+  group.name = "g0";
+  group.master = "127.0.0.1:7002";
+  group.master_confirmed = true;
+  group.writes = "open";
+  group.read_from = "replica";
+  group.replicas = 2;
+  group.healthy_replicas = 1;
+  group.sentinels = 3;
+  group.reachable_sentinels = 2;
+  group.failovers = 1;
+  group.last_failover_follow_ms = 1043;
+  group.generation = 7;
+  group.nodes.push_back({"127.0.0.1:7002", "master", "healthy", -1, 150, false, 40});
+  group.nodes.push_back({"127.0.0.1:7001", "replica", "healthy", 0, 180, true, 900});
+  group.nodes.push_back({"127.0.0.1:7003", "replica", "lagging", 30, 2500, false, 12});
+  snapshot.groups.push_back(group);
+  return snapshot;
+}
+
 inline ProcessInfo someProcess() {
   return {"1.2.3", "/etc/nutcracker.yml", "/usr/bin/switchyard", 4242, 1699990000};
 }
