@@ -16,13 +16,15 @@ const char* writesName(topology::WriteState writes) {
   return "wait";
 }
 
-uint64_t requestsTo(const server::Proxy& proxy, const std::string& pool, const std::string& name) {
-  uint64_t total = 0;
+// Adds every worker's requests and latency to the node counted under `name` in `pool`.
+void addTraffic(GroupNodeStats& node, const server::Proxy& proxy, const std::string& pool,
+                const std::string& name) {
   for (const auto& worker : proxy.workers()) {
     const backend::BackendCounters* counters = worker->counters().findServer(pool, name);
-    if (counters != nullptr) total += (*counters)[ServerStat::requests].get();
+    if (counters == nullptr) continue;
+    node.requests += (*counters)[ServerStat::requests].get();
+    node.latency.add(counters->latency);
   }
-  return total;
 }
 
 bool readsFromReplicas(config::ReadFrom read_from) {
@@ -59,7 +61,7 @@ std::vector<GroupStats> collectGroups(const server::Proxy& proxy,
       master.health = server.master_readable ? "healthy" : "unconfirmed";
       master.rtt_usec = server.master_rtt_usec;
       master.serves_reads = server.master_readable || config.read_from == config::ReadFrom::kMaster;
-      master.requests = requestsTo(proxy, config.name, server.stats_name);
+      addTraffic(master, proxy, config.name, server.stats_name);
       group.nodes.push_back(std::move(master));
       if (const topology::GroupView* view = server.view.get()) {
         group.generation = view->generation;
@@ -75,7 +77,7 @@ std::vector<GroupStats> collectGroups(const server::Proxy& proxy,
           node.lag_seconds = replica.lag_seconds;
           node.rtt_usec = replica.rtt_usec;
           node.serves_reads = replica.healthy() && readsFromReplicas(config.read_from);
-          node.requests = requestsTo(proxy, config.name, server.stats_name + "@" + node.address);
+          addTraffic(node, proxy, config.name, server.stats_name + "@" + node.address);
           group.nodes.push_back(std::move(node));
         }
       }

@@ -166,7 +166,8 @@ void backendSection(std::string& out, const PoolStats& pool, const ServerStats& 
 
 // One line per group, then one per node:
 //   <pool>.<group>:master=..,master_confirmed=1,writes=open,read_from=replica,replicas=2,...
-//   <pool>.<group>.node0:addr=..,role=master,health=healthy,lag_seconds=-1,rtt_usec=..,...
+//   <pool>.<group>.node0:addr=..,role=master,health=healthy,lag_seconds=-1,rtt_usec=..,
+//                        reads=..,requests=..,latency_p99_usec_le=..
 void groupsSection(std::string& out, const StatsSnapshot& snapshot) {
   for (const GroupStats& group : snapshot.groups) {
     std::string key = infoKeyName(group.pool) + "." + infoKeyName(group.name);
@@ -179,10 +180,13 @@ void groupsSection(std::string& out, const StatsSnapshot& snapshot) {
          group.failovers, group.last_failover_follow_ms, group.generation);
     for (size_t i = 0; i < group.nodes.size(); ++i) {
       const GroupNodeStats& node = group.nodes[i];
+      uint64_t p99 = node.latency.quantileUpperBoundUsec(0.99);
       line(out,
-           "{}.node{}:addr={},role={},health={},lag_seconds={},rtt_usec={},reads={},requests={}",
+           "{}.node{}:addr={},role={},health={},lag_seconds={},rtt_usec={},reads={},requests={},"
+           "latency_p99_usec_le={}",
            key, i, oneLine(node.address), node.role, node.health, node.lag_seconds, node.rtt_usec,
-           node.serves_reads ? 1 : 0, node.requests);
+           node.serves_reads ? 1 : 0, node.requests,
+           p99 == UINT64_MAX ? std::string("inf") : std::to_string(p99));
     }
   }
 }

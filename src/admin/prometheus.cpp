@@ -206,6 +206,17 @@ void groupFamilies(std::string& out, const StatsSnapshot& snapshot) {
           });
   perNode("switchyard_node_requests_total", "counter", "Requests the proxy sent to the node.",
           [](const GroupNodeStats& n) { return n.requests; });
+  constexpr std::string_view kNodeLatency = "switchyard_node_request_duration_seconds";
+  family(out, kNodeLatency, "histogram",
+         "Latency of requests sent to the node, from receipt by the proxy to its reply.");
+  for (const GroupStats& group : snapshot.groups) {
+    for (const GroupNodeStats& node : group.nodes) {
+      histogramSamples(
+          out, kNodeLatency,
+          fmt::format("{},node=\"{}\"", groupLabels(group), escapeLabelValue(node.address)),
+          node.latency);
+    }
+  }
 }
 
 }  // namespace

@@ -82,6 +82,7 @@ struct GroupNodeStats {
   int64_t rtt_usec = -1;      // round trip of the last probe; -1 unknown
   bool serves_reads = false;  // read_from may send reads to it in this snapshot
   uint64_t requests = 0;      // requests the proxy sent to it (replicas: reads only)
+  common::HistogramValues latency;  // of those requests: receipt by the proxy to the reply
 };
 
 // One replication group (Sentinel-managed or role-probed).

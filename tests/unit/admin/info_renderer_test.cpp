@@ -169,10 +169,10 @@ TEST(InfoRenderer, GroupsSectionHasALinePerGroupAndPerNode) {
             "last_failover_follow_ms=1043,generation=7");
   EXPECT_EQ(info.values["alpha.g0.node0"],
             "addr=127.0.0.1:7002,role=master,health=healthy,lag_seconds=-1,rtt_usec=150,reads=0,"
-            "requests=40");
+            "requests=40,latency_p99_usec_le=0");
   EXPECT_EQ(info.values["alpha.g0.node2"],
             "addr=127.0.0.1:7003,role=replica,health=lagging,lag_seconds=30,rtt_usec=2500,"
-            "reads=0,requests=12");
+            "reads=0,requests=12,latency_p99_usec_le=0");
   Info only = parseInfo(
       renderInfo(snapshotWithGroup(), someProcess(), 0, std::vector<std::string>{"GROUPS"}));
   EXPECT_EQ(only.sections, std::vector<std::string>{"Groups"});
