@@ -68,9 +68,9 @@ inline StatsSnapshot snapshotWithGroup() {
   group.failovers = 1;
   group.last_failover_follow_ms = 1043;
   group.generation = 7;
-  group.nodes.push_back({"127.0.0.1:7002", "master", "healthy", -1, 150, false, 40});
-  group.nodes.push_back({"127.0.0.1:7001", "replica", "healthy", 0, 180, true, 900});
-  group.nodes.push_back({"127.0.0.1:7003", "replica", "lagging", 30, 2500, false, 12});
+  group.nodes.push_back({"127.0.0.1:7002", "master", "healthy", -1, 150, false, 40, {}});
+  group.nodes.push_back({"127.0.0.1:7001", "replica", "healthy", 0, 180, true, 900, {}});
+  group.nodes.push_back({"127.0.0.1:7003", "replica", "lagging", 30, 2500, false, 12, {}});
   snapshot.groups.push_back(group);
   return snapshot;
 }
