@@ -511,6 +511,7 @@ class Outcome:
     sent: float  # time.monotonic()
     answered: float
     error: Optional[str] = None
+    error_reply: bool = False  # the error was a reply from the server (not a closed socket)
 
     @property
     def ok(self) -> bool:
@@ -549,13 +550,14 @@ class Load:
         index = 0
         while not self._stopping.is_set():
             sent = time.monotonic()
-            error = None
+            error, error_reply = None, False
             try:
                 self.op(self.client, index)
             except Exception as err:  # noqa: BLE001 - every failure is an outcome to judge
                 error = f"{type(err).__name__}: {err}"
+                error_reply = isinstance(err, redis.exceptions.ResponseError)
             with self._lock:
-                self._outcomes.append(Outcome(index, sent, time.monotonic(), error))
+                self._outcomes.append(Outcome(index, sent, time.monotonic(), error, error_reply))
             index += 1
             time.sleep(self.error_pause_s if error else self.pace_s)
 

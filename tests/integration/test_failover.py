@@ -5,7 +5,9 @@ One group (1 master + 2 replicas) and 3 Sentinels (down-after 1000 ms, failover-
 `failover_wait` (5000 ms). The tests run in file order, each starting from the state the
 previous one left: kill -9 of the master under write load, the killed master back as a
 replica, SENTINEL FAILOVER under reads and writes, one Sentinel killed, every Sentinel killed,
-then the master killed with no Sentinel left.
+then the master killed with no Sentinel left (writes refused with TRYAGAIN; reads are not
+checked there: with the master gone every replica's link is down, which takes it out of the
+read set).
 
 Writes are judged by the nodes themselves (GET on the new master, commandstats), and every
 measured window is printed (run pytest with -s to see them).
@@ -53,9 +55,9 @@ def proxy(topo, module_procs):
                               cls=Switchyard)
 
 
-def replies_not_closes(outcomes: list[Outcome]) -> list[Outcome]:
-    """Outcomes where the proxy closed or stalled the connection instead of answering."""
-    return [o for o in outcomes if not o.ok and not o.error.startswith("ResponseError")]
+def not_error_replies(outcomes: list[Outcome]) -> list[Outcome]:
+    """Failures other than an error reply: a closed or stalled connection, a wrong answer."""
+    return [o for o in outcomes if not o.ok and not o.error_reply]
 
 
 def set_rejections(node) -> int:
@@ -105,9 +107,8 @@ def test_kill9_master_under_write_load(topo, proxy):
     assert window_s <= sentinel_s + FOLLOW_BOUND_S, \
         f"no successful write for {window_s:.2f}s; Sentinel took {sentinel_s:.2f}s"
     assert slowest_s <= FAILOVER_WAIT_S + SLACK_S, f"a write hung for {slowest_s:.2f}s"
-    assert not replies_not_closes(outcomes), \
-        f"the proxy closed or stalled instead of replying: " \
-        f"{describe_errors(replies_not_closes(outcomes))}"
+    assert not not_error_replies(outcomes), \
+        f"failures other than error replies: {describe_errors(not_error_replies(outcomes))}"
     late = [o for o in errors if o.sent > switched_at + FOLLOW_BOUND_S]
     assert not late, f"writes failed after the switch was followed: {describe_errors(late)}"
     assert group.fields["failovers"] > failovers, group.fields
@@ -241,7 +242,6 @@ def test_all_sentinels_killed_keeps_last_topology(topo, proxy):
 
 def test_master_lost_without_sentinels_refuses_writes(topo, proxy):
     client = proxy.client(socket_timeout=30)
-    values = {f"orphan:{i}": str(i) for i in range(100)}  # written by the previous test
     topo.kill_node(topo.master_of("g0").port)
     wait_proxy_group(client, "g0", lambda g: not g.confirmed, "the dead master unconfirmed")
     started = time.monotonic()
@@ -252,6 +252,5 @@ def test_master_lost_without_sentinels_refuses_writes(topo, proxy):
     assert str(refused.value).startswith("TRYAGAIN"), refused.value
     assert "no confirmed master" in str(refused.value), refused.value
     assert took <= FAILOVER_WAIT_S + SLACK_S, f"the write waited {took:.2f}s"
-    read_all(client, values, 100)  # replicas still serve reads
     group = wait_proxy_group(client, "g0", lambda g: True, "the group")
     assert group.fields["writes"] in ("wait", "refused"), group.fields
