@@ -164,6 +164,30 @@ void backendSection(std::string& out, const PoolStats& pool, const ServerStats& 
   latencyLines(out, prefix, server.latency);
 }
 
+// One line per group, then one per node:
+//   <pool>.<group>:master=..,master_confirmed=1,writes=open,read_from=replica,replicas=2,...
+//   <pool>.<group>.node0:addr=..,role=master,health=healthy,lag_seconds=-1,rtt_usec=..,...
+void groupsSection(std::string& out, const StatsSnapshot& snapshot) {
+  for (const GroupStats& group : snapshot.groups) {
+    std::string key = infoKeyName(group.pool) + "." + infoKeyName(group.name);
+    line(out,
+         "{}:master={},master_confirmed={},writes={},read_from={},replicas={},"
+         "healthy_replicas={},sentinels={},reachable_sentinels={},failovers={},"
+         "last_failover_follow_ms={},generation={}",
+         key, oneLine(group.master), group.master_confirmed ? 1 : 0, group.writes,
+         group.read_from, group.replicas, group.healthy_replicas, group.sentinels,
+         group.reachable_sentinels, group.failovers, group.last_failover_follow_ms,
+         group.generation);
+    for (size_t i = 0; i < group.nodes.size(); ++i) {
+      const GroupNodeStats& node = group.nodes[i];
+      line(out,
+           "{}.node{}:addr={},role={},health={},lag_seconds={},rtt_usec={},reads={},requests={}",
+           key, i, oneLine(node.address), node.role, node.health, node.lag_seconds, node.rtt_usec,
+           node.serves_reads ? 1 : 0, node.requests);
+    }
+  }
+}
+
 // Which sections the arguments ask for.
 struct Selection {
   bool all_default = false;
@@ -240,6 +264,10 @@ std::string renderInfo(const StatsSnapshot& snapshot, const ProcessInfo& process
   if (selection.wants("commandstats", false)) {
     section(out, "Commandstats");
     commandstatsSection(out, snapshot);
+  }
+  if (!snapshot.groups.empty() && selection.wants("groups", true)) {
+    section(out, "Groups");
+    groupsSection(out, snapshot);
   }
   for (const PoolStats& pool : snapshot.pools) {
     std::string name = "pool_" + infoKeyName(pool.name);

@@ -148,6 +148,64 @@ void commandFamilies(std::string& out, const StatsSnapshot& snapshot) {
   }
 }
 
+// Replication groups: write state, failovers, and each node's role, health, lag and round trip.
+void groupFamilies(std::string& out, const StatsSnapshot& snapshot) {
+  if (snapshot.groups.empty()) return;
+  auto groupLabels = [](const GroupStats& group) {
+    return fmt::format("pool=\"{}\",group=\"{}\"", escapeLabelValue(group.pool),
+                       escapeLabelValue(group.name));
+  };
+  auto perGroup = [&](std::string_view name, std::string_view type, std::string_view help,
+                      auto value_of) {
+    family(out, name, type, help);
+    for (const GroupStats& group : snapshot.groups) {
+      fmt::format_to(std::back_inserter(out), "{}{{{}}} {}\n", name, groupLabels(group),
+                     value_of(group));
+    }
+  };
+  perGroup("switchyard_group_master_confirmed", "gauge",
+           "1 when the group's master answered ROLE master.",
+           [](const GroupStats& g) { return g.master_confirmed ? 1 : 0; });
+  perGroup("switchyard_group_writes_open", "gauge",
+           "1 when writes go to the master; 0 while they wait (failover) or are refused.",
+           [](const GroupStats& g) { return g.writes == "open" ? 1 : 0; });
+  perGroup("switchyard_group_healthy_replicas", "gauge", "Replicas that may serve reads.",
+           [](const GroupStats& g) { return g.healthy_replicas; });
+  perGroup("switchyard_group_reachable_sentinels", "gauge",
+           "Sentinels that answered their latest request (0 for role-probed groups).",
+           [](const GroupStats& g) { return g.reachable_sentinels; });
+  perGroup("switchyard_group_failovers_total", "counter",
+           "New masters the proxy followed since start-up.",
+           [](const GroupStats& g) { return g.failovers; });
+  perGroup("switchyard_group_last_failover_follow_seconds", "gauge",
+           "How long following the last failover took (-1: none yet).", [](const GroupStats& g) {
+             return g.last_failover_follow_ms < 0 ? -1.0
+                                                  : static_cast<double>(g.last_failover_follow_ms) / 1e3;
+           });
+  auto perNode = [&](std::string_view name, std::string_view type, std::string_view help,
+                     auto value_of) {
+    family(out, name, type, help);
+    for (const GroupStats& group : snapshot.groups) {
+      for (const GroupNodeStats& node : group.nodes) {
+        fmt::format_to(std::back_inserter(out), "{}{{{},node=\"{}\",role=\"{}\",health=\"{}\"}} {}\n",
+                       name, groupLabels(group), escapeLabelValue(node.address), node.role,
+                       node.health, value_of(node));
+      }
+    }
+  };
+  perNode("switchyard_node_serves_reads", "gauge", "1 when read_from may send reads to the node.",
+          [](const GroupNodeStats& n) { return n.serves_reads ? 1 : 0; });
+  perNode("switchyard_node_lag_seconds", "gauge",
+          "Replica lag since its last ack, as the master reports it (-1: unknown).",
+          [](const GroupNodeStats& n) { return n.lag_seconds; });
+  perNode("switchyard_node_rtt_seconds", "gauge",
+          "Round trip of the node's last ROLE probe (-1: unknown).", [](const GroupNodeStats& n) {
+            return n.rtt_usec < 0 ? -1.0 : static_cast<double>(n.rtt_usec) / 1e6;
+          });
+  perNode("switchyard_node_requests_total", "counter", "Requests the proxy sent to the node.",
+          [](const GroupNodeStats& n) { return n.requests; });
+}
+
 }  // namespace
 
 std::string escapeLabelValue(std::string_view value) {
@@ -174,6 +232,7 @@ std::string renderPrometheus(const StatsSnapshot& snapshot, const ProcessInfo& p
   poolFamilies(out, snapshot);
   serverFamilies(out, snapshot);
   commandFamilies(out, snapshot);
+  groupFamilies(out, snapshot);
   return out;
 }
 

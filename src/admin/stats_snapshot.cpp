@@ -146,6 +146,7 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
   }
   snapshot.total_connections += snapshot.pools.size();
   snapshot.curr_connections += snapshot.pools.size();
+  snapshot.groups = collectGroups(proxy, topology);
   return snapshot;
 }
 

@@ -73,6 +73,35 @@ struct ProcessUsage {
 // Reads ProcessUsage for this process (getrusage, /proc/self); fields it cannot read stay 0.
 ProcessUsage readProcessUsage();
 
+// One node of a replication group as the running snapshot sees it.
+struct GroupNodeStats {
+  std::string address;      // host:port
+  std::string role;         // "master" or "replica"
+  std::string health;       // "healthy", "unconfirmed", or a replica's reason (lagging, ...)
+  int64_t lag_seconds = -1;  // replicas: since its last ack, as the master reports; -1 unknown
+  int64_t rtt_usec = -1;     // round trip of the last probe; -1 unknown
+  bool serves_reads = false;  // read_from may send reads to it in this snapshot
+  uint64_t requests = 0;      // requests the proxy sent to it (replicas: reads only)
+};
+
+// One replication group (Sentinel-managed or role-probed).
+struct GroupStats {
+  std::string pool;
+  std::string name;
+  std::string master;  // its master's address (confirmed, last known, or the first guess)
+  bool master_confirmed = false;
+  std::string writes;     // "open", "wait" or "refused"
+  std::string read_from;  // the pool's policy
+  uint64_t replicas = 0;
+  uint64_t healthy_replicas = 0;
+  uint64_t sentinels = 0;  // 0 for a role-probed group
+  uint64_t reachable_sentinels = 0;
+  uint64_t failovers = 0;               // new masters followed since start-up
+  int64_t last_failover_follow_ms = -1;  // how long following the last one took; -1: none
+  uint64_t generation = 0;              // of the group's latest view; 0: none yet
+  std::vector<GroupNodeStats> nodes;    // the master first, then the replicas by address
+};
+
 struct StatsSnapshot {
   int64_t uptime_seconds = 0;
   int64_t timestamp = 0;  // unix seconds
@@ -82,6 +111,7 @@ struct StatsSnapshot {
   uint64_t threads = 0;  // worker threads
   ProcessUsage usage;
   std::vector<PoolStats> pools;
+  std::vector<GroupStats> groups;  // pools in config order, groups in server order
 };
 
 // What the process tells about itself besides counters (INFO server, Prometheus info).
@@ -94,6 +124,9 @@ struct ProcessInfo {
 };
 
 StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology& topology);
+// The replication groups of `topology` (group_stats.cpp; collectStats calls it).
+std::vector<GroupStats> collectGroups(const server::Proxy& proxy,
+                                      const topology::Topology& topology);
 
 // nutcracker 0.5.0's document: one line, keys in its order, ", " between members.
 std::string renderTwemproxyJson(const StatsSnapshot& snapshot, const std::string& source,

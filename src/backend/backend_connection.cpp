@@ -338,7 +338,11 @@ bool BackendConnection::processReplies() {
       failure_reported_ = false;
       options_.health->onServerRecovered();
     }
-    if (entry.target != nullptr) entry.target->onBackendReply(in_.view().substr(0, consumed));
+    std::string_view reply = in_.view().substr(0, consumed);
+    if (reply[0] == '-' && options_.on_readonly && reply.starts_with("-READONLY")) {
+      options_.on_readonly();
+    }
+    if (entry.target != nullptr) entry.target->onBackendReply(reply);
     if (generation != generation_) return false;
     in_.consume(consumed);
   }

@@ -28,6 +28,7 @@
 #include <asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -69,6 +70,9 @@ struct BackendOptions {
   int db = 0;        // sent as SELECT on connect when not 0
   bool keepalive = false;
   HealthObserver* health = nullptr;  // borrowed; must outlive the connection
+  // Called (on the worker thread) when the backend answers READONLY: it is no longer the
+  // master it was taken for. Empty: nobody asks.
+  std::function<void()> on_readonly;
 };
 
 // twemproxy's per-server statistics (common::ServerStat) and the latency of the requests
@@ -119,6 +123,8 @@ class BackendConnection {
   void updateKnobs(int64_t timeout_ms, bool keepalive);
 
   bool isReady() const { return state_ == State::kReady; }
+  // Backing off after a failure: send() would refuse at once.
+  bool isBackingOff() const { return state_ == State::kBackoff && common::now() < retry_at_; }
   size_t inFlight() const { return in_flight_.size(); }
   const BackendCounters& counters() const { return *counters_; }
   const BackendOptions& options() const { return options_; }

@@ -79,20 +79,6 @@ void checkPoolsAreDistinct(const std::vector<PoolConfig>& pools, const std::stri
   }
 }
 
-// The proxy routes only to plain servers: a Sentinel-managed pool is valid configuration that
-// this build still refuses to serve, rather than serving it from the first-guess addresses
-// and writing to whichever node happens to be listed.
-void refuseUnservedPools(const std::vector<PoolConfig>& pools, const std::string& file_name) {
-  for (const PoolConfig& pool : pools) {
-    if (pool.isSentinelManaged()) {
-      throw ConfigError(file_name, pool.sentinels_line, pool.name, "sentinels",
-                        "Sentinel-managed pools are not served yet: switchyard cannot route "
-                        "to Sentinel-managed groups in this version (list each master as a "
-                        "plain server instead)");
-    }
-  }
-}
-
 }  // namespace
 
 ConfigError::ConfigError(std::string file, int line, std::string pool, std::string key,
@@ -103,6 +89,22 @@ ConfigError::ConfigError(std::string file, int line, std::string pool, std::stri
       pool_(std::move(pool)),
       key_(std::move(key)),
       reason_(std::move(reason)) {}
+
+const char* readFromName(ReadFrom read_from) {
+  switch (read_from) {
+    case ReadFrom::kMaster:
+      return "master";
+    case ReadFrom::kPreferMaster:
+      return "prefer_master";
+    case ReadFrom::kReplica:
+      return "replica";
+    case ReadFrom::kPreferReplica:
+      return "prefer_replica";
+    case ReadFrom::kNearest:
+      return "nearest";
+  }
+  return "master";
+}
 
 std::string Address::toString() const {
   if (isUnix()) {
@@ -123,7 +125,6 @@ Config parseConfig(std::string_view yaml_text, const std::string& file_name) {
     config.pools.push_back(parser.parse(it->second));
   }
   checkPoolsAreDistinct(config.pools, file_name);
-  refuseUnservedPools(config.pools, file_name);
   return config;
 }
 

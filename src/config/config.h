@@ -44,7 +44,23 @@ struct ServerConfig {
   // compatibility); for an unnamed unix socket, the path followed by ':'.
   std::string stats_name;
   int line = 0;  // line in the config file
+  // A role-probed group (several lines with this name in a pool without `sentinels`): every
+  // node's address, in file order, this line's first. Empty for a plain server.
+  std::vector<Address> group_nodes;
+  std::vector<int> group_lines;  // the line of each group node
+  bool isRoleProbedGroup() const { return !group_nodes.empty(); }
 };
+
+// Where read-only commands of a replication group go (`read_from`). Writes, and every command
+// not flagged read-only, always go to the master.
+enum class ReadFrom {
+  kMaster,         // the master only (the default)
+  kPreferMaster,   // the master; healthy replicas while the master is unavailable
+  kReplica,        // healthy replicas only; an error when there is none
+  kPreferReplica,  // healthy replicas; the master when there is none
+  kNearest,        // the node with the lowest measured round-trip time (master or replica)
+};
+const char* readFromName(ReadFrom read_from);
 
 struct PoolConfig {
   std::string name;
@@ -82,6 +98,22 @@ struct PoolConfig {
   std::string sentinel_auth_user;      // `sentinel_auth: user password`; empty for password only
   std::string sentinel_auth_password;  // empty: the Sentinels need no AUTH
   bool isSentinelManaged() const { return !sentinels.empty(); }
+
+  // Replication groups (Sentinel-managed or role-probed).
+  ReadFrom read_from = ReadFrom::kMaster;
+  int64_t replica_max_lag_s = 10;  // a replica further behind (seconds) gets no reads
+  // While a group's master is being switched, writes wait this long for a confirmed master,
+  // then get a TRYAGAIN error; 0 answers the error at once.
+  int64_t failover_wait_ms = 5000;
+  int64_t role_probe_interval_ms = 1000;  // role-probed groups: how often each node is probed
+  // True when the pool serves replication groups: `sentinels`, or role-probed groups.
+  bool hasGroups() const {
+    if (isSentinelManaged()) return true;
+    for (const ServerConfig& server : servers) {
+      if (server.isRoleProbedGroup()) return true;
+    }
+    return false;
+  }
 };
 
 struct Config {

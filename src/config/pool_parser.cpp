@@ -21,8 +21,16 @@ struct FutureKey {
 };
 constexpr FutureKey kFutureKeys[] = {
     {"cluster", "Redis Cluster pools"},
-    {"read_from", "read/write splitting"},
-    {"replica_max_lag", "read/write splitting"},
+};
+
+struct ReadFromName {
+  std::string_view name;
+  ReadFrom value;
+};
+constexpr ReadFromName kReadFromNames[] = {
+    {"master", ReadFrom::kMaster},   {"prefer_master", ReadFrom::kPreferMaster},
+    {"replica", ReadFrom::kReplica}, {"prefer_replica", ReadFrom::kPreferReplica},
+    {"nearest", ReadFrom::kNearest},
 };
 
 std::string nodeKind(const YAML::Node& node) {
@@ -101,6 +109,10 @@ const PoolParser::KeyHandler PoolParser::kKeyHandlers[] = {
     {"servers", &PoolParser::setServers},
     {"sentinels", &PoolParser::setSentinels},
     {"sentinel_auth", &PoolParser::setSentinelAuth},
+    {"read_from", &PoolParser::setReadFrom},
+    {"replica_max_lag", &PoolParser::setReplicaMaxLag},
+    {"failover_wait", &PoolParser::setFailoverWait},
+    {"role_probe_interval", &PoolParser::setRoleProbeInterval},
 };
 
 PoolParser::PoolParser(const std::string& file, const YAML::Node& name_node) : file_(file) {
@@ -173,6 +185,52 @@ void PoolParser::finish() {
     fail(pool_.line, "servers", "missing; every pool needs at least one server");
   }
   checkSentinelGroups();
+  checkReplicationKeys();
+}
+
+void PoolParser::checkReplicationKeys() {
+  if (pool_.hasGroups()) {
+    return;
+  }
+  for (std::string_view key : {"read_from", "replica_max_lag", "failover_wait"}) {
+    auto set = seen_.find(std::string(key));
+    if (set != seen_.end()) {
+      fail(set->second, key,
+           "is set but the pool has no replication groups (add 'sentinels', or list the nodes "
+           "of a group as several 'servers' lines with the same name)");
+    }
+  }
+  auto probe = seen_.find("role_probe_interval");
+  if (probe != seen_.end()) {
+    fail(probe->second, "role_probe_interval",
+         "is set but the pool has no role-probed group (several 'servers' lines with the same "
+         "name)");
+  }
+}
+
+void PoolParser::setReadFrom(const YAML::Node& value, int line) {
+  std::string text = scalar(value, line);
+  std::string expected;
+  for (const ReadFromName& entry : kReadFromNames) {
+    if (entry.name == text) {
+      pool_.read_from = entry.value;
+      return;
+    }
+    expected += (expected.empty() ? "" : ", ") + std::string(entry.name);
+  }
+  fail(line, key_, "unknown read_from '" + text + "' (expected one of: " + expected + ")");
+}
+
+void PoolParser::setReplicaMaxLag(const YAML::Node& value, int line) {
+  pool_.replica_max_lag_s = integer(value, line, 0, kMaxInt);
+}
+
+void PoolParser::setFailoverWait(const YAML::Node& value, int line) {
+  pool_.failover_wait_ms = integer(value, line, 0, 600000);
+}
+
+void PoolParser::setRoleProbeInterval(const YAML::Node& value, int line) {
+  pool_.role_probe_interval_ms = integer(value, line, 10, 3600000);
 }
 
 void PoolParser::checkSentinelGroups() {
@@ -184,6 +242,12 @@ void PoolParser::checkSentinelGroups() {
     return;
   }
   for (const ServerConfig& server : pool_.servers) {
+    if (server.isRoleProbedGroup()) {
+      fail(server.group_lines[1], "servers",
+           "duplicate server name '" + server.name + "' (also on line " +
+               std::to_string(server.line) + "); with 'sentinels' each name is one " +
+               "Sentinel-managed group, and Sentinel finds its nodes");
+    }
     if (server.name.empty()) {
       fail(server.line, "servers",
            "'" + server.stats_name + "' has no name; with 'sentinels' each server is a " +
@@ -413,8 +477,13 @@ void PoolParser::addServer(const YAML::Node& item) {
              " bytes (nutcracker cannot hash longer names onto its ring reliably)");
   }
   // nutcracker rejects two servers with the same name, where an unnamed server's name is
-  // derived from its address; stats_name is exactly that derived name.
+  // derived from its address; stats_name is exactly that derived name. Here several named
+  // lines of a pool without `sentinels` form one role-probed group instead.
   auto [first, inserted] = server_lines_.emplace(server->stats_name, line);
+  if (!inserted && !server->name.empty() && !seen_.contains("sentinels")) {
+    joinGroup(server.value(), first->second);
+    return;
+  }
   if (!inserted) {
     std::string what = server->name.empty() ? "address" : "name";
     fail(line, key_,
@@ -422,6 +491,35 @@ void PoolParser::addServer(const YAML::Node& item) {
              std::to_string(first->second) + ")");
   }
   pool_.servers.push_back(std::move(server.value()));
+}
+
+void PoolParser::joinGroup(const ServerConfig& node, int first_line) {
+  auto group = std::find_if(pool_.servers.begin(), pool_.servers.end(),
+                            [&](const ServerConfig& s) { return s.stats_name == node.stats_name; });
+  if (group->weight != node.weight) {
+    fail(node.line, key_,
+         "'" + node.name + "' has weight " + std::to_string(node.weight) + " here but " +
+             std::to_string(group->weight) + " on line " + std::to_string(first_line) +
+             "; every line of one group must give the same weight");
+  }
+  if (group->group_nodes.empty()) {
+    group->group_nodes.push_back(group->address);
+    group->group_lines.push_back(group->line);
+  }
+  std::string address = node.address.toString();
+  for (size_t i = 0; i < group->group_nodes.size(); ++i) {
+    if (group->group_nodes[i].toString() == address) {
+      fail(node.line, key_,
+           "duplicate node " + address + " in group '" + node.name + "' (also on line " +
+               std::to_string(group->group_lines[i]) + ")");
+    }
+  }
+  if (node.address.isUnix() || group->address.isUnix()) {
+    fail(node.line, key_,
+         "'" + node.name + "' is a role-probed group; its nodes are reached over TCP");
+  }
+  group->group_nodes.push_back(node.address);
+  group->group_lines.push_back(node.line);
 }
 
 }  // namespace sy::config

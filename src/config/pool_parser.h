@@ -61,7 +61,14 @@ class PoolParser {
   void setServers(const YAML::Node& value, int line);
   void setSentinels(const YAML::Node& value, int line);
   void setSentinelAuth(const YAML::Node& value, int line);
+  void setReadFrom(const YAML::Node& value, int line);
+  void setReplicaMaxLag(const YAML::Node& value, int line);
+  void setFailoverWait(const YAML::Node& value, int line);
+  void setRoleProbeInterval(const YAML::Node& value, int line);
   void checkSentinelGroups();
+  void checkReplicationKeys();
+  // Adds `node` to the role-probed group of the same name first listed on `first_line`.
+  void joinGroup(const ServerConfig& node, int first_line);
   void addServer(const YAML::Node& item);
 
   static const KeyHandler kKeyHandlers[];

@@ -195,7 +195,7 @@ void ClientSession::dispatch(const resp::Request& parsed) {
       executeLocal(*this, request, args, *plan.command);
       return;
     case route::PlanKind::kForward:
-      forward(request, plan.server, parsed);
+      forward(request, plan.server, plan.read_only, parsed);
       return;
     case route::PlanKind::kSplit:
       split(request, plan, args);
@@ -211,15 +211,16 @@ void ClientSession::countRejected(const command::CommandInfo* command) {
   }
 }
 
-void ClientSession::forward(PendingRequest& request, uint32_t server, const resp::Request& parsed) {
-  backend::BackendConnection& backend = worker_.backend(pool_index_, server, id_);
+void ClientSession::forward(PendingRequest& request, uint32_t server, bool read_only,
+                            const resp::Request& parsed) {
   request.hold();  // the backend's hold, given back with the reply
-  bool sent = parsed.is_inline ? backend.sendCommand(parsed.args, request, request.received)
-                               : backend.send(parsed.raw, request, request.received);
-  if (!sent) {
+  std::string_view raw = parsed.is_inline ? std::string_view() : parsed.raw;
+  const std::string* error = worker_.sendRequest(pool_index_, server, id_, read_only, raw,
+                                                 parsed.args, request, request.received);
+  if (error != nullptr) {
     request.release();
     counters_[common::PoolStat::forward_error].add();
-    request.completeWithError(backend.unavailableMessage());
+    request.completeWithError(*error);
   }
 }
 
@@ -264,11 +265,12 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
       fragment_args.push_back(args[position]);
       if (with_values) fragment_args.push_back(args[position + 1]);
     }
-    backend::BackendConnection& backend = worker_.backend(pool_index_, servers[f], id_);
     fragment.hold();  // the backend's hold
-    if (!backend.sendCommand(fragment_args, fragment, parent_received)) {
+    const std::string* error = worker_.sendRequest(pool_index_, servers[f], id_, plan.read_only,
+                                                   {}, fragment_args, fragment, parent_received);
+    if (error != nullptr) {
       fragment.release();
-      fragment.completeWithError(backend.unavailableMessage());
+      fragment.completeWithError(*error);
     }
   }
 }

@@ -12,15 +12,20 @@ Proxy::Proxy(asio::io_context& control_io, std::shared_ptr<const topology::Topol
     : control_io_(control_io),
       base_(std::move(topology)),
       topology_(base_),
-      ejector_(control_io, [this] { publishEjections(); }) {
+      ejector_(control_io, [this] { publishSnapshot(); }),
+      groups_(control_io, [this] { publishSnapshot(); }) {
   ejector_.setBase(base_);
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
     workers_.push_back(std::make_unique<Worker>(i, topology_, stats_, &ejector_));
+    workers_.back()->setRediscover([this](const std::string& pool, const std::string& group) {
+      asio::post(control_io_, [this, pool, group] { groups_.rediscover(pool, group); });
+    });
   }
 }
 
-void Proxy::publishEjections() {
-  topology_ = topology::withEjections(*base_, ejector_.tracker(), topology_.get());
+void Proxy::publishSnapshot() {
+  auto ejected = topology::withEjections(*base_, ejector_.tracker(), topology_.get());
+  topology_ = topology::withGroupViews(*ejected, groups_.views());
   for (auto& worker : workers_) worker->swapTopology(topology_);
 }
 
@@ -38,6 +43,7 @@ std::unique_ptr<Listener> Proxy::makeListener(const topology::PoolTopology& pool
 common::Result<void> Proxy::start() {
   for (auto& worker : workers_) worker->start();
   running_ = true;
+  groups_.setBase(*base_);
   for (const auto& pool : topology_->pools()) {
     auto listener = makeListener(pool);
     auto opened = listener->open();
@@ -56,6 +62,7 @@ void Proxy::stop() {
   if (!running_) return;
   running_ = false;
   ejector_.stop();
+  groups_.stop();
   for (auto& [name, listener] : listeners_) listener->close();
   for (auto& worker : workers_) worker->stop();
   listeners_.clear();
@@ -66,10 +73,10 @@ Proxy::SwapResult Proxy::applyTopology(std::shared_ptr<const topology::Topology>
   result.diff = topology::diffTopologies(*base_, *next);
   base_ = std::move(next);
   ejector_.setBase(base_);
-  topology_ = topology::withEjections(*base_, ejector_.tracker(), topology_.get());
+  if (running_) groups_.setBase(*base_);
   // Workers first: an accept posted after this line reaches a worker after its swap, so the
   // pool index it carries is one of the new snapshot.
-  for (auto& worker : workers_) worker->swapTopology(topology_);
+  publishSnapshot();
   if (running_) swapListeners(result.listen_errors);
   return result;
 }

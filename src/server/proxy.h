@@ -18,8 +18,11 @@
 //                                settings) and the failure is logged; the rest of the new
 //                                snapshot applies, and the next swap tries the bind again.
 //
-// auto_eject_hosts: the Ejector decides (control thread) and calls publishEjections(), which
+// auto_eject_hosts: the Ejector decides (control thread) and calls publishSnapshot(), which
 // swaps in the configured snapshot with its ejections applied, by the same mechanism.
+// Replication groups: ReplicationGroups publishes each group's latest view the same way:
+//
+//   running snapshot = withGroupViews(withEjections(configured, ejections), group views)
 //
 // Thread: constructed, started, swapped and stopped on the control thread.
 #pragma once
@@ -33,6 +36,7 @@
 
 #include "common/result.h"
 #include "server/ejector.h"
+#include "server/replication_groups.h"
 #include "server/listener.h"
 #include "server/proxy_stats.h"
 #include "server/worker.h"
@@ -70,18 +74,21 @@ class Proxy {
     stats_.render_info = std::move(render);
   }
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  const ReplicationGroups& groups() const { return groups_; }
 
  private:
   std::unique_ptr<Listener> makeListener(const topology::PoolTopology& pool);
   void swapListeners(std::vector<std::string>& errors);
-  // Publishes base_ with the Ejector's current ejections to every worker.
-  void publishEjections();
+  // Publishes base_ with the Ejector's current ejections and the groups' views to every
+  // worker.
+  void publishSnapshot();
 
   asio::io_context& control_io_;
   std::shared_ptr<const topology::Topology> base_;      // as configured
   std::shared_ptr<const topology::Topology> topology_;  // base_ with ejections: what runs
   ProxyStats stats_;
   Ejector ejector_;
+  ReplicationGroups groups_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::map<std::string, std::unique_ptr<Listener>> listeners_;  // by pool name
   size_t next_worker_ = 0;

@@ -68,8 +68,17 @@ WorkerView Worker::makeView(std::shared_ptr<const topology::Topology> topology) 
       servers.push_back(&counters_.server(name, server.stats_name));
       health.push_back(ejector_ ? &ejector_->observer(name, server.stats_name) : nullptr);
     }
+    std::vector<std::vector<backend::BackendCounters*>> replicas;
+    for (const auto& server : pool.servers) {
+      std::vector<backend::BackendCounters*> nodes;
+      for (const auto& replica : server.replicas) {
+        nodes.push_back(&counters_.server(name, server.stats_name + "@" + replica.address_text));
+      }
+      replicas.push_back(std::move(nodes));
+    }
     view.servers.push_back(std::move(servers));
     view.health.push_back(std::move(health));
+    view.replicas.push_back(std::move(replicas));
   }
   view.topology = std::move(topology);
   return view;
@@ -88,10 +97,12 @@ void Worker::applyView(WorkerView view) {
   topology_ = std::move(view.topology);
   pool_counters_ = std::move(view.pools);
   updateTickInterval();
+  if (parked_.size() > 0) releaseParked();
 }
 
 // Moves every connection whose ConnectionKey is unchanged to its new place, builds the
-// missing ones and retires the rest.
+// missing ones and retires the rest. Replicas of replication groups are matched the same way
+// (a replica that stops being readable is retired; one that comes back is connected anew).
 void Worker::rebuildBackends(const WorkerView& view) {
   std::map<topology::ConnectionKey, BackendList> kept;
   if (topology_) {
@@ -103,52 +114,92 @@ void Worker::rebuildBackends(const WorkerView& view) {
         for (uint32_t c = 0; c < per_server; ++c) {
           list.push_back(std::move(backends_[p][server.index * per_server + c]));
         }
+        for (size_t r = 0; r < server.replicas.size(); ++r) {
+          BackendList& replica =
+              kept[topology::replicaConnectionKey(pools[p], server, server.replicas[r])];
+          for (auto& connection : replica_backends_[p][server.index][r]) {
+            replica.push_back(std::move(connection));
+          }
+        }
       }
     }
   }
   std::vector<BackendList> next;
+  std::vector<std::vector<std::vector<BackendList>>> next_replicas;
   std::vector<uint32_t> per_server_list;
   const auto& pools = view.topology->pools();
   for (size_t p = 0; p < pools.size(); ++p) {
     const config::PoolConfig& config = *pools[p].config;
     uint32_t per_server = std::max<uint32_t>(1, config.server_connections);
     per_server_list.push_back(per_server);
-    BackendList connections;
-    for (const auto& server : pools[p].servers) {
-      auto found = kept.find(topology::connectionKey(pools[p], server));
+    // Kept connections for `key` if there are any, else new ones counting into `counters`.
+    auto connectionsFor = [&](const topology::ConnectionKey& key,
+                              const backend::BackendOptions& options,
+                              backend::BackendCounters& counters, BackendList& into) {
+      auto found = kept.find(key);
       if (found != kept.end()) {
         for (auto& connection : found->second) {
           connection->updateKnobs(config.timeout_ms, config.tcpkeepalive);
-          connections.push_back(std::move(connection));
+          into.push_back(std::move(connection));
         }
         kept.erase(found);
-        continue;
+        return;
       }
-      backend::BackendOptions options;
-      options.name = server.stats_name;
-      options.address_text = server.address_text;
-      options.endpoint = server.endpoint;
-      options.timeout_ms = config.timeout_ms;
-      if (config.timeout_ms > 0) options.connect_timeout_ms = config.timeout_ms;
-      options.auth = config.redis_auth;
-      options.db = config.redis_db;
-      options.keepalive = config.tcpkeepalive;
-      options.health = view.health[p][server.index];
       for (uint32_t c = 0; c < per_server; ++c) {
-        auto connection = std::make_unique<backend::BackendConnection>(
-            io_, options, *view.servers[p][server.index]);
+        auto connection = std::make_unique<backend::BackendConnection>(io_, options, counters);
         // Only a swap preconnects here; at start-up start() does it.
         if (config.preconnect && topology_) connection->connectIfIdle();
-        connections.push_back(std::move(connection));
+        into.push_back(std::move(connection));
       }
+    };
+    BackendList connections;
+    std::vector<std::vector<BackendList>> pool_replicas;
+    for (const auto& server : pools[p].servers) {
+      backend::BackendOptions options = backendOptions(view, static_cast<uint32_t>(p), server);
+      connectionsFor(topology::connectionKey(pools[p], server), options,
+                     *view.servers[p][server.index], connections);
+      std::vector<BackendList> replicas(server.replicas.size());
+      for (size_t r = 0; r < server.replicas.size(); ++r) {
+        const topology::ReadNode& node = server.replicas[r];
+        backend::BackendOptions replica_options = options;
+        replica_options.name = server.stats_name + "@" + node.address_text;
+        replica_options.address_text = node.address_text;
+        replica_options.endpoint = node.endpoint;
+        replica_options.health = nullptr;  // auto_eject_hosts judges masters only
+        connectionsFor(topology::replicaConnectionKey(pools[p], server, node), replica_options,
+                       *view.replicas[p][server.index][r], replicas[r]);
+      }
+      pool_replicas.push_back(std::move(replicas));
     }
     next.push_back(std::move(connections));
+    next_replicas.push_back(std::move(pool_replicas));
   }
   for (auto& [key, list] : kept) {
     for (auto& connection : list) retire(std::move(connection));
   }
   backends_ = std::move(next);
+  replica_backends_ = std::move(next_replicas);
   connections_per_server_ = std::move(per_server_list);
+}
+
+backend::BackendOptions Worker::backendOptions(const WorkerView& view, uint32_t pool,
+                                               const topology::ServerInfo& server) const {
+  const config::PoolConfig& config = *view.topology->pools()[pool].config;
+  backend::BackendOptions options;
+  options.name = server.stats_name;
+  options.address_text = server.address_text;
+  options.endpoint = server.endpoint;
+  options.timeout_ms = config.timeout_ms;
+  if (config.timeout_ms > 0) options.connect_timeout_ms = config.timeout_ms;
+  options.auth = config.redis_auth;
+  options.db = config.redis_db;
+  options.keepalive = config.tcpkeepalive;
+  options.health = view.health[pool][server.index];
+  if (server.is_group && rediscover_) {
+    options.on_readonly = [rediscover = rediscover_, pool_name = config.name,
+                           group = server.stats_name] { rediscover(pool_name, group); };
+  }
+  return options;
 }
 
 // Sessions follow their pool by name; those whose pool is gone finish and close.
@@ -253,8 +304,16 @@ void Worker::closeAll() {
   open.reserve(sessions_.size());
   for (auto& [session, owned] : sessions_) open.push_back(session);
   for (ClientSession* session : open) session->close("shutting down");
+  parked_.failAll("ERR switchyard is shutting down");
   for (auto& pool : backends_) {
     for (auto& connection : pool) connection->close("switchyard is shutting down");
+  }
+  for (auto& pool : replica_backends_) {
+    for (auto& server : pool) {
+      for (auto& replica : server) {
+        for (auto& connection : replica) connection->close("switchyard is shutting down");
+      }
+    }
   }
   for (auto& connection : retired_) connection->close("switchyard is shutting down");
 }
@@ -269,6 +328,14 @@ void Worker::armTicker() {
         for (auto& pool : backends_) {
           for (auto& connection : pool) connection->expireRequests(now);
         }
+        for (auto& pool : replica_backends_) {
+          for (auto& server : pool) {
+            for (auto& replica : server) {
+              for (auto& connection : replica) connection->expireRequests(now);
+            }
+          }
+        }
+        if (parked_.size() > 0) parked_.expire(now);
         tendRetired(now);
         armTicker();
       }));

@@ -53,6 +53,7 @@
 #include "common/handler_memory.h"
 #include "resp/request_parser.h"
 #include "route/router.h"
+#include "server/parked_writes.h"
 #include "server/pending_request.h"
 #include "server/proxy_stats.h"
 #include "topology/topology.h"
@@ -70,7 +71,13 @@ struct WorkerView {
   std::vector<PoolCounters*> pools;                             // [pool]
   std::vector<std::vector<backend::BackendCounters*>> servers;  // [pool][server]
   std::vector<std::vector<backend::HealthObserver*>> health;    // [pool][server], may be null
+  // Replication groups: the counters of each readable replica, [pool][server][replica].
+  std::vector<std::vector<std::vector<backend::BackendCounters*>>> replicas;
 };
+
+// Told (on the worker thread) that a node of group `group` in pool `pool` answered READONLY;
+// it posts to the control thread, which re-discovers the group.
+using RediscoverRequest = std::function<void(const std::string& pool, const std::string& group)>;
 
 class Worker {
  public:
@@ -90,6 +97,8 @@ class Worker {
   void adopt(int fd, int protocol_family, uint32_t pool_index, std::atomic<int64_t>& open_clients);
   // Posts `topology` to the worker, which switches to it between two events.
   void swapTopology(std::shared_ptr<const topology::Topology> topology);
+  // Before start(): who to tell when a group's node answers READONLY.
+  void setRediscover(RediscoverRequest rediscover) { rediscover_ = std::move(rediscover); }
   // This worker's counter blocks, by name (reading the values is safe from any thread).
   WorkerCounters& counters() { return counters_; }
   const WorkerCounters& counters() const { return counters_; }
@@ -105,6 +114,19 @@ class Worker {
   // server_connections connections, and one session always uses the same one, so its
   // requests to one server stay in order.
   backend::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t session_id);
+  // Sends one request (or fragment) of session `session_id` that the router placed on
+  // `server` of `pool`: `raw` RESP bytes, or (when `raw` is empty) `args` encoded.
+  //   plain server:  its connection.
+  //   group, write (or read with read_from: master): its master while writes are open; parked
+  //                  while its master is being switched (the pool's failover_wait); an error
+  //                  while several nodes claim master.
+  //   group, read:   the node the pool's read_from picks (worker_groups.cpp).
+  // Returns null when the request was sent or parked (`target` gets its reply later, and
+  // keeps the hold the caller gave it), else the error reply text, valid until the next call.
+  const std::string* sendRequest(uint32_t pool, uint32_t server, uint64_t session_id,
+                                 bool read_only, std::string_view raw,
+                                 std::span<const std::string_view> args,
+                                 backend::ReplyTarget& target, common::TimePoint received);
 
   RequestPool& requests() { return requests_; }
   common::BufferPool& buffers() { return buffers_; }
@@ -140,6 +162,17 @@ class Worker {
   WorkerView makeView(std::shared_ptr<const topology::Topology> topology);
   void applyView(WorkerView view);
   void rebuildBackends(const WorkerView& view);
+  backend::BackendOptions backendOptions(const WorkerView& view, uint32_t pool,
+                                         const topology::ServerInfo& server) const;
+  // Replication groups (worker_groups.cpp).
+  backend::BackendConnection* pickReader(uint32_t pool, uint32_t server, uint64_t session_id);
+  backend::BackendConnection* leastLoadedReplica(uint32_t pool, uint32_t server,
+                                                 uint64_t session_id);
+  void park(uint32_t pool, uint32_t server, uint64_t session_id, std::string_view raw,
+            std::span<const std::string_view> args, backend::ReplyTarget& target,
+            common::TimePoint received);
+  // After a swap: sends, refuses or re-parks every parked write against the new snapshot.
+  void releaseParked();
   void moveSessions(const topology::Topology& next);
   void retire(std::unique_ptr<backend::BackendConnection> connection);
   void tendRetired(common::TimePoint now);
@@ -162,6 +195,13 @@ class Worker {
   std::shared_ptr<const topology::Topology> topology_;
   std::vector<PoolCounters*> pool_counters_;  // [pool] of topology_
   std::vector<BackendList> backends_;         // [pool][server x server_connections]
+  // Replication groups' readable replicas: [pool][server][replica] -> server_connections
+  // connections, replicas in the order of ServerInfo::replicas.
+  std::vector<std::vector<std::vector<BackendList>>> replica_backends_;
+  ParkedWrites parked_;
+  size_t read_rotation_ = 0;  // breaks ties between equally loaded replicas
+  std::string route_error_;   // sendRequest's error text when no connection has one
+  RediscoverRequest rediscover_;
   std::vector<uint32_t> connections_per_server_;
   BackendList retired_;    // draining their requests in flight
   BackendList graveyard_;  // closed; destroyed on the next tick

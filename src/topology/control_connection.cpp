@@ -42,6 +42,31 @@ void ControlConnection::request(std::vector<std::string> args, ReplyHandler hand
   enqueue(args, std::move(handler));
 }
 
+void ControlConnection::requestTimed(std::vector<std::string> args, TimedReplyHandler handler) {
+  if (state_ == State::kReady) {
+    sendTimed(std::move(args), std::move(handler));
+    return;
+  }
+  // A handler runs only while the connection is alive and open (close() drops it), so `this`
+  // is valid when the PING is answered.
+  enqueue({"PING"}, [this, args = std::move(args),
+                     handler = std::move(handler)](common::Result<std::string> pong) mutable {
+    if (!pong.ok()) {
+      handler(std::move(pong), -1);
+      return;
+    }
+    sendTimed(std::move(args), std::move(handler));
+  });
+}
+
+void ControlConnection::sendTimed(std::vector<std::string> args, TimedReplyHandler handler) {
+  common::TimePoint sent = common::now();
+  enqueue(args, [sent, handler = std::move(handler)](common::Result<std::string> reply) {
+    int64_t rtt_usec = reply.ok() ? common::microsSince(sent) : -1;
+    handler(std::move(reply), rtt_usec);
+  });
+}
+
 void ControlConnection::subscribe(const std::vector<std::string>& channels, ReplyHandler confirmed,
                                   MessageHandler on_message, ClosedHandler on_closed) {
   std::vector<std::string> args{"SUBSCRIBE"};
@@ -250,6 +275,23 @@ void ControlConnection::reset() {
   subscribed_ = false;
   on_message_ = nullptr;
   on_closed_ = nullptr;
+}
+
+ControlConnection& NodeConnections::to(const NodeAddress& address) {
+  auto [it, inserted] = connections_.try_emplace(address);
+  if (inserted) it->second = ControlConnection::create(io_, address, options_);
+  return *it->second;
+}
+
+void NodeConnections::closeAllBut(const std::set<NodeAddress>& kept) {
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (kept.contains(it->first)) {
+      ++it;
+    } else {
+      it->second->close();
+      it = connections_.erase(it);
+    }
+  }
 }
 
 }  // namespace sy::topology

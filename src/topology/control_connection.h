@@ -23,7 +23,9 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,8 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   using ReplyHandler = std::function<void(common::Result<std::string>)>;
   using MessageHandler = std::function<void(std::string_view framed)>;
   using ClosedHandler = std::function<void(std::string_view reason)>;
+  // The reply or failure, and the request's round trip in microseconds (-1 on failure).
+  using TimedReplyHandler = std::function<void(common::Result<std::string>, int64_t rtt_usec)>;
 
   static std::shared_ptr<ControlConnection> create(asio::io_context& io, NodeAddress address,
                                                    ControlConnectionOptions options);
@@ -58,6 +62,12 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   // Sends `args` as one command; `handler` gets its reply or failure exactly once (unless
   // close() drops it).
   void request(std::vector<std::string> args, ReplyHandler handler);
+
+  // request() that also measures the round trip on the steady clock, on an established
+  // connection only: when the connection must be (re)opened first, a PING opens it (connect
+  // and AUTH are not counted) and `args` are sent once it is answered. If the PING fails,
+  // `handler` gets that failure.
+  void requestTimed(std::vector<std::string> args, TimedReplyHandler handler);
 
   // SUBSCRIBE to `channels`. `confirmed` gets the first subscribe confirmation (or the
   // failure); afterwards every reply that answers no request goes to `on_message`, and
@@ -79,6 +89,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   };
 
   void enqueue(const std::vector<std::string>& args, ReplyHandler handler);
+  void sendTimed(std::vector<std::string> args, TimedReplyHandler handler);
   void startConnect();
   void onResolved(const std::error_code& error, asio::ip::tcp::resolver::results_type results);
   void onConnected(const std::error_code& error);
@@ -109,6 +120,27 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   bool subscribed_ = false;
   MessageHandler on_message_;
   ClosedHandler on_closed_;
+};
+
+// One ControlConnection per data node, created on first use and kept open between requests
+// (each reconnects by itself on the next request after a failure). Owns its connections and
+// closes them when destroyed. Thread: the control thread that runs `io`.
+class NodeConnections {
+ public:
+  NodeConnections(asio::io_context& io, ControlConnectionOptions options)
+      : io_(io), options_(std::move(options)) {}
+  ~NodeConnections() { closeAllBut({}); }
+  NodeConnections(const NodeConnections&) = delete;
+  NodeConnections& operator=(const NodeConnections&) = delete;
+
+  ControlConnection& to(const NodeAddress& address);
+  // Closes (dropping their handlers) and forgets every connection to a node not in `kept`.
+  void closeAllBut(const std::set<NodeAddress>& kept);
+
+ private:
+  asio::io_context& io_;
+  ControlConnectionOptions options_;
+  std::map<NodeAddress, std::shared_ptr<ControlConnection>> connections_;
 };
 
 }  // namespace sy::topology

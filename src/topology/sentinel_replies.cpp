@@ -268,6 +268,11 @@ const std::vector<std::string>& sentinelEventChannels() {
       "+failover-end",
       "+failover-end-for-timeout",
       "-failover-abort-no-good-slave",
+      "-failover-abort-not-elected",
+      "-failover-abort-slave-timeout",
+      "+try-failover",
+      "+selected-slave",
+      "+failover-state-send-slaveof-noone",
       "+slave-reconf-done",
       "+sentinel",
       "+reboot",
@@ -315,6 +320,12 @@ SentinelEvent describeEvent(std::string channel, std::string payload) {
   for (size_t i = 0; i < words.size(); ++i) {
     if (words[i] == "@" && i + 1 < words.size()) {
       event.master_name = std::string(words[i + 1]);
+      // "+promoted-slave": "slave <ip:port> <ip> <port> @ <master> ...": the new master.
+      if (event.channel == "+promoted-slave" && i >= 4) {
+        if (Result<NodeAddress> address = makeNodeAddress(words[2], words[3])) {
+          event.new_master = std::move(address.value());
+        }
+      }
       return event;
     }
   }

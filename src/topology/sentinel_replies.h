@@ -81,7 +81,8 @@ struct SentinelEvent {
   std::string channel;                    // "+switch-master", "+sdown", ...
   std::string payload;                    // the message text
   std::string master_name;                // the master group it concerns; empty when it names none
-  std::optional<NodeAddress> new_master;  // +switch-master: where the master now is
+  // +switch-master: where the master now is; +promoted-slave: the replica just promoted.
+  std::optional<NodeAddress> new_master;
 };
 
 // The channels the watcher subscribes to on every Sentinel.

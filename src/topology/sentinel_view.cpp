@@ -60,7 +60,8 @@ size_t GroupView::reachableSentinels() const {
 
 bool sameState(const GroupView& a, const GroupView& b) {
   if (a.name != b.name || a.master != b.master || a.master_confirmed != b.master_confirmed ||
-      a.from_sentinel != b.from_sentinel || a.replicas.size() != b.replicas.size() ||
+      a.from_sentinel != b.from_sentinel || a.claimed_masters != b.claimed_masters ||
+      a.failover_in_progress != b.failover_in_progress || a.replicas.size() != b.replicas.size() ||
       a.sentinels.size() != b.sentinels.size()) {
     return false;
   }
@@ -88,6 +89,14 @@ std::string describeChange(const GroupView* before, const GroupView& after) {
       (before->master != after.master || before->master_confirmed != after.master_confirmed)) {
     text += " (was " + masterText(*before) + ")";
   }
+  if (!after.claimed_masters.empty()) {
+    text += "; " + std::to_string(after.claimed_masters.size()) + " nodes claim master (";
+    for (size_t i = 0; i < after.claimed_masters.size(); ++i) {
+      text += (i == 0 ? "" : ", ") + after.claimed_masters[i].toString();
+    }
+    text += "): writes refused";
+  }
+  if (after.failover_in_progress) text += "; failover under way, writes wait";
   std::map<NodeAddress, const ReplicaView*> old_replicas;
   if (before != nullptr) {
     for (const ReplicaView& replica : before->replicas) old_replicas[replica.address] = &replica;
@@ -105,6 +114,7 @@ std::string describeChange(const GroupView* before, const GroupView& after) {
   for (const auto& [address, replica] : old_replicas) {
     text += "; replica " + address.toString() + " gone";
   }
+  if (after.sentinels.empty()) return text;  // a role-probed group
   text += "; Sentinels " + std::to_string(after.reachableSentinels()) + "/" +
           std::to_string(after.sentinels.size()) + " reachable";
   for (const SentinelView& sentinel : after.sentinels) {

@@ -23,6 +23,8 @@ struct SentinelWatcher::Round {
   std::optional<RoleReply> master_role;
   std::optional<InfoReplication> master_info;
   std::map<NodeAddress, std::optional<RoleReply>> replica_roles;  // nullopt: no answer
+  int64_t master_rtt_usec = -1;                 // round trip of the master's ROLE request
+  std::map<NodeAddress, int64_t> replica_rtts;  // of each replica's; absent: no answer
 };
 
 namespace {
@@ -53,7 +55,11 @@ SentinelWatcherOptions sentinelWatcherOptionsFor(const config::PoolConfig& pool)
 
 SentinelWatcher::SentinelWatcher(asio::io_context& io, SentinelWatcherOptions options,
                                  Listener listener)
-    : io_(io), options_(std::move(options)), listener_(std::move(listener)), poll_timer_(io) {
+    : io_(io),
+      options_(std::move(options)),
+      listener_(std::move(listener)),
+      nodes_(io, {"", options_.node_password, options_.connect_timeout, options_.request_timeout}),
+      poll_timer_(io) {
   for (const NodeAddress& address : options_.sentinels) {
     addSentinel(address);
   }
@@ -87,8 +93,7 @@ void SentinelWatcher::stop() {
     sentinel->subscribed = false;
     sentinel->resubscribe_timer.cancel();
   }
-  for (auto& [address, connection] : nodes_) connection->close();
-  nodes_.clear();
+  nodes_.closeAllBut({});
   for (GroupState& group : groups_) {
     group.retry_timer->cancel();
     group.running = false;
@@ -178,11 +183,59 @@ void SentinelWatcher::onEvent(std::string_view framed) {
   } else {
     spdlog::debug("sentinel event {} {}", event->channel, event->payload);
   }
+  if (group != nullptr) onFailoverEvent(*group, *event);
   if (event->master_name.empty()) {
     triggerAll();
   } else if (group != nullptr) {
     trigger(*group);
   }
+}
+
+void SentinelWatcher::onFailoverEvent(GroupState& group, const SentinelEvent& event) {
+  const std::string& channel = event.channel;
+  bool starts = channel == "+try-failover" || channel == "+selected-slave" ||
+                channel == "+failover-state-send-slaveof-noone" || channel == "+promoted-slave";
+  bool names_master = (channel == "+promoted-slave" || channel == "+switch-master") &&
+                      event.new_master.has_value();
+  bool aborts = channel.starts_with("-failover-abort") || channel == "+failover-end-for-timeout";
+  if (aborts && group.failover_since) {
+    spdlog::warn("group '{}': failover aborted ({}); writes go to the confirmed master again",
+                 group.seed.name, channel);
+    group.failover_since.reset();
+    group.promoted.reset();
+    republish(group);
+    return;
+  }
+  if (names_master) group.promoted = event.new_master;
+  if ((starts || names_master) && !group.failover_since) {
+    group.failover_since = common::now();
+    spdlog::info("group '{}': failover under way ({}); writes wait for the new master",
+                 group.seed.name, channel);
+    republish(group);
+  }
+}
+
+void SentinelWatcher::republish(GroupState& group) {
+  if (group.published == nullptr) return;
+  bool in_progress = group.failover_since.has_value();
+  if (group.published->failover_in_progress == in_progress) return;
+  auto view = std::make_shared<GroupView>(*group.published);
+  view->failover_in_progress = in_progress;
+  view->failover_follow_usec = -1;
+  publish(group, std::move(view));
+}
+
+void SentinelWatcher::publish(GroupState& group, std::shared_ptr<GroupView> view) {
+  view->generation = group.published ? group.published->generation + 1 : 1;
+  spdlog::info("sentinel {}", describeChange(group.published.get(), *view));
+  group.published = std::move(view);
+  ++stats_.published;
+  listener_(group.published);
+}
+
+void SentinelWatcher::rediscover(const std::string& name) {
+  GroupState* group = findGroup(name);
+  if (group != nullptr) trigger(*group);
 }
 
 SentinelWatcher::GroupState* SentinelWatcher::findGroup(const std::string& name) {
@@ -303,6 +356,12 @@ void SentinelWatcher::onSentinelAnswer(const std::shared_ptr<Round>& round,
   }
   round->from_sentinel = true;
   round->master = **master;
+  GroupState& group = *round->group;
+  if (group.promoted && *group.promoted == **master) {
+    group.promoted.reset();  // Sentinel reports the new master itself now
+  } else if (group.promoted && group.failover_since) {
+    round->master = *group.promoted;  // Sentinel still names the old one until +switch-master
+  }
   round->replicas = std::move(replicas.value());
   learnSentinels(*others);
   // Ask the Sentinel that answered first next time (Redis's guideline for Sentinel clients).
@@ -335,15 +394,17 @@ void SentinelWatcher::probeNodes(const std::shared_ptr<Round>& round) {
     if (replica.address != master && !replica.flaggedDown()) to_probe.push_back(replica.address);
   }
   round->outstanding = 2 + to_probe.size();
-  ControlConnection& master_connection = nodeConnection(master);
-  master_connection.request({"ROLE"}, [round, master, done, node_failed](auto reply) {
-    if (auto role = reply.ok() ? parseRoleReply(*reply) : reply.error(); role.ok()) {
-      round->master_role = std::move(role.value());
-    } else {
-      node_failed(master, reply);
-    }
-    done();
-  });
+  ControlConnection& master_connection = nodes_.to(master);
+  master_connection.requestTimed(
+      {"ROLE"}, [round, master, done, node_failed](auto reply, int64_t rtt_usec) {
+        if (auto role = reply.ok() ? parseRoleReply(*reply) : reply.error(); role.ok()) {
+          round->master_role = std::move(role.value());
+          round->master_rtt_usec = rtt_usec;
+        } else {
+          node_failed(master, reply);
+        }
+        done();
+      });
   master_connection.request({"INFO", "replication"}, [round, done](auto reply) {
     if (reply.ok()) {
       if (auto info = parseInfoReplication(*reply); info.ok()) {
@@ -353,16 +414,18 @@ void SentinelWatcher::probeNodes(const std::shared_ptr<Round>& round) {
     done();
   });
   for (const NodeAddress& address : to_probe) {
-    nodeConnection(address).request({"ROLE"}, [round, address, done, node_failed](auto reply) {
-      auto role = reply.ok() ? parseRoleReply(*reply) : reply.error();
-      if (role.ok()) {
-        round->replica_roles[address] = std::move(role.value());
-      } else {
-        node_failed(address, reply);
-        round->replica_roles[address] = std::nullopt;
-      }
-      done();
-    });
+    nodes_.to(address).requestTimed(
+        {"ROLE"}, [round, address, done, node_failed](auto reply, int64_t rtt_usec) {
+          auto role = reply.ok() ? parseRoleReply(*reply) : reply.error();
+          if (role.ok()) {
+            round->replica_roles[address] = std::move(role.value());
+            round->replica_rtts[address] = rtt_usec;
+          } else {
+            node_failed(address, reply);
+            round->replica_roles[address] = std::nullopt;
+          }
+          done();
+        });
   }
 }
 
@@ -375,6 +438,7 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
   view->from_sentinel = round->from_sentinel;
   view->master_confirmed =
       round->master_role && round->master_role->kind == RoleReply::Kind::kMaster;
+  view->master_rtt_usec = round->master_rtt_usec;
   const RoleReply* master_role = view->master_confirmed ? &*round->master_role : nullptr;
   const InfoReplication* master_info = round->master_info ? &*round->master_info : nullptr;
   for (const SentinelInstance& replica : round->replicas) {
@@ -385,18 +449,18 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
         assessReplica(replica.address, round->from_sentinel ? &replica : nullptr,
                       answered ? &*role->second : nullptr, answered, *round->master, master_role,
                       master_info, options_.replica_max_lag_seconds));
+    if (auto rtt = round->replica_rtts.find(replica.address); rtt != round->replica_rtts.end()) {
+      view->replicas.back().rtt_usec = rtt->second;
+    }
   }
   std::sort(view->replicas.begin(), view->replicas.end(),
             [](const ReplicaView& a, const ReplicaView& b) { return a.address < b.address; });
   view->sentinels = sentinels();
   group.running = false;
+  followFailover(group, *view);
   if (group.published == nullptr || !sameState(*group.published, *view)) {
-    view->generation = group.published ? group.published->generation + 1 : 1;
-    spdlog::info("sentinel {}", describeChange(group.published.get(), *view));
-    group.published = view;
-    ++stats_.published;
     std::weak_ptr<int> life = life_;
-    listener_(group.published);
+    publish(group, std::move(view));
     if (life.expired()) return;  // the listener stopped the watcher
   }
   dropUnusedNodeConnections();
@@ -409,6 +473,32 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
       if (!error && !life.expired()) trigger(group);
     });
   }
+}
+
+void SentinelWatcher::followFailover(GroupState& group, GroupView& view) {
+  if (!group.failover_since) return;
+  common::TimePoint now = common::now();
+  bool followed = view.master_confirmed && view.master &&
+                  (!group.promoted || *view.master == *group.promoted) &&
+                  (group.published == nullptr || group.published->master != view.master);
+  if (followed) {
+    view.failover_follow_usec =
+        static_cast<int64_t>(common::elapsedMicros(*group.failover_since, now));
+    spdlog::info("group '{}': failover followed in {} ms: writes go to {}", group.seed.name,
+                 view.failover_follow_usec / 1000, view.master->toString());
+    group.failover_since.reset();
+    group.promoted.reset();
+    return;
+  }
+  if (now - *group.failover_since > options_.failover_give_up) {
+    spdlog::warn("group '{}': a failover announced {} ms ago has not completed; writes go to "
+                 "the confirmed master again",
+                 group.seed.name, common::elapsedMicros(*group.failover_since, now) / 1000);
+    group.failover_since.reset();
+    group.promoted.reset();
+    return;
+  }
+  view.failover_in_progress = true;
 }
 
 void SentinelWatcher::markSentinel(SentinelState& sentinel, bool reachable,
@@ -452,16 +542,6 @@ void SentinelWatcher::learnSentinels(const std::vector<SentinelInstance>& report
   }
 }
 
-ControlConnection& SentinelWatcher::nodeConnection(const NodeAddress& address) {
-  auto [it, inserted] = nodes_.try_emplace(address);
-  if (inserted) {
-    it->second = ControlConnection::create(
-        io_, address,
-        {"", options_.node_password, options_.connect_timeout, options_.request_timeout});
-  }
-  return *it->second;
-}
-
 void SentinelWatcher::dropUnusedNodeConnections() {
   std::set<NodeAddress> used;
   for (const GroupState& group : groups_) {
@@ -469,14 +549,7 @@ void SentinelWatcher::dropUnusedNodeConnections() {
     if (group.published->master) used.insert(*group.published->master);
     for (const ReplicaView& replica : group.published->replicas) used.insert(replica.address);
   }
-  for (auto it = nodes_.begin(); it != nodes_.end();) {
-    if (used.contains(it->first)) {
-      ++it;
-    } else {
-      it->second->close();
-      it = nodes_.erase(it);
-    }
-  }
+  nodes_.closeAllBut(used);
 }
 
 }  // namespace sy::topology

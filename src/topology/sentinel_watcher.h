@@ -16,6 +16,12 @@
 //                  master is unconfirmed, a re-subscribe (events may have been missed).
 //   A trigger during a round for the same group runs one more round right after it.
 //
+//   failover:      +try-failover / +selected-slave / ... mark the group's failover under way
+//                  (published at once: writes wait); +promoted-slave and +switch-master name
+//                  the new master, which rounds then probe in place of Sentinel's answer
+//                  until Sentinel reports it too; once it answers ROLE master the failover is
+//                  followed. Aborts end it; so does failover_give_up.
+//
 // The Sentinel list starts as the configured one and grows with what SENTINEL sentinels
 // reports; every known Sentinel is asked and subscribed to.
 //
@@ -59,6 +65,9 @@ struct SentinelWatcherOptions {
   common::Millis poll_interval{2000};
   common::Millis retry_interval{250};  // re-run a round while the master is unconfirmed
   common::Millis resubscribe_interval{1000};
+  // A failover that has neither ended nor been followed after this long is given up on:
+  // writes stop waiting for it.
+  common::Millis failover_give_up{60000};
   int64_t replica_max_lag_seconds = 10;  // -1: never judge replicas by lag
 };
 
@@ -88,6 +97,10 @@ class SentinelWatcher {
   // Closes every connection and timer; no listener call follows.
   void stop();
 
+  // Runs a discovery round for group `name` now (after the running one, if any), e.g. after a
+  // node answered READONLY. Unknown names and calls while stopped are ignored.
+  void rediscover(const std::string& name);
+
   // The last published view of `name`, or null before the first.
   std::shared_ptr<const GroupView> current(const std::string& name) const;
   const SentinelWatcherStats& stats() const { return stats_; }
@@ -113,12 +126,21 @@ class SentinelWatcher {
     bool running = false;
     bool again = false;       // a trigger arrived during the round
     std::string last_switch;  // payload of the last +switch-master logged
+    // A failover announced by a Sentinel and not yet followed: since when, and the replica
+    // Sentinel promoted (once +promoted-slave or +switch-master names it).
+    std::optional<common::TimePoint> failover_since;
+    std::optional<NodeAddress> promoted;
     std::unique_ptr<asio::steady_timer> retry_timer;
   };
 
   SentinelState& addSentinel(const NodeAddress& address);
   void subscribe(SentinelState& sentinel);
   void onEvent(std::string_view framed);
+  // Follows the failover events of `group` (+try-failover, +promoted-slave, aborts ...).
+  void onFailoverEvent(GroupState& group, const SentinelEvent& event);
+  // Publishes the last view again with failover_in_progress as the group's state says.
+  void republish(GroupState& group);
+  void publish(GroupState& group, std::shared_ptr<GroupView> view);
   void trigger(GroupState& group);
   void triggerAll();
   void schedulePoll();
@@ -129,9 +151,11 @@ class SentinelWatcher {
   void onSentinelAnswer(const std::shared_ptr<Round>& round, SentinelState& sentinel);
   void probeNodes(const std::shared_ptr<Round>& round);
   void finishRound(const std::shared_ptr<Round>& round);
+  // Ends the group's failover when `view` confirms its new master, else marks `view` as
+  // waiting for it.
+  void followFailover(GroupState& group, GroupView& view);
   void markSentinel(SentinelState& sentinel, bool reachable, const std::string& error);
   void learnSentinels(const std::vector<SentinelInstance>& reported);
-  ControlConnection& nodeConnection(const NodeAddress& address);
   void dropUnusedNodeConnections();
   GroupState* findGroup(const std::string& name);
 
@@ -144,7 +168,7 @@ class SentinelWatcher {
   std::shared_ptr<int> life_;
   std::vector<std::unique_ptr<SentinelState>> sentinels_;  // ask order: last answerer first
   std::vector<GroupState> groups_;
-  std::map<NodeAddress, std::shared_ptr<ControlConnection>> nodes_;
+  NodeConnections nodes_;
   asio::steady_timer poll_timer_;
   SentinelWatcherStats stats_;
   common::RateLimitedLog sentinel_log_{common::Millis(5000)};

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cstring>
 
 namespace sy::topology {
@@ -54,6 +56,12 @@ common::Result<std::shared_ptr<const Topology>> buildTopology(
       info.address_text = server.address.toString();
       info.endpoint = *endpoint;
       info.config = &server;
+      if (pool_config.hasGroups()) {
+        // Until the control plane confirms a master, writes wait and reads go nowhere else.
+        info.is_group = true;
+        info.writes = WriteState::kWait;
+        info.master_readable = false;
+      }
       servers.push_back(std::move(info));
       // stats_name is nutcracker's server name, derived from the line as written; it is
       // also the string nutcracker hashes onto the ring (twemproxy-compat.md, C3).
@@ -67,6 +75,76 @@ common::Result<std::shared_ptr<const Topology>> buildTopology(
   }
   return std::shared_ptr<const Topology>(
       std::make_shared<const Topology>(std::move(config), std::move(pools)));
+}
+
+namespace {
+
+std::optional<Endpoint> resolveNode(const NodeAddress& node) {
+  config::Address address;
+  address.host = node.host;
+  address.port = node.port;
+  auto endpoint = resolveAddress(address);
+  if (!endpoint.ok()) {
+    spdlog::warn("node {}: {}", node.toString(), endpoint.error().message);
+    return std::nullopt;
+  }
+  return *endpoint;
+}
+
+std::string claimedMastersText(const GroupView& view) {
+  std::string text;
+  for (const NodeAddress& node : view.claimed_masters) {
+    text += (text.empty() ? "" : ", ") + node.toString();
+  }
+  return text;
+}
+
+void applyView(const PoolTopology& pool, ServerInfo& server, std::shared_ptr<const GroupView> view) {
+  server.view = view;
+  if (view->master) {
+    std::string text = view->master->toString();
+    if (text != server.address_text) {
+      if (auto endpoint = resolveNode(*view->master)) {
+        server.endpoint = *endpoint;
+        server.address_text = std::move(text);
+      }
+    }
+  }
+  server.master_rtt_usec = view->master_rtt_usec;
+  server.master_readable = view->master_confirmed;
+  if (view->claimed_masters.size() > 1) {
+    server.writes = WriteState::kRefused;
+    server.write_refusal = "ERR switchyard: group '" + server.stats_name + "' of pool '" +
+                           pool.config->name + "': " +
+                           std::to_string(view->claimed_masters.size()) + " nodes claim master (" +
+                           claimedMastersText(*view) +
+                           "); writes are refused rather than split between them";
+  } else if (view->master_confirmed && !view->failover_in_progress) {
+    server.writes = WriteState::kOpen;
+  } else {
+    server.writes = WriteState::kWait;
+  }
+  server.replicas.clear();
+  for (const ReplicaView& replica : view->replicas) {
+    if (!replica.healthy()) continue;
+    if (auto endpoint = resolveNode(replica.address)) {
+      server.replicas.push_back(ReadNode{replica.address.toString(), *endpoint, replica.rtt_usec});
+    }
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const Topology> withGroupViews(const Topology& base, const GroupViews& views) {
+  std::vector<PoolTopology> pools = base.pools();
+  for (PoolTopology& pool : pools) {
+    for (ServerInfo& server : pool.servers) {
+      if (!server.is_group) continue;
+      auto found = views.find({pool.config->name, server.stats_name});
+      if (found != views.end() && found->second != nullptr) applyView(pool, server, found->second);
+    }
+  }
+  return std::make_shared<const Topology>(base.configPtr(), std::move(pools));
 }
 
 }  // namespace sy::topology

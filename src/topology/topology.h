@@ -12,6 +12,7 @@
 #include <asio/generic/stream_protocol.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,10 +20,25 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "hash/distribution.h"
+#include "topology/sentinel_view.h"
 
 namespace sy::topology {
 
 using Endpoint = asio::generic::stream_protocol::endpoint;
+
+// A replica of a replication group that may serve reads in this snapshot (healthy).
+struct ReadNode {
+  std::string address_text;  // host:port
+  Endpoint endpoint;
+  int64_t rtt_usec = -1;  // measured round trip; -1 when unknown
+};
+
+// Whether a replication group takes writes in this snapshot.
+enum class WriteState {
+  kOpen,     // to the confirmed master
+  kWait,     // its master is being switched or is unconfirmed: writes wait (failover_wait)
+  kRefused,  // several nodes claim master: writes get an error (no split brain)
+};
 
 struct ServerInfo {
   uint32_t index = 0;        // position in the pool's server list (and the placer's id)
@@ -33,6 +49,17 @@ struct ServerInfo {
   // auto_eject_hosts: out of the distribution in this snapshot (its keys go elsewhere).
   bool ejected = false;
   int64_t ejected_at_usec = 0;  // last ejection, microseconds since the epoch; 0: never
+
+  // Replication groups (the pool hasGroups()): this server is the group named stats_name;
+  // endpoint/address_text are its master (confirmed, or the last known one, or the first
+  // guess), and `view` is what the control plane last published about it (null before).
+  bool is_group = false;
+  WriteState writes = WriteState::kOpen;
+  std::string write_refusal;     // kRefused: the error reply text
+  bool master_readable = true;   // the master answered ROLE master: it may serve reads
+  int64_t master_rtt_usec = -1;  // measured round trip to the master; -1 when unknown
+  std::vector<ReadNode> replicas;  // the healthy replicas, sorted by address
+  std::shared_ptr<const GroupView> view;
 };
 
 struct PoolTopology {
@@ -64,6 +91,15 @@ class Topology {
 // resolved.
 common::Result<std::shared_ptr<const Topology>> buildTopology(
     std::shared_ptr<const config::Config> config);
+
+// Replication groups' views, by (pool name, group name).
+using GroupViews =
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<const GroupView>>;
+
+// `base` (with its groups as configured: writes wait, no replicas) with each group's latest
+// view applied: its master, write state and healthy replicas. Addresses are resolved
+// (blocking; control thread); one that cannot be resolved leaves that node out, logged.
+std::shared_ptr<const Topology> withGroupViews(const Topology& base, const GroupViews& views);
 
 // Resolves "host:port" or a unix path to an endpoint (blocking; control thread only).
 common::Result<Endpoint> resolveAddress(const config::Address& address);

@@ -38,6 +38,16 @@ std::vector<std::string> changedSettings(const config::PoolConfig& a, const conf
   check(a.server_connections == b.server_connections, "server_connections");
   check(a.server_retry_timeout_ms == b.server_retry_timeout_ms, "server_retry_timeout");
   check(a.server_failure_limit == b.server_failure_limit, "server_failure_limit");
+  check(a.sentinels.size() == b.sentinels.size() &&
+            std::equal(a.sentinels.begin(), a.sentinels.end(), b.sentinels.begin(), sameAddress),
+        "sentinels");
+  check(a.sentinel_auth_user == b.sentinel_auth_user &&
+            a.sentinel_auth_password == b.sentinel_auth_password,
+        "sentinel_auth");
+  check(a.read_from == b.read_from, "read_from");
+  check(a.replica_max_lag_s == b.replica_max_lag_s, "replica_max_lag");
+  check(a.failover_wait_ms == b.failover_wait_ms, "failover_wait");
+  check(a.role_probe_interval_ms == b.role_probe_interval_ms, "role_probe_interval");
   return keys;
 }
 
@@ -50,7 +60,10 @@ const ServerInfo* findServer(const PoolTopology& pool, const std::string& name) 
 
 bool sameServer(const ServerInfo& a, const ServerInfo& b) {
   return a.address_text == b.address_text && a.endpoint == b.endpoint &&
-         a.config->weight == b.config->weight;
+         a.config->weight == b.config->weight &&
+         a.config->group_nodes.size() == b.config->group_nodes.size() &&
+         std::equal(a.config->group_nodes.begin(), a.config->group_nodes.end(),
+                    b.config->group_nodes.begin(), sameAddress);
 }
 
 // Compares the servers of two versions of one pool; true when they differ in any way,
@@ -105,6 +118,15 @@ ConnectionKey connectionKey(const PoolTopology& pool, const ServerInfo& server) 
                        config.redis_auth,
                        config.redis_db,
                        std::max<uint32_t>(1, config.server_connections)};
+}
+
+ConnectionKey replicaConnectionKey(const PoolTopology& pool, const ServerInfo& group,
+                                   const ReadNode& replica) {
+  ConnectionKey key = connectionKey(pool, group);
+  key.server += "@" + replica.address_text;
+  key.address = replica.address_text;
+  key.endpoint = replica.endpoint;
+  return key;
 }
 
 const PoolTopology* findPool(const Topology& topology, std::string_view name) {

@@ -36,7 +36,11 @@ struct ConnectionKey {
   friend bool operator<(const ConnectionKey& a, const ConnectionKey& b);
 };
 
+// The key of a server's connections; for a replication group, of its master's.
 ConnectionKey connectionKey(const PoolTopology& pool, const ServerInfo& server);
+// The key of the connections to one readable replica of a replication group.
+ConnectionKey replicaConnectionKey(const PoolTopology& pool, const ServerInfo& group,
+                                   const ReadNode& replica);
 
 struct TopologyDiff {
   std::vector<std::string> pools_added;

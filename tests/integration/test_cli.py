@@ -182,6 +182,26 @@ def test_memcached_pool_is_refused(tmp_path):
     assert re.search(r"conf\.yml:3\b", out), out
 
 
+def test_check_accepts_replication_groups(tmp_path):
+    conf = tmp_path / "conf.yml"
+    conf.write_text("alpha:\n  listen: 127.0.0.1:6400\n  sentinels:\n   - 127.0.0.1:26379\n"
+                    "  sentinel_auth: pw\n  read_from: replica\n  servers:\n"
+                    "   - 127.0.0.1:6390:1 g0\n"
+                    "beta:\n  listen: 127.0.0.1:6401\n  read_from: nearest\n  servers:\n"
+                    "   - 127.0.0.1:6391:1 g0\n   - 127.0.0.1:6392:1 g0\n")
+    code, out = run("-t", "-c", str(conf))
+    assert code == 0, out
+
+
+def test_check_refuses_bad_replication_keys(tmp_path):
+    conf = tmp_path / "conf.yml"
+    conf.write_text("alpha:\n  listen: 127.0.0.1:6400\n  read_from: replica\n  servers:\n"
+                    "   - 127.0.0.1:6390:1 g0\n")
+    code, out = run("-t", "-c", str(conf))
+    assert code != 0, out
+    assert re.search(r"conf\.yml:3: pool 'alpha': read_from: .*no replication groups", out), out
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_stops_cleanly(procs, sig):
     (server,) = procs.redis(1)

@@ -9,12 +9,8 @@ Sentinel killed, every Sentinel killed.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -23,80 +19,27 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402
 from harness import HOST  # noqa: E402
 from topology import Topology  # noqa: E402
+from view_stream import WAIT_S, ViewStream, healthy  # noqa: E402
 
 # After Sentinel announces +switch-master, the watcher must publish the new, ROLE-confirmed
 # master within this bound (it reacts to the event at once; the bound is for a busy machine).
 SWITCH_BOUND_S = 5.0
-WAIT_S = 30.0
 
 
-def watch_binary() -> Path:
-    env = os.environ.get("SY_SENTINEL_WATCH_BIN")
-    path = Path(env) if env else harness.REPO_ROOT / "build" / "release" / "tests" / \
-        "integration" / "sentinel_watch"
-    if not path.is_file():
-        pytest.fail(f"sentinel_watch not found at {path}; build it or set SY_SENTINEL_WATCH_BIN",
-                    pytrace=False)
-    return path
-
-
-class Watch:
-    """The running driver: collects (arrival time, view) for every published view."""
+class Watch(ViewStream):
+    """sentinel_watch on the topology's Sentinels (by default one seed: the others must be
+    discovered) and groups."""
 
     def __init__(self, workdir: Path, topo: Topology, extra_args=(), group_args=None,
                  seeds=None):
-        argv = [str(watch_binary()), "--poll-ms", "1000", "--timeout-ms", "500"]
-        for sentinel in seeds or topo.sentinels[:1]:  # by default one seed: the others
-            argv += ["--sentinel", sentinel.addr]     # must be discovered
+        argv = ["--poll-ms", "1000", "--timeout-ms", "500"]
+        for sentinel in seeds or topo.sentinels[:1]:
+            argv += ["--sentinel", sentinel.addr]
         for group in group_args or [group.name for group in topo.groups]:
             argv += ["--group", group]
-        argv += list(extra_args)
-        self.log_path = workdir / "sentinel_watch.log"
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log,
-                                         stdin=subprocess.DEVNULL,
-                                         preexec_fn=harness._die_with_parent)
-        harness._live_processes.append(self.proc)
-        self.views: list[tuple[float, dict]] = []
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            view = json.loads(line)
-            with self.lock:
-                self.views.append((time.monotonic(), view))
-
-    def latest(self, name: str):
-        with self.lock:
-            for arrived, view in reversed(self.views):
-                if view["name"] == name:
-                    return arrived, view
-        return None, None
-
-    def wait(self, name: str, predicate, what: str, timeout_s: float = WAIT_S):
-        """The first view of `name` (the latest one, re-checked as views arrive) that
-        satisfies predicate; fails with the latest view and the log otherwise."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            arrived, view = self.latest(name)
-            if view is not None and predicate(view):
-                return arrived, view
-            assert self.proc.poll() is None, f"sentinel_watch exited:\n{self.log()}"
-            time.sleep(0.02)
-        _, view = self.latest(name)
-        pytest.fail(f"no view of {name} with {what} within {timeout_s}s; latest: {view}\n"
-                    f"log:\n{self.log()[-4000:]}", pytrace=False)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> int:
-        return harness.stop_process(self.proc)
+        super().__init__("sentinel_watch", argv + list(extra_args), workdir)
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +61,6 @@ def addr(node) -> str:
     return f"{HOST}:{node.port}"
 
 
-def healthy(view) -> set[str]:
-    return {r["address"] for r in view["replicas"] if r["health"] == "healthy"}
-
-
 def reachable(view) -> set[str]:
     return {s["address"] for s in view["sentinels"] if s["reachable"]}
 
@@ -136,9 +75,11 @@ def test_initial_discovery(topo, watch):
             lambda v: v["master"] == addr(master) and v["confirmed"] and healthy(v) == replicas
             and reachable(v) == every_sentinel,
             "the master confirmed, both replicas healthy and every Sentinel discovered")
-        assert view["from_sentinel"]
+        assert view["from_sentinel"] and view["claimed_masters"] == [], view
+        assert view["master_rtt_usec"] > 0, view
         for replica in view["replicas"]:
             assert replica["link_up"] and replica["lag_bytes"] >= 0, replica
+            assert replica["rtt_usec"] > 0, replica
 
 
 def test_follows_sentinel_failover(topo, watch):

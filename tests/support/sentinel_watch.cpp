@@ -7,54 +7,18 @@
 //
 // Exits 0 on SIGINT/SIGTERM, 2 on bad arguments.
 #include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
-#include <nlohmann/json.hpp>
 
-#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
-#include <string_view>
 
 #include "common/log.h"
 #include "topology/sentinel_watcher.h"
+#include "view_driver.h"
 
 namespace {
 
-using sy::topology::GroupView;
-using sy::topology::NodeAddress;
-
-std::optional<NodeAddress> parseAddress(std::string_view text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  auto address = sy::topology::makeNodeAddress(text.substr(0, colon), text.substr(colon + 1));
-  if (!address.ok()) return std::nullopt;
-  return address.value();
-}
-
-nlohmann::json toJson(const GroupView& view) {
-  nlohmann::json replicas = nlohmann::json::array();
-  for (const auto& replica : view.replicas) {
-    replicas.push_back({{"address", replica.address.toString()},
-                        {"health", sy::topology::replicaHealthName(replica.health)},
-                        {"link_up", replica.link_up},
-                        {"lag_bytes", replica.lag_bytes},
-                        {"lag_seconds", replica.lag_seconds},
-                        {"flags", replica.sentinel_flags}});
-  }
-  nlohmann::json sentinels = nlohmann::json::array();
-  for (const auto& sentinel : view.sentinels) {
-    sentinels.push_back({{"address", sentinel.address.toString()},
-                         {"reachable", sentinel.reachable},
-                         {"failures", sentinel.failures}});
-  }
-  return {{"name", view.name},
-          {"generation", view.generation},
-          {"master", view.master ? view.master->toString() : ""},
-          {"confirmed", view.master_confirmed},
-          {"from_sentinel", view.from_sentinel},
-          {"replicas", replicas},
-          {"sentinels", sentinels}};
-}
+using sy::topology::parseAddressArgument;
 
 int usage(const std::string& problem) {
   std::cerr << "sentinel_watch: " << problem
@@ -72,13 +36,13 @@ int main(int argc, char** argv) {
     if (i + 1 >= argc) return usage("missing value after " + flag);
     std::string value = argv[++i];
     if (flag == "--sentinel") {
-      auto address = parseAddress(value);
+      auto address = parseAddressArgument(value);
       if (!address) return usage("bad Sentinel address '" + value + "'");
       options.sentinels.push_back(*address);
     } else if (flag == "--group") {
       sy::topology::SentinelGroupSeed seed{value.substr(0, value.find('=')), std::nullopt};
       if (size_t equals = value.find('='); equals != std::string::npos) {
-        seed.guess = parseAddress(value.substr(equals + 1));
+        seed.guess = parseAddressArgument(value.substr(equals + 1));
         if (!seed.guess) return usage("bad group address in '" + value + "'");
       }
       options.groups.push_back(std::move(seed));
@@ -100,16 +64,6 @@ int main(int argc, char** argv) {
   }
   sy::common::setupLogging("", 7);
   asio::io_context io;
-  sy::topology::SentinelWatcher watcher(io, options,
-                                        [](const std::shared_ptr<const GroupView>& view) {
-                                          std::cout << toJson(*view).dump() << std::endl;
-                                        });
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const std::error_code&, int) {
-    watcher.stop();
-    io.stop();
-  });
-  watcher.start();
-  io.run();
-  return 0;
+  sy::topology::SentinelWatcher watcher(io, options, sy::topology::printGroupView);
+  return sy::topology::runUntilSignalled(io, watcher);
 }

@@ -7,46 +7,70 @@
 
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sy::topology {
 namespace {
 
 using asio::ip::tcp;
 
-// Accepts one connection, reads exactly `expect.size()` bytes, checks them, then writes
-// `answer` (nothing when empty) and keeps the socket open.
+// One step of a fake upstream's script: the bytes it must receive next, and what it answers
+// (nothing when empty) after `delay`.
+struct Exchange {
+  std::string expect;
+  std::string answer;
+  common::Millis delay{0};
+};
+
+// Accepts one connection and plays `script` in order: reads exactly the expected bytes,
+// checks them, answers; then keeps the socket open.
 class FakeUpstream {
  public:
   FakeUpstream(asio::io_context& io, std::string expect, std::string answer)
+      : FakeUpstream(io, std::vector<Exchange>{{std::move(expect), std::move(answer)}}) {}
+  FakeUpstream(asio::io_context& io, std::vector<Exchange> script)
       : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
         socket_(io),
-        expect_(std::move(expect)),
-        answer_(std::move(answer)) {
+        timer_(io),
+        script_(std::move(script)) {
     acceptor_.async_accept(socket_, [this](const std::error_code& error) {
       if (error) return;
       ++accepted;
-      received_.resize(expect_.size());
-      asio::async_read(socket_, asio::buffer(received_), [this](const std::error_code& e, size_t) {
-        if (e) return;
-        EXPECT_EQ(received_, expect_);
-        if (!answer_.empty()) asio::write(socket_, asio::buffer(answer_));
-      });
+      play(0);
     });
   }
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
   int accepted = 0;
 
  private:
+  void play(size_t step) {
+    if (step >= script_.size()) return;
+    received_.resize(script_[step].expect.size());
+    asio::async_read(socket_, asio::buffer(received_),
+                     [this, step](const std::error_code& e, size_t) {
+                       if (e) return;
+                       EXPECT_EQ(received_, script_[step].expect);
+                       timer_.expires_after(script_[step].delay);
+                       timer_.async_wait([this, step](const std::error_code& error) {
+                         if (error) return;
+                         const std::string& answer = script_[step].answer;
+                         if (!answer.empty()) asio::write(socket_, asio::buffer(answer));
+                         play(step + 1);
+                       });
+                     });
+  }
+
   tcp::acceptor acceptor_;
   tcp::socket socket_;
-  std::string expect_;
-  std::string answer_;
+  asio::steady_timer timer_;
+  std::vector<Exchange> script_;
   std::string received_;
 };
 
@@ -83,6 +107,37 @@ TEST(ControlConnection, AuthThenPipelinedReplies) {
   ASSERT_TRUE(role.reply && role.reply->ok());
   EXPECT_EQ(**role.reply, "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
   EXPECT_TRUE(connection->isConnected());
+}
+
+TEST(ControlConnection, TimedRequestOpensTheConnectionWithPingFirst) {
+  asio::io_context io;
+  const std::string role = "*1\r\n$4\r\nROLE\r\n";
+  const std::string master = "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n";
+  // ROLE is sent only once the PING is answered, and then measured; on the open connection
+  // the next one goes out at once.
+  FakeUpstream upstream(io, {{"*1\r\n$4\r\nPING\r\n", "+PONG\r\n", common::Millis(500)},
+                             {role, master, common::Millis(30)},
+                             {role, master}});
+  auto connection = connect(io, upstream.port());
+  Outcome first, second;
+  int64_t first_rtt = 0, second_rtt = 0;
+  connection->requestTimed({"ROLE"}, [&](common::Result<std::string> r, int64_t rtt_usec) {
+    first.reply = r;
+    first_rtt = rtt_usec;
+  });
+  runUntil(io, [&] { return first.reply.has_value(); });
+  ASSERT_TRUE(first.reply && first.reply->ok());
+  EXPECT_EQ(**first.reply, master);
+  EXPECT_GE(first_rtt, 30'000);  // the reply's delay, not the PING's
+  EXPECT_LT(first_rtt, 500'000);
+  connection->requestTimed({"ROLE"}, [&](common::Result<std::string> r, int64_t rtt_usec) {
+    second.reply = r;
+    second_rtt = rtt_usec;
+  });
+  runUntil(io, [&] { return second.reply.has_value(); });
+  ASSERT_TRUE(second.reply && second.reply->ok());
+  EXPECT_GT(second_rtt, 0);
+  EXPECT_LT(second_rtt, 500'000);
 }
 
 TEST(ControlConnection, RefusedAuthFailsEveryRequest) {
@@ -127,6 +182,17 @@ TEST(ControlConnection, RefusedConnection) {
   ASSERT_TRUE(ping.reply && !ping.reply->ok());
   EXPECT_NE(ping.reply->error().message.find("cannot connect to 127.0.0.1:"), std::string::npos)
       << ping.reply->error().message;
+  // A timed request reports the failure of the PING that was to open the connection.
+  io.restart();  // it ran out of work
+  Outcome timed;
+  int64_t rtt = 0;
+  connection->requestTimed({"ROLE"}, [&](common::Result<std::string> r, int64_t rtt_usec) {
+    timed.reply = r;
+    rtt = rtt_usec;
+  });
+  runUntil(io, [&] { return timed.reply.has_value(); });
+  ASSERT_TRUE(timed.reply && !timed.reply->ok());
+  EXPECT_EQ(rtt, -1);
 }
 
 TEST(ControlConnection, CloseDropsHandlers) {

@@ -1,0 +1,88 @@
+// collectGroups: the replication groups of the running snapshot, for INFO and Prometheus.
+#include "admin/stats_snapshot.h"
+
+namespace sy::admin {
+namespace {
+
+const char* writesName(topology::WriteState writes) {
+  switch (writes) {
+    case topology::WriteState::kOpen:
+      return "open";
+    case topology::WriteState::kWait:
+      return "wait";
+    case topology::WriteState::kRefused:
+      return "refused";
+  }
+  return "wait";
+}
+
+uint64_t requestsTo(const server::Proxy& proxy, const std::string& pool, const std::string& name) {
+  uint64_t total = 0;
+  for (const auto& worker : proxy.workers()) {
+    const backend::BackendCounters* counters = worker->counters().findServer(pool, name);
+    if (counters != nullptr) total += (*counters)[ServerStat::requests].get();
+  }
+  return total;
+}
+
+bool readsFromReplicas(config::ReadFrom read_from) {
+  return read_from != config::ReadFrom::kMaster;
+}
+
+}  // namespace
+
+std::vector<GroupStats> collectGroups(const server::Proxy& proxy,
+                                      const topology::Topology& topology) {
+  std::vector<GroupStats> groups;
+  const auto& failovers = proxy.groups().failoverStats();
+  for (const auto& pool : topology.pools()) {
+    const config::PoolConfig& config = *pool.config;
+    for (const auto& server : pool.servers) {
+      if (!server.is_group) continue;
+      GroupStats group;
+      group.pool = config.name;
+      group.name = server.stats_name;
+      group.master = server.address_text;
+      group.master_confirmed = server.master_readable;
+      group.writes = writesName(server.writes);
+      group.read_from = config::readFromName(config.read_from);
+      auto failover = failovers.find({config.name, server.stats_name});
+      if (failover != failovers.end()) {
+        group.failovers = failover->second.failovers;
+        if (failover->second.last_follow_usec >= 0) {
+          group.last_failover_follow_ms = failover->second.last_follow_usec / 1000;
+        }
+      }
+      GroupNodeStats master;
+      master.address = server.address_text;
+      master.role = "master";
+      master.health = server.master_readable ? "healthy" : "unconfirmed";
+      master.rtt_usec = server.master_rtt_usec;
+      master.serves_reads = server.master_readable || config.read_from == config::ReadFrom::kMaster;
+      master.requests = requestsTo(proxy, config.name, server.stats_name);
+      group.nodes.push_back(std::move(master));
+      if (const topology::GroupView* view = server.view.get()) {
+        group.generation = view->generation;
+        group.sentinels = view->sentinels.size();
+        group.reachable_sentinels = view->reachableSentinels();
+        group.replicas = view->replicas.size();
+        group.healthy_replicas = view->healthyReplicas();
+        for (const topology::ReplicaView& replica : view->replicas) {
+          GroupNodeStats node;
+          node.address = replica.address.toString();
+          node.role = "replica";
+          node.health = topology::replicaHealthName(replica.health);
+          node.lag_seconds = replica.lag_seconds;
+          node.rtt_usec = replica.rtt_usec;
+          node.serves_reads = replica.healthy() && readsFromReplicas(config.read_from);
+          node.requests = requestsTo(proxy, config.name, server.stats_name + "@" + node.address);
+          group.nodes.push_back(std::move(node));
+        }
+      }
+      groups.push_back(std::move(group));
+    }
+  }
+  return groups;
+}
+
+}  // namespace sy::admin

@@ -1,0 +1,147 @@
+#include "server/replication_groups.h"
+
+#include <spdlog/spdlog.h>
+#include <asio/post.hpp>
+
+namespace sy::server {
+namespace {
+
+topology::RoleProberOptions roleProberOptionsFor(const config::PoolConfig& pool) {
+  topology::RoleProberOptions options;
+  for (const config::ServerConfig& server : pool.servers) {
+    topology::RoleProbedGroupSeed seed{server.stats_name, {}};
+    if (server.isRoleProbedGroup()) {
+      for (const config::Address& node : server.group_nodes) {
+        seed.nodes.push_back({node.host, node.port});
+      }
+    } else if (!server.address.isUnix()) {
+      seed.nodes.push_back({server.address.host, server.address.port});
+    }
+    if (!seed.nodes.empty()) options.groups.push_back(std::move(seed));
+  }
+  options.node_password = pool.redis_auth;
+  options.probe_interval = common::Millis(pool.role_probe_interval_ms);
+  options.replica_max_lag_seconds = pool.replica_max_lag_s;
+  return options;
+}
+
+bool writesOpen(const topology::GroupView& view) {
+  return view.master_confirmed && !view.failover_in_progress && view.claimed_masters.size() < 2;
+}
+
+}  // namespace
+
+ReplicationGroups::ReplicationGroups(asio::io_context& control_io, std::function<void()> publish)
+    : io_(control_io), publish_(std::move(publish)) {}
+
+ReplicationGroups::~ReplicationGroups() { stop(); }
+
+void ReplicationGroups::setBase(const topology::Topology& base) {
+  retireProviders();
+  topology::GroupViews kept;
+  for (const topology::PoolTopology& pool : base.pools()) {
+    const config::PoolConfig& config = *pool.config;
+    if (!config.hasGroups()) continue;
+    for (const topology::ServerInfo& server : pool.servers) {
+      auto view = views_.find({config.name, server.stats_name});
+      if (view != views_.end()) kept.insert(*view);
+    }
+    Provider provider;
+    provider.pool = config.name;
+    auto listener = [this, pool_name = config.name](
+                        const std::shared_ptr<const topology::GroupView>& view) {
+      onView(pool_name, view);
+    };
+    if (config.isSentinelManaged()) {
+      topology::SentinelWatcherOptions options = topology::sentinelWatcherOptionsFor(config);
+      options.replica_max_lag_seconds = config.replica_max_lag_s;
+      provider.watcher =
+          std::make_unique<topology::SentinelWatcher>(io_, std::move(options), listener);
+    } else {
+      provider.prober = std::make_unique<topology::RoleProber>(io_, roleProberOptionsFor(config),
+                                                               listener);
+    }
+    providers_.push_back(std::move(provider));
+  }
+  views_ = std::move(kept);
+  for (Provider& provider : providers_) {
+    if (provider.watcher) provider.watcher->start();
+    if (provider.prober) provider.prober->start();
+  }
+}
+
+void ReplicationGroups::stop() { retireProviders(); }
+
+// Stops the providers; they are destroyed from a fresh handler, once the handlers their stop
+// cancelled have run.
+void ReplicationGroups::retireProviders() {
+  if (providers_.empty()) return;
+  for (Provider& provider : providers_) {
+    if (provider.watcher) provider.watcher->stop();
+    if (provider.prober) provider.prober->stop();
+  }
+  auto doomed = std::make_shared<std::vector<Provider>>(std::move(providers_));
+  providers_.clear();
+  asio::post(io_, [doomed] {});
+}
+
+std::map<std::string, std::vector<topology::SentinelView>> ReplicationGroups::sentinels() const {
+  std::map<std::string, std::vector<topology::SentinelView>> all;
+  for (const Provider& provider : providers_) {
+    if (provider.watcher) all[provider.pool] = provider.watcher->sentinels();
+  }
+  return all;
+}
+
+void ReplicationGroups::rediscover(const std::string& pool, const std::string& group) {
+  for (Provider& provider : providers_) {
+    if (provider.pool != pool) continue;
+    uint64_t suppressed = 0;
+    if (readonly_log_.allow(suppressed)) {
+      spdlog::warn("group '{}' of pool '{}': a node answered READONLY; re-discovering ({} similar "
+                   "messages suppressed)",
+                   group, pool, suppressed);
+    }
+    if (provider.watcher) provider.watcher->rediscover(group);
+    if (provider.prober) provider.prober->probeNow(group);
+  }
+}
+
+void ReplicationGroups::onView(const std::string& pool,
+                               const std::shared_ptr<const topology::GroupView>& view) {
+  Key key{pool, view->name};
+  countFailover(key, *view);
+  views_[key] = view;
+  publish_();
+}
+
+void ReplicationGroups::countFailover(const Key& key, const topology::GroupView& after) {
+  common::TimePoint now = common::now();
+  if (!writesOpen(after)) {
+    unwritable_since_.try_emplace(key, now);
+    return;
+  }
+  auto since = unwritable_since_.find(key);
+  // A confirmed master other than the last confirmed one: a failover followed.
+  auto last = confirmed_master_.find(key);
+  bool new_master = last != confirmed_master_.end() && after.master && last->second != *after.master;
+  if (after.master) confirmed_master_[key] = *after.master;
+  if (new_master) {
+    GroupFailoverStats& stats = failovers_[key];
+    ++stats.failovers;
+    stats.last_failover_at_usec = common::unixMicros();
+    if (after.failover_follow_usec >= 0) {
+      stats.last_follow_usec = after.failover_follow_usec;
+    } else if (since != unwritable_since_.end()) {
+      stats.last_follow_usec = static_cast<int64_t>(common::elapsedMicros(since->second, now));
+    } else {
+      stats.last_follow_usec = 0;
+    }
+    spdlog::info("group '{}' of pool '{}': failover {} followed in {} ms, master now {}",
+                 key.second, key.first, stats.failovers, stats.last_follow_usec / 1000,
+                 after.master->toString());
+  }
+  if (since != unwritable_since_.end()) unwritable_since_.erase(since);
+}
+
+}  // namespace sy::server

@@ -1,0 +1,83 @@
+// ReplicationGroups: the control plane of every replication group, on the control thread.
+//
+//   pool with `sentinels`          -> one topology::SentinelWatcher (every group of the pool)
+//   pool with role-probed groups   -> one topology::RoleProber
+//   each published GroupView --> views() --publish()--> the Proxy swaps in a snapshot with it
+//   a worker saw READONLY      --> rediscover(pool, group) --> that provider re-checks at once
+//
+// It also counts, per group, the failovers it followed (a new confirmed master) and how long
+// following the last one took, for INFO and the metrics.
+//
+// setBase() (start-up and every reload) rebuilds the providers from the configuration; views
+// of groups that keep their name are kept until the new providers publish, so a reload does
+// not pause writes.
+// Thread: the control thread only (the providers' callbacks run there too).
+#pragma once
+
+#include <asio/io_context.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "topology/role_prober.h"
+#include "topology/sentinel_watcher.h"
+#include "topology/topology.h"
+
+namespace sy::server {
+
+struct GroupFailoverStats {
+  uint64_t failovers = 0;             // new confirmed masters followed since start-up
+  int64_t last_follow_usec = -1;      // how long following the last one took; -1: none yet
+  int64_t last_failover_at_usec = 0;  // when it was followed, microseconds since the epoch
+};
+
+class ReplicationGroups {
+ public:
+  using Key = std::pair<std::string, std::string>;  // pool name, group name
+
+  // `publish` is called whenever views() changed.
+  ReplicationGroups(asio::io_context& control_io, std::function<void()> publish);
+  ~ReplicationGroups();
+  ReplicationGroups(const ReplicationGroups&) = delete;
+  ReplicationGroups& operator=(const ReplicationGroups&) = delete;
+
+  // Starts the providers `base` needs (stopping the previous ones).
+  void setBase(const topology::Topology& base);
+  void stop();
+
+  const topology::GroupViews& views() const { return views_; }
+  const std::map<Key, GroupFailoverStats>& failoverStats() const { return failovers_; }
+  // Sentinel reachability, for the pools with `sentinels`: every known Sentinel by pool name.
+  std::map<std::string, std::vector<topology::SentinelView>> sentinels() const;
+
+  // A node of `group` answered READONLY: re-discover the group now.
+  void rediscover(const std::string& pool, const std::string& group);
+
+ private:
+  struct Provider {
+    std::string pool;
+    std::unique_ptr<topology::SentinelWatcher> watcher;
+    std::unique_ptr<topology::RoleProber> prober;
+  };
+
+  void onView(const std::string& pool, const std::shared_ptr<const topology::GroupView>& view);
+  void countFailover(const Key& key, const topology::GroupView& after);
+  void retireProviders();
+
+  asio::io_context& io_;
+  std::function<void()> publish_;
+  std::vector<Provider> providers_;
+  topology::GroupViews views_;
+  std::map<Key, GroupFailoverStats> failovers_;
+  std::map<Key, common::TimePoint> unwritable_since_;  // the group's writes stopped being open
+  std::map<Key, topology::NodeAddress> confirmed_master_;  // the last confirmed master
+  common::RateLimitedLog readonly_log_{common::Millis(5000)};
+};
+
+}  // namespace sy::server

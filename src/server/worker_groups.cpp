@@ -1,0 +1,184 @@
+// Worker: where requests for replication groups go (see worker.h, sendRequest).
+//
+//   write ------------------------> master   (WriteState kOpen)
+//                                   parked   (kWait: until the snapshot names a confirmed
+//                                             master, or failover_wait passes)
+//                                   error    (kRefused: several nodes claim master)
+//   read, by the pool's read_from:
+//     master          the master
+//     prefer_master   the master while it is confirmed and reachable, else a replica
+//     replica         the least loaded healthy replica; none: an error
+//     prefer_replica  the least loaded healthy replica; none: the master
+//     nearest         the lowest measured round trip among the confirmed master and the
+//                     healthy replicas; unknown round trips come last
+//
+// "Least loaded" counts the requests in flight on the connection the session would use; ties
+// rotate, so an idle group spreads sequential reads over every replica.
+#include <fmt/format.h>
+
+#include <limits>
+
+#include "resp/encoder.h"
+#include "server/worker.h"
+#include "topology/topology_diff.h"
+
+namespace sy::server {
+
+const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uint64_t session_id,
+                                       bool read_only, std::string_view raw,
+                                       std::span<const std::string_view> args,
+                                       backend::ReplyTarget& target, common::TimePoint received) {
+  const topology::PoolTopology& pool_topology = pool(pool_index);
+  const topology::ServerInfo& info = pool_topology.servers[server];
+  backend::BackendConnection* connection = nullptr;
+  if (!info.is_group) {
+    connection = &backend(pool_index, server, session_id);
+  } else if (read_only && pool_topology.config->read_from != config::ReadFrom::kMaster) {
+    connection = pickReader(pool_index, server, session_id);
+    if (connection == nullptr) {
+      route_error_ = fmt::format(
+          "ERR switchyard: group '{}' of pool '{}' has no healthy replica to read from "
+          "(read_from: replica)",
+          info.stats_name, pool_topology.config->name);
+      return &route_error_;
+    }
+  } else if (read_only) {
+    connection = &backend(pool_index, server, session_id);
+  } else {
+    switch (info.writes) {
+      case topology::WriteState::kOpen:
+        connection = &backend(pool_index, server, session_id);
+        break;
+      case topology::WriteState::kRefused:
+        return &info.write_refusal;
+      case topology::WriteState::kWait:
+        if (pool_topology.config->failover_wait_ms == 0) {
+          route_error_ =
+              ParkedWrites::noMasterError(pool_topology.config->name, info.stats_name, 0);
+          return &route_error_;
+        }
+        park(pool_index, server, session_id, raw, args, target, received);
+        return nullptr;
+    }
+  }
+  bool sent = raw.empty() ? connection->sendCommand(args, target, received)
+                          : connection->send(raw, target, received);
+  return sent ? nullptr : &connection->unavailableMessage();
+}
+
+backend::BackendConnection* Worker::leastLoadedReplica(uint32_t pool, uint32_t server,
+                                                       uint64_t session_id) {
+  auto& replicas = replica_backends_[pool][server];
+  if (replicas.empty()) return nullptr;
+  uint32_t per_server = connections_per_server_[pool];
+  size_t slot = per_server == 1 ? 0 : session_id % per_server;
+  size_t start = read_rotation_++ % replicas.size();
+  backend::BackendConnection* best = nullptr;
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    backend::BackendConnection* candidate = replicas[(start + i) % replicas.size()][slot].get();
+    if (candidate->isBackingOff()) continue;
+    if (best == nullptr || candidate->inFlight() < best->inFlight()) best = candidate;
+  }
+  return best;
+}
+
+backend::BackendConnection* Worker::pickReader(uint32_t pool_index, uint32_t server,
+                                               uint64_t session_id) {
+  const topology::PoolTopology& pool_topology = pool(pool_index);
+  const topology::ServerInfo& info = pool_topology.servers[server];
+  backend::BackendConnection& master = backend(pool_index, server, session_id);
+  bool master_usable = info.master_readable && !master.isBackingOff();
+  switch (pool_topology.config->read_from) {
+    case config::ReadFrom::kMaster:
+      return &master;
+    case config::ReadFrom::kPreferMaster: {
+      if (master_usable) return &master;
+      backend::BackendConnection* replica = leastLoadedReplica(pool_index, server, session_id);
+      return replica != nullptr ? replica : &master;
+    }
+    case config::ReadFrom::kReplica:
+      return leastLoadedReplica(pool_index, server, session_id);
+    case config::ReadFrom::kPreferReplica: {
+      backend::BackendConnection* replica = leastLoadedReplica(pool_index, server, session_id);
+      return replica != nullptr ? replica : &master;
+    }
+    case config::ReadFrom::kNearest: {
+      auto rank = [](int64_t rtt_usec) {
+        return rtt_usec < 0 ? std::numeric_limits<int64_t>::max() : rtt_usec;
+      };
+      backend::BackendConnection* best = master_usable ? &master : nullptr;
+      int64_t best_rtt = master_usable ? rank(info.master_rtt_usec) : 0;
+      uint32_t per_server = connections_per_server_[pool_index];
+      size_t slot = per_server == 1 ? 0 : session_id % per_server;
+      auto& replicas = replica_backends_[pool_index][server];
+      for (size_t r = 0; r < replicas.size(); ++r) {
+        backend::BackendConnection* candidate = replicas[r][slot].get();
+        int64_t rtt = rank(info.replicas[r].rtt_usec);
+        if (candidate->isBackingOff()) continue;
+        if (best == nullptr || rtt < best_rtt) {
+          best = candidate;
+          best_rtt = rtt;
+        }
+      }
+      return best != nullptr ? best : &master;
+    }
+  }
+  return &master;
+}
+
+void Worker::park(uint32_t pool_index, uint32_t server, uint64_t session_id,
+                  std::string_view raw, std::span<const std::string_view> args,
+                  backend::ReplyTarget& target, common::TimePoint received) {
+  const topology::PoolTopology& pool_topology = pool(pool_index);
+  ParkedWrite write;
+  write.pool = pool_topology.config->name;
+  write.group = pool_topology.servers[server].stats_name;
+  write.session_id = session_id;
+  if (raw.empty()) {
+    resp::appendCommand(write.bytes, args);
+  } else {
+    write.bytes.append(raw);
+  }
+  write.target = &target;
+  write.received = received;
+  write.parked_at = common::now();
+  write.deadline = write.parked_at + common::Millis(pool_topology.config->failover_wait_ms);
+  parked_.park(std::move(write));
+}
+
+void Worker::releaseParked() {
+  for (ParkedWrite& write : parked_.takeAll()) {
+    const topology::PoolTopology* pool_topology = topology::findPool(*topology_, write.pool);
+    const topology::ServerInfo* info = nullptr;
+    if (pool_topology != nullptr) {
+      for (const auto& server : pool_topology->servers) {
+        if (server.stats_name == write.group) info = &server;
+      }
+    }
+    if (info == nullptr || !info->is_group) {
+      write.target->onBackendFailure(fmt::format(
+          "ERR switchyard: group '{}' of pool '{}' left the configuration before the write "
+          "could be sent",
+          write.group, write.pool));
+      continue;
+    }
+    switch (info->writes) {
+      case topology::WriteState::kWait:
+        parked_.park(std::move(write));
+        break;
+      case topology::WriteState::kRefused:
+        write.target->onBackendFailure(info->write_refusal);
+        break;
+      case topology::WriteState::kOpen: {
+        backend::BackendConnection& master =
+            backend(pool_topology->index, info->index, write.session_id);
+        if (!master.send(write.bytes.view(), *write.target, write.received)) {
+          write.target->onBackendFailure(master.unavailableMessage());
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace sy::server
