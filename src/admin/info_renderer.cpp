@@ -174,10 +174,9 @@ void groupsSection(std::string& out, const StatsSnapshot& snapshot) {
          "{}:master={},master_confirmed={},writes={},read_from={},replicas={},"
          "healthy_replicas={},sentinels={},reachable_sentinels={},failovers={},"
          "last_failover_follow_ms={},generation={}",
-         key, oneLine(group.master), group.master_confirmed ? 1 : 0, group.writes,
-         group.read_from, group.replicas, group.healthy_replicas, group.sentinels,
-         group.reachable_sentinels, group.failovers, group.last_failover_follow_ms,
-         group.generation);
+         key, oneLine(group.master), group.master_confirmed ? 1 : 0, group.writes, group.read_from,
+         group.replicas, group.healthy_replicas, group.sentinels, group.reachable_sentinels,
+         group.failovers, group.last_failover_follow_ms, group.generation);
     for (size_t i = 0; i < group.nodes.size(); ++i) {
       const GroupNodeStats& node = group.nodes[i];
       line(out,

@@ -179,17 +179,19 @@ void groupFamilies(std::string& out, const StatsSnapshot& snapshot) {
            [](const GroupStats& g) { return g.failovers; });
   perGroup("switchyard_group_last_failover_follow_seconds", "gauge",
            "How long following the last failover took (-1: none yet).", [](const GroupStats& g) {
-             return g.last_failover_follow_ms < 0 ? -1.0
-                                                  : static_cast<double>(g.last_failover_follow_ms) / 1e3;
+             return g.last_failover_follow_ms < 0
+                        ? -1.0
+                        : static_cast<double>(g.last_failover_follow_ms) / 1e3;
            });
   auto perNode = [&](std::string_view name, std::string_view type, std::string_view help,
                      auto value_of) {
     family(out, name, type, help);
     for (const GroupStats& group : snapshot.groups) {
       for (const GroupNodeStats& node : group.nodes) {
-        fmt::format_to(std::back_inserter(out), "{}{{{},node=\"{}\",role=\"{}\",health=\"{}\"}} {}\n",
-                       name, groupLabels(group), escapeLabelValue(node.address), node.role,
-                       node.health, value_of(node));
+        fmt::format_to(std::back_inserter(out),
+                       "{}{{{},node=\"{}\",role=\"{}\",health=\"{}\"}} {}\n", name,
+                       groupLabels(group), escapeLabelValue(node.address), node.role, node.health,
+                       value_of(node));
       }
     }
   };

@@ -75,11 +75,11 @@ ProcessUsage readProcessUsage();
 
 // One node of a replication group as the running snapshot sees it.
 struct GroupNodeStats {
-  std::string address;      // host:port
-  std::string role;         // "master" or "replica"
-  std::string health;       // "healthy", "unconfirmed", or a replica's reason (lagging, ...)
-  int64_t lag_seconds = -1;  // replicas: since its last ack, as the master reports; -1 unknown
-  int64_t rtt_usec = -1;     // round trip of the last probe; -1 unknown
+  std::string address;        // host:port
+  std::string role;           // "master" or "replica"
+  std::string health;         // "healthy", "unconfirmed", or a replica's reason (lagging, ...)
+  int64_t lag_seconds = -1;   // replicas: since its last ack, as the master reports; -1 unknown
+  int64_t rtt_usec = -1;      // round trip of the last probe; -1 unknown
   bool serves_reads = false;  // read_from may send reads to it in this snapshot
   uint64_t requests = 0;      // requests the proxy sent to it (replicas: reads only)
 };
@@ -96,10 +96,10 @@ struct GroupStats {
   uint64_t healthy_replicas = 0;
   uint64_t sentinels = 0;  // 0 for a role-probed group
   uint64_t reachable_sentinels = 0;
-  uint64_t failovers = 0;               // new masters followed since start-up
+  uint64_t failovers = 0;                // new masters followed since start-up
   int64_t last_failover_follow_ms = -1;  // how long following the last one took; -1: none
-  uint64_t generation = 0;              // of the group's latest view; 0: none yet
-  std::vector<GroupNodeStats> nodes;    // the master first, then the replicas by address
+  uint64_t generation = 0;               // of the group's latest view; 0: none yet
+  std::vector<GroupNodeStats> nodes;     // the master first, then the replicas by address
 };
 
 struct StatsSnapshot {

@@ -266,8 +266,8 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
       if (with_values) fragment_args.push_back(args[position + 1]);
     }
     fragment.hold();  // the backend's hold
-    const std::string* error = worker_.sendRequest(pool_index_, servers[f], id_, plan.read_only,
-                                                   {}, fragment_args, fragment, parent_received);
+    const std::string* error = worker_.sendRequest(pool_index_, servers[f], id_, plan.read_only, {},
+                                                   fragment_args, fragment, parent_received);
     if (error != nullptr) {
       fragment.release();
       fragment.completeWithError(*error);

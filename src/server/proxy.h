@@ -36,9 +36,9 @@
 
 #include "common/result.h"
 #include "server/ejector.h"
-#include "server/replication_groups.h"
 #include "server/listener.h"
 #include "server/proxy_stats.h"
+#include "server/replication_groups.h"
 #include "server/worker.h"
 #include "topology/topology.h"
 #include "topology/topology_diff.h"

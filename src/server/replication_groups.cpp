@@ -48,18 +48,18 @@ void ReplicationGroups::setBase(const topology::Topology& base) {
     }
     Provider provider;
     provider.pool = config.name;
-    auto listener = [this, pool_name = config.name](
-                        const std::shared_ptr<const topology::GroupView>& view) {
-      onView(pool_name, view);
-    };
+    auto listener =
+        [this, pool_name = config.name](const std::shared_ptr<const topology::GroupView>& view) {
+          onView(pool_name, view);
+        };
     if (config.isSentinelManaged()) {
       topology::SentinelWatcherOptions options = topology::sentinelWatcherOptionsFor(config);
       options.replica_max_lag_seconds = config.replica_max_lag_s;
       provider.watcher =
           std::make_unique<topology::SentinelWatcher>(io_, std::move(options), listener);
     } else {
-      provider.prober = std::make_unique<topology::RoleProber>(io_, roleProberOptionsFor(config),
-                                                               listener);
+      provider.prober =
+          std::make_unique<topology::RoleProber>(io_, roleProberOptionsFor(config), listener);
     }
     providers_.push_back(std::move(provider));
   }
@@ -98,9 +98,10 @@ void ReplicationGroups::rediscover(const std::string& pool, const std::string& g
     if (provider.pool != pool) continue;
     uint64_t suppressed = 0;
     if (readonly_log_.allow(suppressed)) {
-      spdlog::warn("group '{}' of pool '{}': a node answered READONLY; re-discovering ({} similar "
-                   "messages suppressed)",
-                   group, pool, suppressed);
+      spdlog::warn(
+          "group '{}' of pool '{}': a node answered READONLY; re-discovering ({} similar "
+          "messages suppressed)",
+          group, pool, suppressed);
     }
     if (provider.watcher) provider.watcher->rediscover(group);
     if (provider.prober) provider.prober->probeNow(group);
@@ -124,7 +125,8 @@ void ReplicationGroups::countFailover(const Key& key, const topology::GroupView&
   auto since = unwritable_since_.find(key);
   // A confirmed master other than the last confirmed one: a failover followed.
   auto last = confirmed_master_.find(key);
-  bool new_master = last != confirmed_master_.end() && after.master && last->second != *after.master;
+  bool new_master =
+      last != confirmed_master_.end() && after.master && last->second != *after.master;
   if (after.master) confirmed_master_[key] = *after.master;
   if (new_master) {
     GroupFailoverStats& stats = failovers_[key];

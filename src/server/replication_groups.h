@@ -75,7 +75,7 @@ class ReplicationGroups {
   std::vector<Provider> providers_;
   topology::GroupViews views_;
   std::map<Key, GroupFailoverStats> failovers_;
-  std::map<Key, common::TimePoint> unwritable_since_;  // the group's writes stopped being open
+  std::map<Key, common::TimePoint> unwritable_since_;      // the group's writes stopped being open
   std::map<Key, topology::NodeAddress> confirmed_master_;  // the last confirmed master
   common::RateLimitedLog readonly_log_{common::Millis(5000)};
 };

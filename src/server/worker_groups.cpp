@@ -126,9 +126,9 @@ backend::BackendConnection* Worker::pickReader(uint32_t pool_index, uint32_t ser
   return &master;
 }
 
-void Worker::park(uint32_t pool_index, uint32_t server, uint64_t session_id,
-                  std::string_view raw, std::span<const std::string_view> args,
-                  backend::ReplyTarget& target, common::TimePoint received) {
+void Worker::park(uint32_t pool_index, uint32_t server, uint64_t session_id, std::string_view raw,
+                  std::span<const std::string_view> args, backend::ReplyTarget& target,
+                  common::TimePoint received) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   ParkedWrite write;
   write.pool = pool_topology.config->name;

@@ -78,9 +78,9 @@ common::Result<InfoReplication> parseInfoReplication(std::string_view framed);
 
 // An event Sentinel published on one of its channels.
 struct SentinelEvent {
-  std::string channel;                    // "+switch-master", "+sdown", ...
-  std::string payload;                    // the message text
-  std::string master_name;                // the master group it concerns; empty when it names none
+  std::string channel;      // "+switch-master", "+sdown", ...
+  std::string payload;      // the message text
+  std::string master_name;  // the master group it concerns; empty when it names none
   // +switch-master: where the master now is; +promoted-slave: the replica just promoted.
   std::optional<NodeAddress> new_master;
 };

@@ -59,10 +59,6 @@ struct GroupView {
   // False when no Sentinel answered this round: master and replicas are the last known
   // ones (re-probed with ROLE), not fresh from Sentinel.
   bool from_sentinel = false;
-  // Nodes that answered ROLE "master" in a group without Sentinel when there is more than one
-  // (sorted): writes are refused rather than split between them.
-  std::vector<NodeAddress> claimed_masters;
-  int64_t master_rtt_usec = -1;  // round trip of the master's ROLE request; -1 when unknown
   // A Sentinel announced a failover of this group (+try-failover, +selected-slave,
   // +promoted-slave ...) that has not ended yet: writes wait for the new master.
   bool failover_in_progress = false;

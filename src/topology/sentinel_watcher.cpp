@@ -195,8 +195,8 @@ void SentinelWatcher::onFailoverEvent(GroupState& group, const SentinelEvent& ev
   const std::string& channel = event.channel;
   bool starts = channel == "+try-failover" || channel == "+selected-slave" ||
                 channel == "+failover-state-send-slaveof-noone" || channel == "+promoted-slave";
-  bool names_master = (channel == "+promoted-slave" || channel == "+switch-master") &&
-                      event.new_master.has_value();
+  bool names_master =
+      (channel == "+promoted-slave" || channel == "+switch-master") && event.new_master.has_value();
   bool aborts = channel.starts_with("-failover-abort") || channel == "+failover-end-for-timeout";
   if (aborts && group.failover_since) {
     spdlog::warn("group '{}': failover aborted ({}); writes go to the confirmed master again",
@@ -458,6 +458,7 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
   view->sentinels = sentinels();
   group.running = false;
   followFailover(group, *view);
+  bool master_confirmed = view->master_confirmed;
   if (group.published == nullptr || !sameState(*group.published, *view)) {
     std::weak_ptr<int> life = life_;
     publish(group, std::move(view));
@@ -466,7 +467,7 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
   dropUnusedNodeConnections();
   if (group.again) {
     startRound(group);
-  } else if (!view->master_confirmed) {
+  } else if (!master_confirmed) {
     std::weak_ptr<int> life = life_;
     group.retry_timer->expires_after(options_.retry_interval);
     group.retry_timer->async_wait([this, life, &group](const std::error_code& error) {
@@ -491,9 +492,10 @@ void SentinelWatcher::followFailover(GroupState& group, GroupView& view) {
     return;
   }
   if (now - *group.failover_since > options_.failover_give_up) {
-    spdlog::warn("group '{}': a failover announced {} ms ago has not completed; writes go to "
-                 "the confirmed master again",
-                 group.seed.name, common::elapsedMicros(*group.failover_since, now) / 1000);
+    spdlog::warn(
+        "group '{}': a failover announced {} ms ago has not completed; writes go to "
+        "the confirmed master again",
+        group.seed.name, common::elapsedMicros(*group.failover_since, now) / 1000);
     group.failover_since.reset();
     group.promoted.reset();
     return;

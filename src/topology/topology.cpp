@@ -99,7 +99,8 @@ std::string claimedMastersText(const GroupView& view) {
   return text;
 }
 
-void applyView(const PoolTopology& pool, ServerInfo& server, std::shared_ptr<const GroupView> view) {
+void applyView(const PoolTopology& pool, ServerInfo& server,
+               std::shared_ptr<const GroupView> view) {
   server.view = view;
   if (view->master) {
     std::string text = view->master->toString();
@@ -114,11 +115,10 @@ void applyView(const PoolTopology& pool, ServerInfo& server, std::shared_ptr<con
   server.master_readable = view->master_confirmed;
   if (view->claimed_masters.size() > 1) {
     server.writes = WriteState::kRefused;
-    server.write_refusal = "ERR switchyard: group '" + server.stats_name + "' of pool '" +
-                           pool.config->name + "': " +
-                           std::to_string(view->claimed_masters.size()) + " nodes claim master (" +
-                           claimedMastersText(*view) +
-                           "); writes are refused rather than split between them";
+    server.write_refusal =
+        "ERR switchyard: group '" + server.stats_name + "' of pool '" + pool.config->name +
+        "': " + std::to_string(view->claimed_masters.size()) + " nodes claim master (" +
+        claimedMastersText(*view) + "); writes are refused rather than split between them";
   } else if (view->master_confirmed && !view->failover_in_progress) {
     server.writes = WriteState::kOpen;
   } else {

@@ -55,9 +55,9 @@ struct ServerInfo {
   // guess), and `view` is what the control plane last published about it (null before).
   bool is_group = false;
   WriteState writes = WriteState::kOpen;
-  std::string write_refusal;     // kRefused: the error reply text
-  bool master_readable = true;   // the master answered ROLE master: it may serve reads
-  int64_t master_rtt_usec = -1;  // measured round trip to the master; -1 when unknown
+  std::string write_refusal;       // kRefused: the error reply text
+  bool master_readable = true;     // the master answered ROLE master: it may serve reads
+  int64_t master_rtt_usec = -1;    // measured round trip to the master; -1 when unknown
   std::vector<ReadNode> replicas;  // the healthy replicas, sorted by address
   std::shared_ptr<const GroupView> view;
 };
@@ -93,8 +93,7 @@ common::Result<std::shared_ptr<const Topology>> buildTopology(
     std::shared_ptr<const config::Config> config);
 
 // Replication groups' views, by (pool name, group name).
-using GroupViews =
-    std::map<std::pair<std::string, std::string>, std::shared_ptr<const GroupView>>;
+using GroupViews = std::map<std::pair<std::string, std::string>, std::shared_ptr<const GroupView>>;
 
 // `base` (with its groups as configured: writes wait, no replicas) with each group's latest
 // view applied: its master, write state and healthy replicas. Addresses are resolved

@@ -100,9 +100,10 @@ TEST(SentinelConfig, EveryReadFromName) {
       {"nearest", ReadFrom::kNearest},
   };
   for (const auto& [name, value] : names) {
-    PoolConfig pool = parsePool("alpha:\n  listen: 127.0.0.1:22121\n  sentinels: [127.0.0.1:1]\n"
-                                "  read_from: " +
-                                std::string(name) + "\n" + std::string(kNamedServers));
+    PoolConfig pool = parsePool(
+        "alpha:\n  listen: 127.0.0.1:22121\n  sentinels: [127.0.0.1:1]\n"
+        "  read_from: " +
+        std::string(name) + "\n" + std::string(kNamedServers));
     EXPECT_EQ(pool.read_from, value) << name;
     EXPECT_STREQ(readFromName(value), name);
   }

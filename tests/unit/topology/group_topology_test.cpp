@@ -91,8 +91,10 @@ TEST(GroupTopology, AFailoverMovesTheMasterEndpointAndChangesItsConnectionKey) {
   const ServerInfo& new_g0 = after->pools()[0].servers[0];
   EXPECT_EQ(new_g0.address_text, "127.0.0.1:7002");
   // Placement is by name: the key of every ring point is the group, not its master.
-  EXPECT_EQ(before->pools()[0].serverForKey("some-key"), after->pools()[0].serverForKey("some-key"));
-  EXPECT_FALSE(connectionKey(before->pools()[0], old_g0) == connectionKey(after->pools()[0], new_g0));
+  EXPECT_EQ(before->pools()[0].serverForKey("some-key"),
+            after->pools()[0].serverForKey("some-key"));
+  EXPECT_FALSE(connectionKey(before->pools()[0], old_g0) ==
+               connectionKey(after->pools()[0], new_g0));
   // A replica keeps its connections across views that keep it healthy.
   EXPECT_TRUE(replicaConnectionKey(before->pools()[0], old_g0, old_g0.replicas[1]) ==
               replicaConnectionKey(after->pools()[0], new_g0, new_g0.replicas[1]));
@@ -106,8 +108,8 @@ TEST(GroupTopology, FailoverUnderWayOrUnconfirmedMasterMakesWritesWait) {
             WriteState::kWait);
   auto unconfirmed = std::make_shared<GroupView>(*confirmedView(7001));
   unconfirmed->master_confirmed = false;
-  const ServerInfo& g0 =
-      withGroupViews(*base, {{{"alpha", "g0"}, unconfirmed}})->pools()[0].servers[0];
+  auto running = withGroupViews(*base, {{{"alpha", "g0"}, unconfirmed}});
+  const ServerInfo& g0 = running->pools()[0].servers[0];
   EXPECT_EQ(g0.writes, WriteState::kWait);
   EXPECT_FALSE(g0.master_readable);
 }
@@ -121,12 +123,14 @@ TEST(GroupTopology, TwoClaimedMastersRefuseWrites) {
   view->name = "g0";
   view->master = node(7001);
   view->claimed_masters = {node(7001), node(7002)};
-  const ServerInfo& g0 = withGroupViews(*base, {{{"alpha", "g0"}, view}})->pools()[0].servers[0];
+  auto running = withGroupViews(*base, {{{"alpha", "g0"}, view}});
+  const ServerInfo& g0 = running->pools()[0].servers[0];
   EXPECT_EQ(g0.writes, WriteState::kRefused);
   EXPECT_NE(g0.write_refusal.find("2 nodes claim master (127.0.0.1:7001, 127.0.0.1:7002)"),
             std::string::npos)
       << g0.write_refusal;
-  EXPECT_TRUE(g0.write_refusal.starts_with("ERR switchyard: group 'g0' of pool 'alpha'"));
+  EXPECT_TRUE(g0.write_refusal.starts_with("ERR switchyard: group 'g0' of pool 'alpha'"))
+      << g0.write_refusal;
 }
 
 }  // namespace

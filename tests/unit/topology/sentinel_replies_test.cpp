@@ -185,13 +185,13 @@ TEST(SentinelReplies, EventMessages) {
   EXPECT_EQ(tilt.master_name, "");
   auto bad_switch = describeEvent("+switch-master", "g0 127.0.0.1");
   EXPECT_EQ(bad_switch.master_name, "");
-  auto promoted = describeEvent("+promoted-slave",
-                                "slave 127.0.0.1:7002 127.0.0.1 7002 @ g0 127.0.0.1 7001");
+  auto promoted =
+      describeEvent("+promoted-slave", "slave 127.0.0.1:7002 127.0.0.1 7002 @ g0 127.0.0.1 7001");
   EXPECT_EQ(promoted.master_name, "g0");
   ASSERT_TRUE(promoted.new_master.has_value());
   EXPECT_EQ(promoted.new_master->toString(), "127.0.0.1:7002");
-  auto selected = describeEvent("+selected-slave",
-                                "slave 127.0.0.1:7002 127.0.0.1 7002 @ g0 127.0.0.1 7001");
+  auto selected =
+      describeEvent("+selected-slave", "slave 127.0.0.1:7002 127.0.0.1 7002 @ g0 127.0.0.1 7001");
   EXPECT_EQ(selected.master_name, "g0");
   EXPECT_FALSE(selected.new_master.has_value());  // chosen, not promoted yet
 
