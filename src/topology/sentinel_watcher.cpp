@@ -193,11 +193,18 @@ void SentinelWatcher::onEvent(std::string_view framed) {
 
 void SentinelWatcher::onFailoverEvent(GroupState& group, const SentinelEvent& event) {
   const std::string& channel = event.channel;
+  const GroupView* last = group.published.get();
+  // A Sentinel naming the master this group already writes to reports a switch that is
+  // followed (every Sentinel announces +switch-master, some after the others).
+  bool names_new_master =
+      (channel == "+promoted-slave" || channel == "+switch-master") && event.new_master &&
+      !(last != nullptr && last->master_confirmed && last->master == event.new_master);
   bool starts = channel == "+try-failover" || channel == "+selected-slave" ||
-                channel == "+failover-state-send-slaveof-noone" || channel == "+promoted-slave";
-  bool names_master =
-      (channel == "+promoted-slave" || channel == "+switch-master") && event.new_master.has_value();
-  bool aborts = channel.starts_with("-failover-abort") || channel == "+failover-end-for-timeout";
+                channel == "+failover-state-send-slaveof-noone" || names_new_master;
+  // One Sentinel not elected leader says nothing about the leader's failover.
+  bool aborts = channel == "-failover-abort-no-good-slave" ||
+                channel == "-failover-abort-slave-timeout" ||
+                channel == "+failover-end-for-timeout";
   if (aborts && group.failover_since) {
     spdlog::warn("group '{}': failover aborted ({}); writes go to the confirmed master again",
                  group.seed.name, channel);
@@ -206,9 +213,10 @@ void SentinelWatcher::onFailoverEvent(GroupState& group, const SentinelEvent& ev
     republish(group);
     return;
   }
-  if (names_master) group.promoted = event.new_master;
-  if ((starts || names_master) && !group.failover_since) {
+  if (names_new_master) group.promoted = event.new_master;
+  if (starts && !group.failover_since) {
     group.failover_since = common::now();
+    group.failover_from = last != nullptr ? last->master : std::nullopt;
     spdlog::info("group '{}': failover under way ({}); writes wait for the new master",
                  group.seed.name, channel);
     republish(group);
@@ -479,9 +487,11 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
 void SentinelWatcher::followFailover(GroupState& group, GroupView& view) {
   if (!group.failover_since) return;
   common::TimePoint now = common::now();
+  // Followed: the promoted replica (or, before one is named, any other node than the master
+  // of when the failover began) answers ROLE master.
   bool followed = view.master_confirmed && view.master &&
-                  (!group.promoted || *view.master == *group.promoted) &&
-                  (group.published == nullptr || group.published->master != view.master);
+                  (group.promoted ? *view.master == *group.promoted
+                                  : view.master != group.failover_from);
   if (followed) {
     view.failover_follow_usec =
         static_cast<int64_t>(common::elapsedMicros(*group.failover_since, now));

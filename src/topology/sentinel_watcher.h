@@ -129,6 +129,7 @@ class SentinelWatcher {
     // A failover announced by a Sentinel and not yet followed: since when, and the replica
     // Sentinel promoted (once +promoted-slave or +switch-master names it).
     std::optional<common::TimePoint> failover_since;
+    std::optional<NodeAddress> failover_from;  // the master when it began
     std::optional<NodeAddress> promoted;
     std::unique_ptr<asio::steady_timer> retry_timer;
   };
