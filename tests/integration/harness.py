@@ -294,6 +294,12 @@ class RedisServer(ManagedProcess):
         """How many times this server ran `command` (lower case, e.g. 'get'), 0 if never."""
         return self.command_calls().get(command, 0)
 
+    def rejected_calls(self, command: str) -> int:
+        """How many times this server refused `command` before running it (READONLY on a
+        replica, for one); replicated commands a replica runs count as calls, never here."""
+        stats = self.client().info("commandstats").get(f"cmdstat_{command}", {})
+        return stats.get("rejected_calls", 0)
+
 
 # --------------------------------------------------------------------------------------------
 # pool configuration

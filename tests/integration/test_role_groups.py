@@ -47,10 +47,6 @@ def replicaof(node, master=None) -> None:
     node.client().execute_command("REPLICAOF", *args)
 
 
-def set_rejections(node) -> int:
-    return node.client().info("commandstats").get("cmdstat_set", {}).get("rejected_calls", 0)
-
-
 def wait_refusal(writes: Load, since: float) -> Outcome:
     """The first write sent after `since` refused for two claimed masters (waits for one)."""
     def first():
@@ -69,7 +65,7 @@ def test_writes_on_the_master_reads_on_replicas(topo, proxy):
     gets = [node.calls("get") for node in replicas]
     values = seed_keys(client, master, 100, 2, "plain")
     assert master.calls("set") - sets == 100
-    assert [set_rejections(node) for node in replicas] == [0, 0]
+    assert [node.rejected_calls("set") for node in replicas] == [0, 0]
     for key, value in values.items():
         assert client.get(key) == value.encode()
     assert sum(node.calls("get") for node in replicas) - sum(gets) == 100
@@ -126,7 +122,7 @@ def test_clean_switch_writes_follow(topo, proxy):
                          and g.fields["writes"] == "open", f"writes open on {new.addr}",
                          timeout_s=10)
         followed_at = time.monotonic()
-        rejected = set_rejections(old)
+        rejected = old.rejected_calls("set")
         writes.wait_successes(300, followed_at, "writes after the switch")
     finally:
         outcomes = writes.stop()
@@ -137,6 +133,6 @@ def test_clean_switch_writes_follow(topo, proxy):
     assert followed_at - switched_at <= NOTICE_BOUND_S
     late = [o for o in failed if o.sent > followed_at]
     assert not late, f"writes failed after the switch was followed: {describe_errors(late)}"
-    assert set_rejections(old) == rejected, "writes went on to the demoted master"
+    assert old.rejected_calls("set") == rejected, "writes went on to the demoted master"
     assert not values_absent(new, acknowledged([o for o in outcomes if o.sent > followed_at],
                                                "switch"))
