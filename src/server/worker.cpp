@@ -183,7 +183,7 @@ void Worker::rebuildBackends(const WorkerView& view) {
 }
 
 backend::BackendOptions Worker::backendOptions(const WorkerView& view, uint32_t pool,
-                                               const topology::ServerInfo& server) const {
+                                               const topology::ServerInfo& server) {
   const config::PoolConfig& config = *view.topology->pools()[pool].config;
   backend::BackendOptions options;
   options.name = server.stats_name;
@@ -195,9 +195,11 @@ backend::BackendOptions Worker::backendOptions(const WorkerView& view, uint32_t 
   options.db = config.redis_db;
   options.keepalive = config.tcpkeepalive;
   options.health = view.health[pool][server.index];
-  if (server.is_group && rediscover_) {
-    options.on_readonly = [rediscover = rediscover_, pool_name = config.name,
-                           group = server.stats_name] { rediscover(pool_name, group); };
+  if (server.is_group) {
+    // The lambda runs on this worker's thread, from a connection this worker owns.
+    options.on_readonly = [this, pool_name = config.name, group = server.stats_name] {
+      onReadOnly(pool_name, group);
+    };
   }
   return options;
 }
@@ -335,7 +337,10 @@ void Worker::armTicker() {
             }
           }
         }
-        if (parked_.size() > 0) parked_.expire(now);
+        if (parked_.size() > 0) {
+          parked_.expire(now);
+          releaseParked();  // masters that came back take their writes
+        }
         tendRetired(now);
         armTicker();
       }));

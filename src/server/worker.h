@@ -42,6 +42,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <thread>
@@ -118,8 +119,8 @@ class Worker {
   // `server` of `pool`: `raw` RESP bytes, or (when `raw` is empty) `args` encoded.
   //   plain server:  its connection.
   //   group, write (or read with read_from: master): its master while writes are open; parked
-  //                  while its master is being switched (the pool's failover_wait); an error
-  //                  while several nodes claim master.
+  //                  while its master is being switched or unreachable (at most the pool's
+  //                  failover_wait); an error while several nodes claim master.
   //   group, read:   the node the pool's read_from picks (worker_groups.cpp).
   // Returns null when the request was sent or parked (`target` gets its reply later, and
   // keeps the hold the caller gave it), else the error reply text, valid until the next call.
@@ -163,7 +164,7 @@ class Worker {
   void applyView(WorkerView view);
   void rebuildBackends(const WorkerView& view);
   backend::BackendOptions backendOptions(const WorkerView& view, uint32_t pool,
-                                         const topology::ServerInfo& server) const;
+                                         const topology::ServerInfo& server);
   // Replication groups (worker_groups.cpp).
   backend::BackendConnection* pickReader(uint32_t pool, uint32_t server, uint64_t session_id);
   backend::BackendConnection* leastLoadedReplica(uint32_t pool, uint32_t server,
@@ -171,8 +172,15 @@ class Worker {
   void park(uint32_t pool, uint32_t server, uint64_t session_id, std::string_view raw,
             std::span<const std::string_view> args, backend::ReplyTarget& target,
             common::TimePoint received);
-  // After a swap: sends, refuses or re-parks every parked write against the new snapshot.
+  // After a swap, and on every tick while writes are parked: sends, refuses or re-parks every
+  // parked write against the current snapshot.
   void releaseParked();
+  // A node taken for the master of `group` answered READONLY: until a snapshot brings a newer
+  // view of the group (or the pool's failover_wait passes), its writes are parked, and the
+  // control thread is asked to re-discover.
+  void onReadOnly(const std::string& pool, const std::string& group);
+  // True while `server` (a group of `pool`) is suspected after a READONLY reply.
+  bool masterSuspected(const topology::PoolTopology& pool, const topology::ServerInfo& server);
   void moveSessions(const topology::Topology& next);
   void retire(std::unique_ptr<backend::BackendConnection> connection);
   void tendRetired(common::TimePoint now);
@@ -202,6 +210,12 @@ class Worker {
   size_t read_rotation_ = 0;  // breaks ties between equally loaded replicas
   std::string route_error_;   // sendRequest's error text when no connection has one
   RediscoverRequest rediscover_;
+  // Groups whose master answered READONLY: the generation of their view at the time, and when.
+  struct Suspicion {
+    uint64_t generation = 0;
+    common::TimePoint since{};
+  };
+  std::map<std::pair<std::string, std::string>, Suspicion> suspected_masters_;
   std::vector<uint32_t> connections_per_server_;
   BackendList retired_;    // draining their requests in flight
   BackendList graveyard_;  // closed; destroyed on the next tick

@@ -1,6 +1,10 @@
 // Worker: where requests for replication groups go (see worker.h, sendRequest).
 //
-//   write ------------------------> master   (WriteState kOpen)
+//   write ------------------------> master   (WriteState kOpen; parked instead while the
+//                                             master's connection is backing off after a
+//                                             failure, or after it answered READONLY until a
+//                                             newer view; a parked write is sent only on an
+//                                             established connection)
 //                                   parked   (kWait: until the snapshot names a confirmed
 //                                             master, or failover_wait passes)
 //                                   error    (kRefused: several nodes claim master)
@@ -46,11 +50,15 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
     connection = &backend(pool_index, server, session_id);
   } else {
     switch (info.writes) {
-      case topology::WriteState::kOpen:
-        connection = &backend(pool_index, server, session_id);
-        break;
-      case topology::WriteState::kRefused:
-        return &info.write_refusal;
+      case topology::WriteState::kOpen: {
+        backend::BackendConnection& master = backend(pool_index, server, session_id);
+        bool suspected = !suspected_masters_.empty() && masterSuspected(pool_topology, info);
+        if (!suspected && !master.isBackingOff()) {
+          connection = &master;
+          break;
+        }
+        [[fallthrough]];
+      }
       case topology::WriteState::kWait:
         if (pool_topology.config->failover_wait_ms == 0) {
           route_error_ =
@@ -59,6 +67,8 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
         }
         park(pool_index, server, session_id, raw, args, target, received);
         return nullptr;
+      case topology::WriteState::kRefused:
+        return &info.write_refusal;
     }
   }
   bool sent = raw.empty() ? connection->sendCommand(args, target, received)
@@ -162,7 +172,9 @@ void Worker::releaseParked() {
           write.group, write.pool));
       continue;
     }
-    switch (info->writes) {
+    bool suspected =
+        info->writes == topology::WriteState::kOpen && masterSuspected(*pool_topology, *info);
+    switch (suspected ? topology::WriteState::kWait : info->writes) {
       case topology::WriteState::kWait:
         parked_.park(std::move(write));
         break;
@@ -172,13 +184,43 @@ void Worker::releaseParked() {
       case topology::WriteState::kOpen: {
         backend::BackendConnection& master =
             backend(pool_topology->index, info->index, write.session_id);
-        if (!master.send(write.bytes.view(), *write.target, write.received)) {
+        if (!master.isReady()) {
+          // Sent only on an established connection: a failed connect would fail it.
+          master.connectIfIdle();
+          parked_.park(std::move(write));
+        } else if (!master.send(write.bytes.view(), *write.target, write.received)) {
           write.target->onBackendFailure(master.unavailableMessage());
         }
         break;
       }
     }
   }
+}
+
+void Worker::onReadOnly(const std::string& pool_name, const std::string& group) {
+  const topology::PoolTopology* pool_topology = topology::findPool(*topology_, pool_name);
+  if (pool_topology == nullptr) return;
+  for (const auto& server : pool_topology->servers) {
+    if (server.stats_name != group) continue;
+    uint64_t generation = server.view ? server.view->generation : 0;
+    auto [entry, added] = suspected_masters_.try_emplace({pool_name, group});
+    if (!added && entry->second.generation == generation) return;  // already asked
+    entry->second = Suspicion{generation, common::now()};
+    if (rediscover_) rediscover_(pool_name, group);
+  }
+}
+
+bool Worker::masterSuspected(const topology::PoolTopology& pool_topology,
+                             const topology::ServerInfo& server) {
+  auto entry = suspected_masters_.find({pool_topology.config->name, server.stats_name});
+  if (entry == suspected_masters_.end()) return false;
+  uint64_t generation = server.view ? server.view->generation : 0;
+  common::Millis bound(pool_topology.config->failover_wait_ms);
+  if (generation != entry->second.generation || common::now() - entry->second.since > bound) {
+    suspected_masters_.erase(entry);  // a newer view, or none came in time: trust it again
+    return false;
+  }
+  return true;
 }
 
 }  // namespace sy::server

@@ -489,9 +489,9 @@ void SentinelWatcher::followFailover(GroupState& group, GroupView& view) {
   common::TimePoint now = common::now();
   // Followed: the promoted replica (or, before one is named, any other node than the master
   // of when the failover began) answers ROLE master.
-  bool followed = view.master_confirmed && view.master &&
-                  (group.promoted ? *view.master == *group.promoted
-                                  : view.master != group.failover_from);
+  bool followed =
+      view.master_confirmed && view.master &&
+      (group.promoted ? *view.master == *group.promoted : view.master != group.failover_from);
   if (followed) {
     view.failover_follow_usec =
         static_cast<int64_t>(common::elapsedMicros(*group.failover_since, now));
