@@ -2,9 +2,10 @@
 # Installs what is needed, builds switchyard, starts a demo topology on loopback and
 # switchyard in front of it, in the foreground. Ctrl-C stops everything this script started.
 #
-#   two redis-server masters (127.0.0.1:7001, 127.0.0.1:7002)
-#   switchyard pool "demo" on 127.0.0.1:22121, ketama/fnv1a_64 like nutcracker,
-#   stats JSON on 127.0.0.1:22222
+#   two replication groups g0 and g1 (each one redis-server master and two replicas) and
+#   three redis-sentinel processes watching both, on free ports (printed at start);
+#   switchyard pool "demo" on 127.0.0.1:22121 over the Sentinel-managed groups, reads on
+#   the replicas (read_from: replica), stats JSON on 127.0.0.1:22222
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -13,52 +14,53 @@ root=$(pwd)
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target switchyard
 
+for port in 22121 22222; do
+  if redis-cli -p "$port" ping >/dev/null 2>&1 || nc -z 127.0.0.1 "$port" 2>/dev/null; then
+    echo "port $port is already in use; stop what runs there first" >&2
+    exit 1
+  fi
+done
+
 run_dir=$(mktemp -d /tmp/switchyard-demo.XXXXXX)
+config="$run_dir/switchyard.yml"
 pids=()
 cleanup() {
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # Newest first: switchyard, then the topology (which stops its Redis and Sentinel processes).
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
   rm -rf "$run_dir"
   echo "demo stopped"
 }
 trap cleanup EXIT INT TERM
 
-for port in 7001 7002; do
-  if redis-cli -p "$port" ping >/dev/null 2>&1; then
-    echo "port $port is already in use; stop what runs there first" >&2
+/usr/bin/python3 "$root/tests/integration/topology.py" --groups 2 --replicas 2 --sentinels 3 \
+  --workdir "$run_dir/topology" --switchyard-config "$config" --pool-name demo \
+  --listen 127.0.0.1:22121 --read-from replica &
+pids+=($!)
+for _ in $(seq 600); do
+  [ -f "$config" ] && break
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+    echo "the demo topology did not start" >&2
     exit 1
   fi
-  mkdir -p "$run_dir/$port"
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$run_dir/$port" --logfile "$run_dir/$port/redis.log" &
-  pids+=($!)
+  sleep 0.1
 done
-for port in 7001 7002; do
-  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-done
-
-cat > "$run_dir/switchyard.yml" <<YAML
-demo:
-  listen: 127.0.0.1:22121
-  hash: fnv1a_64
-  distribution: ketama
-  redis: true
-  timeout: 1000
-  servers:
-    - 127.0.0.1:7001:1 shard1
-    - 127.0.0.1:7002:1 shard2
-YAML
+[ -f "$config" ] || { echo "the demo topology was not ready within 60s" >&2; exit 1; }
+sentinel_port=$(grep -o 'sentinels: \[127\.0\.0\.1:[0-9]*' "$config" | grep -o '[0-9]*$')
 
 cat <<MSG
 
-switchyard demo is starting (config: $run_dir/switchyard.yml)
+switchyard demo is starting (config: $config)
   connect:   redis-cli -p 22121
   try:       redis-cli -p 22121 mset a 1 b 2 c 3 && redis-cli -p 22121 mget a b c
-  see where keys landed: redis-cli -p 7001 keys '*' ; redis-cli -p 7002 keys '*'
+  watch:     redis-cli -p 22121 INFO groups     (masters, replicas, health, failovers)
+  failover:  redis-cli -p $sentinel_port SENTINEL FAILOVER g0
   stats:     nc 127.0.0.1 22222
   stop:      Ctrl-C
 MSG
-"$root/build/release/src/app/switchyard" -c "$run_dir/switchyard.yml" -a 127.0.0.1 -s 22222 -i 1000 &
+"$root/build/release/src/app/switchyard" -c "$config" -a 127.0.0.1 -s 22222 -i 1000 &
 pids+=($!)
 wait "${pids[-1]}"

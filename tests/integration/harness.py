@@ -29,6 +29,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,6 +290,16 @@ class RedisServer(ManagedProcess):
         stats = self.client().info("commandstats")
         return {name[len("cmdstat_"):]: entry["calls"] for name, entry in stats.items()}
 
+    def calls(self, command: str) -> int:
+        """How many times this server ran `command` (lower case, e.g. 'get'), 0 if never."""
+        return self.command_calls().get(command, 0)
+
+    def rejected_calls(self, command: str) -> int:
+        """How many times this server refused `command` before running it (READONLY on a
+        replica, for one); replicated commands a replica runs count as calls, never here."""
+        stats = self.client().info("commandstats").get(f"cmdstat_{command}", {})
+        return stats.get("rejected_calls", 0)
+
 
 # --------------------------------------------------------------------------------------------
 # pool configuration
@@ -491,6 +502,167 @@ def selected_proxy_class() -> type[Proxy]:
     if choice != "switchyard":
         raise HarnessError(f"PROXY must be 'switchyard' or 'nutcracker', not {choice!r}")
     return Switchyard
+
+
+# --------------------------------------------------------------------------------------------
+# load through a proxy while its backends change
+
+
+@dataclass
+class Outcome:
+    """One command sent by a Load: when it was sent, when its answer came, and the error (None
+    for a success)."""
+
+    index: int
+    sent: float  # time.monotonic()
+    answered: float
+    error: Optional[str] = None
+    error_reply: bool = False  # the error was a reply from the server (not a closed socket)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def latency(self) -> float:
+        return self.answered - self.sent
+
+
+class Load:
+    """Sends one command after another on its own connection, from a background thread, until
+    stop(): `op(client, i)` for i = 0, 1, 2, ...; any exception op raises is the outcome's
+    error. After an error it pauses briefly, so a proxy that refuses fast is not spun against.
+
+    redis-py retries nothing here (no retry_on_timeout), so every index is sent at most once.
+    Thread: start(), stop() and the queries from the test thread; op runs on the load thread.
+    """
+
+    def __init__(self, client: redis.Redis, op: Callable[[redis.Redis, int], object],
+                 pace_s: float = 0.0005, error_pause_s: float = 0.01):
+        self.client = client
+        self.op = op
+        self.pace_s = pace_s
+        self.error_pause_s = error_pause_s
+        self._outcomes: list[Outcome] = []
+        self._lock = threading.Lock()  # guards _outcomes
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "Load":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        index = 0
+        while not self._stopping.is_set():
+            sent = time.monotonic()
+            error, error_reply = None, False
+            try:
+                self.op(self.client, index)
+            except Exception as err:  # noqa: BLE001 - every failure is an outcome to judge
+                error = f"{type(err).__name__}: {err}"
+                error_reply = isinstance(err, redis.exceptions.ResponseError)
+            with self._lock:
+                self._outcomes.append(Outcome(index, sent, time.monotonic(), error, error_reply))
+            index += 1
+            time.sleep(self.error_pause_s if error else self.pace_s)
+
+    def outcomes(self) -> list[Outcome]:
+        with self._lock:
+            return list(self._outcomes)
+
+    def successes_after(self, moment: float) -> int:
+        """How many commands sent after `moment` (time.monotonic()) succeeded so far."""
+        return sum(1 for o in self.outcomes() if o.ok and o.sent > moment)
+
+    def wait_successes(self, count: int, after: float, what: str,
+                       timeout_s: float = 30.0) -> None:
+        """Until `count` commands sent after `after` have succeeded."""
+        wait_until(lambda: self.successes_after(after) >= count or not self._thread.is_alive(),
+                   what, timeout_s)
+        assert self._thread.is_alive(), "the load thread died"
+
+    def stop(self) -> list[Outcome]:
+        """Stops the sender (again is harmless) and returns every outcome."""
+        self._stopping.set()
+        if not self._thread.is_alive():
+            return self.outcomes()
+        self._thread.join(timeout=60)
+        assert not self._thread.is_alive(), "the load thread did not stop (a hung command?)"
+        self.client.connection_pool.disconnect()
+        return self.outcomes()
+
+
+def longest_gap(outcomes: Sequence[Outcome]) -> float:
+    """The longest time, in seconds, between two consecutive successful answers (the time
+    clients saw no success at all); 0 with fewer than two successes."""
+    answered = sorted(o.answered for o in outcomes if o.ok)
+    return max((b - a for a, b in zip(answered, answered[1:])), default=0.0)
+
+
+def describe_errors(outcomes: Sequence[Outcome], most: int = 5) -> str:
+    """The distinct error texts of `outcomes` with their counts, for assertion messages."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        if not outcome.ok:
+            counts[outcome.error] = counts.get(outcome.error, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])[:most]
+    return "; ".join(f"{count}x {text}" for text, count in ranked) or "none"
+
+
+def values_absent(server: RedisServer, expected: dict[str, str]) -> list[str]:
+    """The keys of `expected` that `server` does not hold with the expected value (one
+    pipelined GET pass)."""
+    pipe = server.client().pipeline(transaction=False)
+    keys = list(expected)
+    for key in keys:
+        pipe.get(key)
+    got = pipe.execute()
+    return [key for key, value in zip(keys, got)
+            if value is None or value.decode() != expected[key]]
+
+
+def write_op(prefix: str):
+    """A Load op: SET <prefix>:<i> <i>, which must answer OK."""
+    def write(client: redis.Redis, i: int) -> None:
+        assert client.set(f"{prefix}:{i}", i) is True
+
+    return write
+
+
+def acknowledged(outcomes: Sequence[Outcome], prefix: str) -> dict[str, str]:
+    """key -> value of every write_op(prefix) write that succeeded in `outcomes`."""
+    return {f"{prefix}:{o.index}": str(o.index) for o in outcomes if o.ok}
+
+
+def read_op(values: dict[str, str]):
+    """A Load op: GET of the i-th key of `values` (round robin), which must hold its value."""
+    keys = list(values)
+
+    def read(client: redis.Redis, i: int) -> None:
+        key = keys[i % len(keys)]
+        got = client.get(key)
+        assert got == values[key].encode(), f"GET {key} -> {got!r}"
+
+    return read
+
+
+def read_all(client: redis.Redis, values: dict[str, str], reads: int) -> None:
+    """`reads` GETs through client, round robin over `values`, each checked."""
+    read = read_op(values)
+    for i in range(reads):
+        read(client, i)
+
+
+def seed_keys(client: redis.Redis, master: RedisServer, count: int, replicas: int,
+              prefix: str) -> dict[str, str]:
+    """Writes `count` keys through client (a proxy) and waits until `replicas` replicas of
+    `master` have them (WAIT on the master); returns key -> value."""
+    values = {f"{prefix}:{i}": str(i) for i in range(count)}
+    for key, value in values.items():
+        assert client.set(key, value)
+    assert master.client().execute_command("WAIT", replicas, 10000) >= replicas
+    return values
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,9 +11,15 @@ them.
         topo.failover("g0")
         new = topo.wait_failover("g0", old)
 
-As a script it prints the ports and runs in the foreground until Ctrl-C:
+With sentinels=0 the nodes are plain replication groups (no Sentinel), which switchyard
+serves as role-probed groups. proxy_pool() renders a switchyard pool over either kind, and
+proxy_groups() / wait_proxy_group() read what the proxy reports about them in INFO groups.
 
-    /usr/bin/python3 tests/integration/topology.py --groups 2 --replicas 2 --sentinels 3
+As a script it prints the ports and runs in the foreground until Ctrl-C; with
+--switchyard-config it also writes a switchyard config for the groups (once they are ready):
+
+    /usr/bin/python3 tests/integration/topology.py --groups 2 --replicas 2 --sentinels 3 \
+        --switchyard-config /tmp/switchyard.yml --listen 127.0.0.1:22121 --read-from replica
 
 Thread: the thread that created the Topology (the harness ties children to it).
 """
@@ -21,7 +27,11 @@ Thread: the thread that created the Topology (the harness ties children to it).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
+import re
 import signal
+import threading
 import subprocess
 import sys
 import tempfile
@@ -33,8 +43,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (HOST, HarnessError, ManagedProcess, RedisServer, free_port,  # noqa: E402
-                     spawn)
+from harness import (HOST, HarnessError, ManagedProcess, Pool, RedisServer,  # noqa: E402
+                     free_port, spawn)
 
 REDIS_SENTINEL = "/usr/bin/redis-sentinel"
 SETTLE_TIMEOUT_S = 30.0
@@ -333,6 +343,48 @@ class Topology:
 
         return wait_until(new_master, timeout_s, f"a new master of {name}", 0.1)
 
+    def switch_announcements(self) -> "SwitchAnnouncements":
+        """A subscription to +switch-master on every running Sentinel (use it in a with)."""
+        return SwitchAnnouncements(self.running_sentinels())
+
+    # -- a switchyard pool over the groups
+    def proxy_pool(self, name: str = "alpha", role_probed: bool = False, **keys) -> Pool:
+        """A switchyard pool over every group. Sentinel-managed by default: one `servers` line
+        per group, named by its Sentinel master name, with the group's first master as the
+        first guess, and `sentinels` listing every Sentinel (`sentinel_auth` too when they
+        have a password). role_probed: one `servers` line per node, named by its group, and no
+        Sentinels. keys: Pool fields (timeout, hash, listen...) or further pool keys
+        (read_from, failover_wait, role_probe_interval...)."""
+        fields = {f.name for f in dataclasses.fields(Pool)}
+        pool_keys = {k: v for k, v in keys.items() if k in fields}
+        extra = {k: v for k, v in keys.items() if k not in fields}
+        if role_probed:
+            servers = [node.addr for group in self.groups for node in group.nodes]
+            names = [group.name for group in self.groups for _ in group.nodes]
+        else:
+            assert self.sentinels, "a Sentinel-managed pool needs Sentinels"
+            servers = [group.nodes[0].addr for group in self.groups]
+            names = [group.name for group in self.groups]
+            extra = {"sentinels": "[" + ", ".join(s.addr for s in self.sentinels) + "]",
+                     **extra}
+            if self.sentinel_password:
+                escaped = self.sentinel_password.replace("\\", "\\\\").replace('"', '\\"')
+                extra["sentinel_auth"] = f'"{escaped}"'
+        return Pool(servers=servers, name=name, names=names, extra=extra, **pool_keys)
+
+    def wait_proxy_sees(self, client: redis.Redis, name: str, pool: str = "alpha",
+                        timeout_s: float = SETTLE_TIMEOUT_S) -> "ProxyGroup":
+        """Until the proxy behind `client` shows group `name` as it is: the master by ROLE
+        confirmed with writes open, and every running replica (once linked) healthy."""
+        self.wait_replicas_linked(name, timeout_s)
+        master = self.master_of(name)
+        replicas = {n.addr for n in self.group(name).nodes if n is not master and n.is_running()}
+        return wait_proxy_group(
+            client, name, lambda g: g.master == master.addr and g.confirmed
+            and g.fields.get("writes") == "open" and g.healthy_replicas() == replicas,
+            f"master {master.addr} confirmed, writes open, replicas {sorted(replicas)} healthy",
+            timeout_s, pool)
+
     # -- reporting
     def describe(self) -> str:
         lines = []
@@ -343,6 +395,149 @@ class Topology:
                          f"replicas {replicas or '-'}")
         lines.append("sentinels: " + ", ".join(s.addr for s in self.sentinels))
         return "\n".join(lines)
+
+
+class SwitchAnnouncements:
+    """Collects every +switch-master the given Sentinels publish, with its arrival time
+    (time.monotonic()), on a background thread. A Sentinel that goes away is dropped.
+
+    All of them are subscribed, not one: the failover leader announces first, the others only
+    once its hello message reaches them (up to two seconds later).
+    Thread: the creating thread calls first() and close(); the collector runs on its own.
+    """
+
+    def __init__(self, sentinels: Sequence[SentinelNode]):
+        self._subscriptions = []
+        for sentinel in sentinels:
+            pubsub = sentinel.client().pubsub()
+            pubsub.subscribe("+switch-master")
+            wait_until(lambda: (pubsub.get_message(timeout=0.5) or {}).get("type") ==
+                       "subscribe", SETTLE_TIMEOUT_S, f"a subscription on {sentinel.addr}")
+            self._subscriptions.append(pubsub)
+        self._announced: list[tuple[float, str]] = []  # (arrival, group name)
+        self._lock = threading.Lock()  # guards _announced
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._collect, daemon=True)
+        self._thread.start()
+
+    def _collect(self) -> None:
+        while not self._stopping.is_set() and self._subscriptions:
+            for pubsub in list(self._subscriptions):
+                try:
+                    message = pubsub.get_message(timeout=0.01)
+                except (redis.exceptions.RedisError, OSError):
+                    self._subscriptions.remove(pubsub)
+                    continue
+                if message and message["type"] == "message":
+                    name = _text(message["data"]).split(" ", 1)[0]
+                    with self._lock:
+                        self._announced.append((time.monotonic(), name))
+
+    def first(self, name: str, timeout_s: float = FAILOVER_TIMEOUT_S) -> float:
+        """When the first +switch-master of group `name` arrived (waits for one)."""
+        def arrival():
+            with self._lock:
+                return next((at for at, group in self._announced if group == name), None)
+
+        return wait_until(arrival, timeout_s, f"a +switch-master of {name}")
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        for pubsub in self._subscriptions:
+            pubsub.close()
+
+    def __enter__(self) -> "SwitchAnnouncements":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# the groups as switchyard reports them (INFO groups)
+
+
+@dataclasses.dataclass
+class ProxyGroup:
+    """One group's lines of the proxy's INFO groups: `fields` from `<pool>.<group>` (master,
+    master_confirmed, writes, replicas, healthy_replicas, sentinels, reachable_sentinels,
+    failovers, generation...), and `nodes` from `<pool>.<group>.nodeN` (addr, role, health,
+    lag_seconds, rtt_usec), in N order."""
+
+    fields: dict
+    nodes: list[dict]
+
+    @property
+    def master(self) -> Optional[str]:
+        return self.fields.get("master")
+
+    @property
+    def confirmed(self) -> bool:
+        return self.fields.get("master_confirmed") == 1
+
+    def healthy_replicas(self) -> set[str]:
+        return {n["addr"] for n in self.nodes
+                if n.get("role") == "replica" and n.get("health") == "healthy"}
+
+    def node(self, addr: str) -> Optional[dict]:
+        return next((n for n in self.nodes if n.get("addr") == addr), None)
+
+
+_NODE_KEY = re.compile(r"^(?P<group>.+)\.node(?P<index>\d+)$")
+
+
+def proxy_groups(client: redis.Redis, pool: str = "alpha") -> dict[str, ProxyGroup]:
+    """Group name -> ProxyGroup, from the proxy's `INFO groups` (parsed by redis-py)."""
+    groups: dict[str, ProxyGroup] = {}
+    nodes: dict[str, list[tuple[int, dict]]] = {}
+    prefix = pool + "."
+    for key, value in client.info("groups").items():
+        if not key.startswith(prefix) or not isinstance(value, dict):
+            continue
+        rest = key[len(prefix):]
+        match = _NODE_KEY.match(rest)
+        if match:
+            nodes.setdefault(match["group"], []).append((int(match["index"]), value))
+        else:
+            groups[rest] = ProxyGroup(value, [])
+    for name, entries in nodes.items():
+        if name in groups:
+            groups[name].nodes = [entry for _, entry in sorted(entries, key=lambda e: e[0])]
+    return groups
+
+
+def wait_proxy_group(client: redis.Redis, group: str, predicate: Callable[[ProxyGroup], object],
+                     what: str, timeout_s: float = SETTLE_TIMEOUT_S, pool: str = "alpha",
+                     interval_s: float = 0.05) -> ProxyGroup:
+    """Until the proxy's INFO groups shows `group` satisfying predicate; returns it. On time
+    out the assertion carries the last INFO groups text the proxy gave."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            state = proxy_groups(client, pool).get(group)
+            if state is not None and predicate(state):
+                return state
+        except (redis.exceptions.RedisError, OSError, KeyError, TypeError):
+            pass
+        if time.monotonic() >= deadline:
+            try:
+                shown = client.info("groups")
+            except (redis.exceptions.RedisError, OSError) as err:
+                shown = f"(INFO groups failed: {err})"
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {pool}.{group}: "
+                                 f"{what}; INFO groups:\n{shown}")
+        time.sleep(interval_s)
+
+
+def write_switchyard_config(topo: Topology, path: Path, args: argparse.Namespace) -> None:
+    """Writes the pool for topo to path in one rename, so a reader never sees half a file."""
+    pool = topo.proxy_pool(name=args.pool_name, listen=args.listen, hash="fnv1a_64",
+                           distribution="ketama", timeout=1000, read_from=args.read_from)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(pool.render())
+    os.replace(partial, path)
+    print(f"switchyard config: {path}", flush=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -358,6 +553,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--sentinel-password", default=None)
     parser.add_argument("--workdir", default=None, help="where logs and configs go "
                         "(default: a new temporary directory)")
+    parser.add_argument("--switchyard-config", default=None, metavar="PATH",
+                        help="once the groups are ready, write a switchyard config for them "
+                        "here (one pool, Sentinel-managed)")
+    parser.add_argument("--listen", default=f"{HOST}:22121",
+                        help="the pool's listen address in that config")
+    parser.add_argument("--read-from", default="replica",
+                        help="the pool's read_from in that config")
+    parser.add_argument("--pool-name", default="demo")
     args = parser.parse_args(argv)
     if args.groups < 1 or args.replicas < 0 or args.sentinels < 1:
         parser.error("need at least one group and one Sentinel, and no negative counts")
@@ -376,6 +579,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with topo:
         print(topo.describe(), flush=True)
         print(f"logs and configs: {workdir}", flush=True)
+        if args.switchyard_config:
+            write_switchyard_config(topo, Path(args.switchyard_config), args)
         print("running; Ctrl-C stops everything", flush=True)
         while not stopping:
             time.sleep(0.2)
