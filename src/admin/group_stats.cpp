@@ -27,6 +27,23 @@ void addTraffic(GroupNodeStats& node, const server::Proxy& proxy, const std::str
   }
 }
 
+// Whether read_from may send reads to the group's master in this snapshot (worker_groups.cpp
+// decides per request; this is the same rule without connection state).
+bool masterServesReads(config::ReadFrom read_from, const topology::ServerInfo& server) {
+  switch (read_from) {
+    case config::ReadFrom::kMaster:
+      return true;
+    case config::ReadFrom::kPreferMaster:
+    case config::ReadFrom::kNearest:
+      return server.master_readable || server.replicas.empty();
+    case config::ReadFrom::kPreferReplica:
+      return server.replicas.empty();
+    case config::ReadFrom::kReplica:
+      return false;
+  }
+  return false;
+}
+
 bool readsFromReplicas(config::ReadFrom read_from) {
   return read_from != config::ReadFrom::kMaster;
 }
@@ -60,7 +77,7 @@ std::vector<GroupStats> collectGroups(const server::Proxy& proxy,
       master.role = "master";
       master.health = server.master_readable ? "healthy" : "unconfirmed";
       master.rtt_usec = server.master_rtt_usec;
-      master.serves_reads = server.master_readable || config.read_from == config::ReadFrom::kMaster;
+      master.serves_reads = masterServesReads(config.read_from, server);
       addTraffic(master, proxy, config.name, server.stats_name);
       group.nodes.push_back(std::move(master));
       if (const topology::GroupView* view = server.view.get()) {

@@ -37,8 +37,9 @@ void ParkedWrites::failAll(std::string_view message) {
 std::string ParkedWrites::noMasterError(std::string_view pool, std::string_view group,
                                         int64_t waited_ms) {
   return fmt::format(
-      "TRYAGAIN switchyard: group '{}' of pool '{}' has no confirmed master (failover under "
-      "way); the write waited {} ms and was not sent, retry it",
+      "TRYAGAIN switchyard: group '{}' of pool '{}' has no confirmed master (a failover is "
+      "under way, or the master is unreachable); the write waited {} ms and was not sent, "
+      "retry it",
       group, pool, waited_ms);
 }
 
