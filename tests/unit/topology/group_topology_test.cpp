@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "build_topology.h"
 #include "config/config.h"
 #include "topology/topology.h"
 #include "topology/topology_diff.h"
@@ -14,12 +15,7 @@
 namespace sy::topology {
 namespace {
 
-std::shared_ptr<const Topology> build(std::string_view yaml) {
-  auto config = std::make_shared<const config::Config>(config::parseConfig(yaml, "t.yml"));
-  auto built = buildTopology(config);
-  EXPECT_TRUE(built.ok()) << built.error().message;
-  return built.ok() ? *built : nullptr;
-}
+std::shared_ptr<const Topology> build(std::string_view yaml) { return buildFromYaml(yaml); }
 
 const std::string kSentinelPool =
     "alpha:\n"

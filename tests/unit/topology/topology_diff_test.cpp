@@ -9,17 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "build_topology.h"
 #include "config/config.h"
 
 namespace sy::topology {
 namespace {
 
-std::shared_ptr<const Topology> build(std::string_view yaml) {
-  auto config = std::make_shared<const config::Config>(config::parseConfig(yaml, "t.yml"));
-  auto built = buildTopology(config);
-  EXPECT_TRUE(built.ok()) << built.error().message;
-  return built.ok() ? *built : nullptr;
-}
+std::shared_ptr<const Topology> build(std::string_view yaml) { return buildFromYaml(yaml); }
 
 const std::string kBase =
     "alpha:\n"
