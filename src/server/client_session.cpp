@@ -215,6 +215,17 @@ void ClientSession::forward(PendingRequest& request, uint32_t server, bool read_
                             const resp::Request& parsed) {
   request.hold();  // the backend's hold, given back with the reply
   std::string_view raw = parsed.is_inline ? std::string_view() : parsed.raw;
+  const topology::PoolTopology& pool = worker_.pool(pool_index_);
+  if (read_only && pool.servers[server].is_group &&
+      pool.config->read_from != config::ReadFrom::kMaster) {
+    if (raw.empty()) {
+      resp::appendCommand(request.retry_request, parsed.args);
+    } else {
+      request.retry_request.append(raw);
+    }
+    request.retry_pool = pool_index_;
+    request.retry_server = server;
+  }
   const std::string* error = worker_.sendRequest(pool_index_, server, id_, read_only, raw,
                                                  parsed.args, request, request.received);
   if (error != nullptr) {

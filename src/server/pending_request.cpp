@@ -6,6 +6,7 @@
 #include "resp/encoder.h"
 #include "server/client_session.h"
 #include "server/merge.h"
+#include "server/worker.h"
 
 namespace sy::server {
 namespace {
@@ -44,8 +45,20 @@ void PendingRequest::onBackendReply(std::string_view framed_reply) {
 }
 
 void PendingRequest::onBackendFailure(std::string_view message) {
+  if (!retry_request.empty() && retryRead()) return;  // the new backend keeps the hold
   completeWithError(message);
   release();  // the backend's hold
+}
+
+bool PendingRequest::retryRead() {
+  common::ByteBuffer bytes;
+  bytes.swap(retry_request);             // once: a second failure is answered
+  if (session == nullptr) return false;  // the client has gone: nobody waits for it
+  Worker& worker = session->worker();
+  // A connection failing this request is backing off, so the same one is not picked again.
+  const std::string* error = worker.sendRequest(retry_pool, retry_server, session->id(), true,
+                                                bytes.view(), {}, *this, received);
+  return error == nullptr;
 }
 
 // A fragment finished: when it was the last, merge into the parent's reply.
@@ -76,6 +89,8 @@ void PendingRequest::reset() {
   fragments_left = 0;
   fragments.clear();
   key_ordinals.clear();
+  retry_request.clear();
+  retry_request.shrinkIfIdle(kKeptReplyCapacity);
   holds_ = 0;
 }
 

@@ -53,6 +53,14 @@ class PendingRequest final : public backend::ReplyTarget {
   std::vector<PendingRequest*> fragments;                // parent: all fragments, in send order
   std::vector<uint32_t> key_ordinals;  // fragment: which of the parent's keys it carries
 
+  // A read sent to a replication group's node, kept so that it is sent once more, by the
+  // same read_from rule, when its connection is lost before the reply (reads are safe to
+  // repeat; Sentinel kills client connections of the nodes it reconfigures). Empty: not
+  // retryable.
+  common::ByteBuffer retry_request;
+  uint32_t retry_pool = 0;
+  uint32_t retry_server = 0;
+
   void hold() { ++holds_; }
   // Drops one hold; the last one returns the object to its pool.
   void release();
@@ -70,6 +78,8 @@ class PendingRequest final : public backend::ReplyTarget {
   friend class RequestPool;
   void fragmentDone();
   void reset();
+  // Sends retry_request again (once); true when it went out and its reply will come.
+  bool retryRead();
 
   RequestPool& pool_;
   int holds_ = 0;

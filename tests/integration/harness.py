@@ -661,7 +661,11 @@ def seed_keys(client: redis.Redis, master: RedisServer, count: int, replicas: in
     values = {f"{prefix}:{i}": str(i) for i in range(count)}
     for key, value in values.items():
         assert client.set(key, value)
-    assert master.client().execute_command("WAIT", replicas, 10000) >= replicas
+    # WAIT covers the replication offset of its own connection's writes: a fence written on
+    # that connection after the keys makes it wait for them too.
+    direct = master.client()
+    direct.incr(f"{prefix}:fence")  # not a SET: tests count the SETs that reach a node
+    assert direct.execute_command("WAIT", replicas, 10000) >= replicas
     return values
 
 
