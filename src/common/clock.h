@@ -48,11 +48,4 @@ inline int64_t unixSeconds() {
       .count();
 }
 
-// Microseconds since the Unix epoch, for reports.
-inline int64_t unixMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace sy::common

@@ -85,14 +85,6 @@ void ReplicationGroups::retireProviders() {
   asio::post(io_, [doomed] {});
 }
 
-std::map<std::string, std::vector<topology::SentinelView>> ReplicationGroups::sentinels() const {
-  std::map<std::string, std::vector<topology::SentinelView>> all;
-  for (const Provider& provider : providers_) {
-    if (provider.watcher) all[provider.pool] = provider.watcher->sentinels();
-  }
-  return all;
-}
-
 void ReplicationGroups::rediscover(const std::string& pool, const std::string& group) {
   for (Provider& provider : providers_) {
     if (provider.pool != pool) continue;
@@ -131,7 +123,6 @@ void ReplicationGroups::countFailover(const Key& key, const topology::GroupView&
   if (new_master) {
     GroupFailoverStats& stats = failovers_[key];
     ++stats.failovers;
-    stats.last_failover_at_usec = common::unixMicros();
     if (after.failover_follow_usec >= 0) {
       stats.last_follow_usec = after.failover_follow_usec;
     } else if (since != unwritable_since_.end()) {

@@ -34,7 +34,6 @@ namespace sy::server {
 struct GroupFailoverStats {
   uint64_t failovers = 0;             // new confirmed masters followed since start-up
   int64_t last_follow_usec = -1;      // how long following the last one took; -1: none yet
-  int64_t last_failover_at_usec = 0;  // when it was followed, microseconds since the epoch
 };
 
 class ReplicationGroups {
@@ -53,8 +52,6 @@ class ReplicationGroups {
 
   const topology::GroupViews& views() const { return views_; }
   const std::map<Key, GroupFailoverStats>& failoverStats() const { return failovers_; }
-  // Sentinel reachability, for the pools with `sentinels`: every known Sentinel by pool name.
-  std::map<std::string, std::vector<topology::SentinelView>> sentinels() const;
 
   // A node of `group` answered READONLY: re-discover the group now.
   void rediscover(const std::string& pool, const std::string& group);
