@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libasio-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev liburing-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format clang-tidy
   redis-server redis-sentinel redis-tools nutcracker
   python3 python3-redis python3-pytest

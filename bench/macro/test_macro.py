@@ -102,3 +102,20 @@ def test_goals_skip_without_switchyard():
     goals = goals_by_label([sample(1, "redis", "direct", 100),
                             sample(1, "nutcracker", "1 shard", 80)])
     assert {goal.status for goal in goals.values()} == {"SKIP"}
+
+
+def test_scaled_cpu_goal_uses_nutcrackers_cpu_of_the_same_round():
+    samples = [
+        sample(1, "redis", "direct", 100), sample(1, "switchyard", "1 shard", 90, cpu=1.0),
+        sample(1, "nutcracker", "1 shard", 50, cpu=5.0),  # 0.20
+        sample(2, "redis", "direct", 100), sample(2, "switchyard", "1 shard", 90, cpu=2.0),
+        sample(2, "nutcracker", "1 shard", 50, cpu=4.0),  # 0.50
+        sample(3, "redis", "direct", 100), sample(3, "switchyard", "1 shard", 90, cpu=0.5),
+        sample(3, "nutcracker", "1 shard", 50, cpu=2.0),  # 0.25
+    ]
+    proxy = rows_of(samples)[1]
+    assert proxy.target == "switchyard"
+    assert proxy.cpu_vs_rival == pytest.approx(0.25)
+    goals = goals_by_label(samples)
+    assert goals["P16 CPU/request scaled: ≤ 0.29× nutcracker's in the same round"].status == "PASS"
+    assert goals["P1 CPU/request scaled: ≤ 0.63× nutcracker's in the same round"].status == "SKIP"

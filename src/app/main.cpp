@@ -111,7 +111,9 @@ int run(const sy::app::Options& options) {
   asio::signal_set signals(control, SIGINT, SIGTERM);
   // SIGHUP reloads the configuration file (nutcracker reopens its log instead).
   asio::signal_set reload_signal(control, SIGHUP);
-  sy::server::Proxy proxy(control, topology, threads);
+  sy::server::Proxy proxy(control, topology, threads,
+                          options.no_io_uring ? sy::server::SocketBatch::Mode::kSyscalls
+                                              : sy::server::SocketBatch::Mode::kIoUring);
   const sy::admin::ProcessInfo process = processInfo(options);
   // INFO, Prometheus and the stats JSON all report on the current snapshot: they follow
   // reloads and ejections.

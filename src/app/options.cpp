@@ -108,6 +108,9 @@ const OptionSpec kOptions[] = {
      }},
     {'\0', "threads", "N", "set number of worker threads (default: number of cores, max: 256)",
      [](const std::string& t, Options& o) { return setNumber(t, 1, kMaxThreads, o.threads); }},
+    {'\0', "no-io-uring", nullptr,
+     "read and write client sockets with one system call each, not batched through io_uring",
+     &setFlag<&Options::no_io_uring>},
     {'\0', "admin-port", "N", "set HTTP admin port for /metrics and /stats (default: off)",
      [](const std::string& t, Options& o) { return setNumber(t, 1, 65535, o.admin_port); }},
     {'\0', "admin-addr", "S", "set HTTP admin ip (default: 0.0.0.0)",
@@ -200,7 +203,7 @@ std::string usage() {
       "Usage: switchyard [-?hVdDt] [-v verbosity level] [-o output file]\n"
       "                  [-c conf file] [-s stats port] [-a stats addr]\n"
       "                  [-i stats interval] [-p pid file] [-m mbuf size]\n"
-      "                  [--threads N]\n"
+      "                  [--threads N] [--no-io-uring]\n"
       "\n"
       "Options:\n";
   for (const OptionSpec& spec : kOptions) {

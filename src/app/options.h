@@ -23,6 +23,7 @@ struct Options {
   size_t mbuf_size = 16384;  // -m, --mbuf-size (accepted for compatibility; 512..16777216)
   bool daemonize = false;    // -d, --daemonize
   int threads = 0;           // --threads (0: number of cores)
+  bool no_io_uring = false;  // --no-io-uring: one system call per client read and write
   uint16_t admin_port = 0;   // --admin-port: HTTP /metrics and /stats (0: off)
   std::string admin_addr = "0.0.0.0";  // --admin-addr
   bool show_version = false;           // -V, --version

@@ -24,7 +24,6 @@
 namespace sy::server {
 namespace {
 
-constexpr int kMaxReadsPerEvent = 8;  // then yield so one busy client cannot starve others
 constexpr size_t kStashReadChunk = 16 * 1024;
 
 bool wouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
@@ -65,15 +64,19 @@ void ClientSession::updateInterest() {
   interest_ = wanted;
 }
 
-void ClientSession::onEvents(uint32_t events) {
-  if (closing_) return;
+std::span<char> ClientSession::onEvents(uint32_t events, std::span<char> scratch) {
+  if (closing_) return {};
   if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && write_blocked_) {
     write_blocked_ = false;
     flush();
-    if (closing_) return;
+    if (closing_) return {};
   }
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) onReadable();
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+    std::span<char> space = readSpace(scratch);
+    if (!space.empty()) return space;  // onRead() follows
+  }
   updateInterest();
+  return {};
 }
 
 void ClientSession::endOp() {
@@ -82,40 +85,43 @@ void ClientSession::endOp() {
   if (closing_ && ops_ == 0) worker_.destroySession(*this);  // last use of `this`
 }
 
-// Reads what the socket has, a bounded number of times. The client set is level-triggered,
-// so a read shorter than its buffer means the socket is drained: no read ends in EAGAIN.
-void ClientSession::onReadable() {
-  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
-    if (closing_ || paused_ || input_closed_) return;
-    bool into_stash = stash_ != nullptr;
-    size_t stashed = into_stash ? stash_->size() : 0;
-    size_t wanted = parser_.bytesNeeded() > stashed ? parser_.bytesNeeded() - stashed : 0;
-    // Room for what the request still needs, but never more than doubling what has
-    // arrived: a client announcing a 500 MB argument gets memory only as it sends bytes.
-    size_t room = std::clamp(wanted, kStashReadChunk, std::max(kStashReadChunk, stashed));
-    std::span<char> space = into_stash ? stash_->prepare(room) : worker_.readScratch();
-    ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && wouldBlock(errno)) return;
-    if (n <= 0) {
-      bool failed = n < 0;
-      if (failed) {
-        counters_[common::PoolStat::client_err].add();
-      } else {
-        counters_[common::PoolStat::client_eof].add();
-      }
-      close(failed ? std::strerror(errno) : "client closed the connection");
-      return;
-    }
-    size_t got = static_cast<size_t>(n);
-    if (into_stash) {
-      stash_->commit(got);
-      processStash();
-    } else {
-      takeInput(std::string_view(space.data(), got));
-    }
-    if (got < space.size()) return;
+// The stash when a request spans reads, else the worker's scratch.
+std::span<char> ClientSession::readSpace(std::span<char> scratch) {
+  if (closing_ || paused_ || input_closed_) return {};
+  if (!stash_) return scratch;
+  size_t stashed = stash_->size();
+  size_t wanted = parser_.bytesNeeded() > stashed ? parser_.bytesNeeded() - stashed : 0;
+  // Room for what the request still needs, but never more than doubling what has arrived:
+  // a client announcing a 500 MB argument gets memory only as it sends bytes.
+  size_t room = std::clamp(wanted, kStashReadChunk, std::max(kStashReadChunk, stashed));
+  return stash_->prepare(room);
+}
+
+void ClientSession::onRead(std::span<char> space, ssize_t result) {
+  if (closing_) return;
+  if (result == -EINTR || wouldBlock(static_cast<int>(-result))) {
+    updateInterest();
+    return;  // level-triggered: reported again when there is something
   }
+  if (result <= 0) {
+    bool failed = result < 0;
+    if (failed) {
+      counters_[common::PoolStat::client_err].add();
+    } else {
+      counters_[common::PoolStat::client_eof].add();
+    }
+    close(failed ? std::strerror(static_cast<int>(-result)) : "client closed the connection");
+    return;
+  }
+  size_t got = static_cast<size_t>(result);
+  if (stash_) {  // readSpace() gave the stash: nothing between it and here changes that
+    SY_ASSERT(space.data() == stash_->data() + stash_->size());
+    stash_->commit(got);
+    processStash();
+  } else {
+    takeInput(std::string_view(space.data(), got));
+  }
+  updateInterest();
 }
 
 // Processes a chunk read outside the stash; what cannot be processed yet is stashed.
@@ -343,9 +349,30 @@ void ClientSession::scheduleFlush() {
   worker_.deferFlush(*this);
 }
 
-void ClientSession::runDeferredFlush() {
+std::span<const char> ClientSession::takeDeferredFlush() {
   flush_posted_ = false;
-  if (!closing_) flush();
+  if (closing_) return {};
+  if (!write_blocked_ && out_ && !out_->empty()) return {out_->data(), out_->size()};
+  flush();  // nothing to write now: releases the buffer, closes or resumes as flush() does
+  return {};
+}
+
+void ClientSession::finishDeferredFlush(ssize_t result) {
+  if (closing_) return;
+  if (result < 0 && result != -EINTR && !wouldBlock(static_cast<int>(-result))) {
+    counters_[common::PoolStat::client_err].add();
+    close(std::strerror(static_cast<int>(-result)));
+    return;
+  }
+  if (result > 0) out_->consume(static_cast<size_t>(result));
+  if (wouldBlock(static_cast<int>(-result))) {
+    write_blocked_ = true;
+    updateInterest();
+  }
+  flush();  // the rest, if the socket took only part; then the buffer is released
+}
+
+void ClientSession::endDeferredFlush() {
   endOp();  // may destroy this session: nothing after it
 }
 

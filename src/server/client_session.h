@@ -5,7 +5,7 @@
 //          --RequestParser--> request --Router--> backend / split / local answer
 //   each request takes a slot in pending_ at once, so replies leave in request order:
 //   pending_: [A done] [B waiting] [C done]  -> A is written; C waits for B.
-//   out_ --flush once per loop turn--> socket
+//   out_ --flush once per loop turn, with the other sessions' flushes--> socket
 //
 // Backpressure: past kMaxPending requests in flight or kMaxOutputBytes of unsent replies the
 // session stops reading (bytes already read wait in stash_) and resumes once both drain to
@@ -13,7 +13,8 @@
 //
 // Memory: an idle session holds no buffer; it borrows the input stash and the output buffer
 // from the worker's BufferPool only while it has bytes in them. Reads are synchronous, from
-// the worker's event dispatch, straight into the worker's scratch buffer.
+// the worker's event dispatch, straight into a slice of the worker's scratch buffer; the
+// worker issues the reads (and the end-of-turn writes) of many sessions as one SocketBatch.
 //
 // Pool: a session belongs to its pool by name. A topology swap that moves the pool to
 // another index calls followPool(); one that removes the pool calls leavePool(): the session
@@ -24,10 +25,13 @@
 // Thread: the owning worker's only.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -65,10 +69,22 @@ class ClientSession {
   // `request`, queued in this session, is complete with `reply` (valid during the call).
   void onRequestDone(PendingRequest& request, std::string_view reply);
 
-  // The worker's end-of-turn flush (see Worker::deferFlush).
-  void runDeferredFlush();
+  // The worker's end-of-turn flush (see Worker::deferFlush), in three steps so that the
+  // writes of many sessions go to the kernel together:
+  //   takeDeferredFlush()      the replies to write now (empty: nothing to write)
+  //   finishDeferredFlush(n)   only after a non-empty take: what send(2) gave (bytes, -errno)
+  //   endDeferredFlush()       always last; may destroy the session
+  std::span<const char> takeDeferredFlush();
+  void finishDeferredFlush(ssize_t result);
+  void endDeferredFlush();
+
   // Readiness reported by the worker's client epoll set (EPOLLIN, EPOLLOUT, EPOLLERR ...).
-  void onEvents(uint32_t events);
+  // Returns the buffer the worker should read the socket into (the stash, or `scratch`),
+  // empty when no read is wanted. After a non-empty return the worker calls onRead() with
+  // that buffer and what recv(2) gave (bytes, or -errno).
+  std::span<char> onEvents(uint32_t events, std::span<char> scratch);
+  void onRead(std::span<char> space, ssize_t result);
+  int fd() const { return fd_; }
 
   // Topology swaps (worker thread, between events).
   void followPool(uint32_t pool_index) { pool_index_ = pool_index; }
@@ -87,7 +103,7 @@ class ClientSession {
 
  private:
   void updateInterest();
-  void onReadable();
+  std::span<char> readSpace(std::span<char> scratch);
   void takeInput(std::string_view chunk);
   void processStash();
   size_t processInput(std::string_view data);

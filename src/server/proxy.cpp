@@ -8,7 +8,7 @@
 namespace sy::server {
 
 Proxy::Proxy(asio::io_context& control_io, std::shared_ptr<const topology::Topology> topology,
-             unsigned threads)
+             unsigned threads, SocketBatch::Mode io_mode)
     : control_io_(control_io),
       base_(std::move(topology)),
       topology_(base_),
@@ -16,10 +16,17 @@ Proxy::Proxy(asio::io_context& control_io, std::shared_ptr<const topology::Topol
       groups_(control_io, [this] { publishSnapshot(); }) {
   ejector_.setBase(base_);
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, topology_, stats_, &ejector_));
+    workers_.push_back(std::make_unique<Worker>(i, topology_, stats_, &ejector_, io_mode));
     workers_.back()->setRediscover([this](const std::string& pool, const std::string& group) {
       asio::post(control_io_, [this, pool, group] { groups_.rediscover(pool, group); });
     });
+  }
+  const SocketBatch& batch = workers_.front()->socketBatch();
+  if (batch.mode() == SocketBatch::Mode::kIoUring) {
+    spdlog::info("client sockets: reads and writes batched through io_uring");
+  } else {
+    spdlog::info("client sockets: one system call per read and write (io_uring: {})",
+                 batch.whyNotIoUring());
   }
 }
 

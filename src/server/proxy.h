@@ -48,7 +48,7 @@ namespace sy::server {
 class Proxy {
  public:
   Proxy(asio::io_context& control_io, std::shared_ptr<const topology::Topology> topology,
-        unsigned threads);
+        unsigned threads, SocketBatch::Mode io_mode = SocketBatch::Mode::kIoUring);
   ~Proxy();
 
   // Starts the workers and opens every listener; on failure nothing keeps running.

@@ -23,7 +23,12 @@
 namespace sy::server {
 namespace {
 
-constexpr size_t kReadScratchBytes = 64 * 1024;
+// Client reads per SocketBatch, and the scratch each gets (a longer request continues in
+// the session's stash).
+constexpr size_t kReadsPerBatch = 64;
+constexpr size_t kReadSliceBytes = 16 * 1024;
+// Writes per SocketBatch at the end of a turn.
+constexpr size_t kBatchCapacity = 128;
 constexpr size_t kBufferSize = 4 * 1024;
 constexpr size_t kBufferKeepLimit = 64 * 1024;
 constexpr size_t kMaxFreeBuffers = 256;
@@ -40,7 +45,7 @@ int createEpoll() {
 }  // namespace
 
 Worker::Worker(uint32_t index, std::shared_ptr<const topology::Topology> topology,
-               ProxyStats& stats, Ejector* ejector)
+               ProxyStats& stats, Ejector* ejector, SocketBatch::Mode io_mode)
     : index_(index),
       work_guard_(asio::make_work_guard(io_)),
       stats_(stats),
@@ -50,7 +55,8 @@ Worker::Worker(uint32_t index, std::shared_ptr<const topology::Topology> topolog
       next_session_id_((static_cast<uint64_t>(index) << kSessionIdShift) + 1),
       ticker_(io_),
       buffers_(kBufferSize, kBufferKeepLimit, kMaxFreeBuffers),
-      read_scratch_(kReadScratchBytes) {
+      read_scratch_(kReadsPerBatch * kReadSliceBytes),
+      socket_batch_(kBatchCapacity, io_mode) {
   // The thread has not started: applying the first view here is still single-threaded.
   applyView(makeView(std::move(topology)));
 }
@@ -397,8 +403,25 @@ void Worker::dispatchClientEvents() {
   common::stampEventTime();  // the receipt time of every request read in this batch
   // A session closed by an earlier event of this batch stays allocated until its deferred
   // destruction runs after this loop, and ignores further events.
-  for (int i = 0; i < ready; ++i) {
-    static_cast<ClientSession*>(events[i].data.ptr)->onEvents(events[i].events);
+  for (int first = 0; first < ready; first += static_cast<int>(kReadsPerBatch)) {
+    int end = std::min(ready, first + static_cast<int>(kReadsPerBatch));
+    socket_batch_.clear();
+    batched_reads_.clear();
+    // Nothing runs between asking each session for its buffer and the batch: the fds and
+    // buffers stay as they were handed over.
+    for (int i = first; i < end; ++i) {
+      auto* session = static_cast<ClientSession*>(events[i].data.ptr);
+      std::span<char> slice(read_scratch_.data() + batched_reads_.size() * kReadSliceBytes,
+                            kReadSliceBytes);
+      std::span<char> space = session->onEvents(events[i].events, slice);
+      if (space.empty()) continue;
+      socket_batch_.addRecv(session->fd(), space);
+      batched_reads_.push_back(BatchedRead{session, space});
+    }
+    socket_batch_.run();
+    for (size_t k = 0; k < batched_reads_.size(); ++k) {
+      batched_reads_[k].session->onRead(batched_reads_[k].space, socket_batch_.result(k));
+    }
   }
 }
 
@@ -411,9 +434,26 @@ void Worker::deferFlush(ClientSession& session) {
   deferred_flushes_.push_back(&session);
 }
 
+// The writes of every session flushed this turn, kBatchCapacity to a SocketBatch. Sessions
+// are destroyed (endDeferredFlush) only once all are done, so none is freed mid-batch.
 void Worker::flushDeferred() {
   flushing_.swap(deferred_flushes_);  // sessions flushed now may defer again for next turn
-  for (ClientSession* session : flushing_) session->runDeferredFlush();
+  for (size_t first = 0; first < flushing_.size(); first += kBatchCapacity) {
+    size_t end = std::min(flushing_.size(), first + kBatchCapacity);
+    socket_batch_.clear();
+    batched_flushes_.clear();
+    for (size_t i = first; i < end; ++i) {
+      std::span<const char> out = flushing_[i]->takeDeferredFlush();
+      if (out.empty()) continue;
+      socket_batch_.addSend(flushing_[i]->fd(), out);
+      batched_flushes_.push_back(flushing_[i]);
+    }
+    socket_batch_.run();
+    for (size_t k = 0; k < batched_flushes_.size(); ++k) {
+      batched_flushes_[k]->finishDeferredFlush(socket_batch_.result(k));
+    }
+  }
+  for (ClientSession* session : flushing_) session->endDeferredFlush();
   flushing_.clear();
 }
 

@@ -7,7 +7,11 @@
 //
 // Client sockets sit in the worker's own level-triggered epoll set, which is registered
 // with the io_context as one descriptor: a turn with readable clients costs one
-// epoll_wait on that set, and each client read is a single recv that never ends in EAGAIN.
+// epoll_wait on that set. The reads of up to kReadsPerBatch ready clients then go to the
+// kernel together as one SocketBatch (one io_uring_enter), and so do the end-of-turn writes
+// of every session with replies: system calls, not bytes, dominate a small request's cost.
+// A socket with input left after its read stays ready in the level-triggered set, and each
+// wait asio arms on the set re-registers it (EPOLL_CTL_MOD), so the next wait reports it.
 // Backend connections, timers and posts use asio directly.
 //
 // Topology swaps. The control thread builds a new immutable Topology and calls
@@ -57,6 +61,7 @@
 #include "server/parked_writes.h"
 #include "server/pending_request.h"
 #include "server/proxy_stats.h"
+#include "server/socket_batch.h"
 #include "topology/topology.h"
 
 namespace sy::server {
@@ -83,8 +88,9 @@ using RediscoverRequest = std::function<void(const std::string& pool, const std:
 class Worker {
  public:
   // `ejector` (may be null) gives the observers the connections report their health to.
+  // `io_mode`: SocketBatch::Mode::kSyscalls turns io_uring off (--no-io-uring).
   Worker(uint32_t index, std::shared_ptr<const topology::Topology> topology, ProxyStats& stats,
-         Ejector* ejector = nullptr);
+         Ejector* ejector = nullptr, SocketBatch::Mode io_mode = SocketBatch::Mode::kIoUring);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -131,7 +137,8 @@ class Worker {
 
   RequestPool& requests() { return requests_; }
   common::BufferPool& buffers() { return buffers_; }
-  std::span<char> readScratch() { return read_scratch_; }
+  // How client sockets are read and written (io_uring or one system call each).
+  const SocketBatch& socketBatch() const { return socket_batch_; }
   const resp::ParserLimits& parserLimits() const { return parser_limits_; }
   // Scratch shared by the sessions of this worker. Valid only within one dispatch: no
   // dispatch runs inside another (backends never complete requests synchronously in send).
@@ -228,7 +235,14 @@ class Worker {
   common::Millis tick_interval_{50};
   RequestPool requests_;
   common::BufferPool buffers_;
-  std::vector<char> read_scratch_;
+  std::vector<char> read_scratch_;  // kReadsPerBatch slices, one per read of a batch
+  SocketBatch socket_batch_;
+  struct BatchedRead {
+    ClientSession* session;
+    std::span<char> space;
+  };
+  std::vector<BatchedRead> batched_reads_;
+  std::vector<ClientSession*> batched_flushes_;
   resp::ParserLimits parser_limits_;
   resp::Request parsed_request_;
   route::Router router_;

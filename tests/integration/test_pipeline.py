@@ -5,7 +5,11 @@ import subprocess
 import threading
 import time
 
-from harness import REDIS_BENCHMARK, RawConn, encode_command, locate_many, spread_keys
+import pytest
+
+from harness import (REDIS_BENCHMARK, RawConn, encode_command, locate_many, pool_config,
+                     spread_keys)
+
 
 COMMANDS_PER_CLIENT = 20_000
 
@@ -100,3 +104,34 @@ def test_one_client_pipelining_over_two_shards_is_not_delayed(sharded):
         assert pipe.execute() == [key.encode() for key in keys]
         elapsed = time.monotonic() - started
         assert elapsed < 5.0, f"only {done + 1} two-shard pipelines in {elapsed:.1f} s (Nagle?)"
+
+
+@pytest.mark.parametrize("io_args", [[], ["--no-io-uring"]], ids=["io_uring", "syscalls"])
+def test_each_client_io_mode_serves_pipelines_and_large_values(redis_factory, switchyard_factory,
+                                                                 io_args):
+    servers = redis_factory(2)
+    proxy = switchyard_factory(pools=[pool_config(servers, hash="fnv1a_64",
+                                                  distribution="ketama")],
+                               extra_args=["--threads", "1", *io_args])
+    log = proxy.log_text()
+    syscalls = "client sockets: one system call per read and write (io_uring: "
+    if io_args:
+        assert syscalls + "turned off)" in log, log
+    else:  # a kernel or seccomp policy without io_uring falls back, and says why
+        assert "client sockets: reads and writes batched through io_uring" in log or \
+            syscalls in log, log
+    errors: list = []
+    threads = [threading.Thread(target=run_pipelined_client, args=(proxy, n, errors))
+               for n in range(3)]
+    for thread in threads:
+        thread.start()
+    big = bytes(range(256)) * 4096  # 1 MiB, every byte value
+    c = proxy.client(socket_timeout=60)
+    for i in range(5):
+        assert c.set(f"big:{i}", big[i:] + big[:i])
+    for i in range(5):
+        assert c.get(f"big:{i}") == big[i:] + big[:i]
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a pipelined client hung"
+    assert not errors, "\n".join(errors)
