@@ -401,6 +401,7 @@ void Worker::dispatchClientEvents() {
   epoll_event events[kClientEventsPerPoll];
   int ready = ::epoll_wait(client_epoll_fd_, events, kClientEventsPerPoll, 0);
   common::stampEventTime();  // the receipt time of every request read in this batch
+  bool more_ready = ready == kClientEventsPerPoll;  // the set may hold more ready clients
   // A session closed by an earlier event of this batch stays allocated until its deferred
   // destruction runs after this loop, and ignores further events.
   for (int first = 0; first < ready; first += static_cast<int>(kReadsPerBatch)) {
@@ -420,9 +421,23 @@ void Worker::dispatchClientEvents() {
     }
     socket_batch_.run();
     for (size_t k = 0; k < batched_reads_.size(); ++k) {
-      batched_reads_[k].session->onRead(batched_reads_[k].space, socket_batch_.result(k));
+      ssize_t result = socket_batch_.result(k);
+      batched_reads_[k].session->onRead(batched_reads_[k].space, result);
+      more_ready |= result == static_cast<ssize_t>(batched_reads_[k].space.size());
     }
   }
+  if (more_ready) scheduleClientPass();
+}
+
+// One more pass over the client set once the handlers already queued have run (backend
+// replies keep their turn), for input the outer wait is not bound to report again.
+void Worker::scheduleClientPass() {
+  if (client_pass_posted_ || stopping_) return;
+  client_pass_posted_ = true;
+  asio::post(io_, common::bindHandlerMemory(client_pass_memory_, [this] {
+               client_pass_posted_ = false;
+               if (!stopping_) dispatchClientEvents();
+             }));
 }
 
 void Worker::deferCall(std::function<void()> call) { asio::post(io_, std::move(call)); }

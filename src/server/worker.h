@@ -10,8 +10,9 @@
 // epoll_wait on that set. The reads of up to kReadsPerBatch ready clients then go to the
 // kernel together as one SocketBatch (one io_uring_enter), and so do the end-of-turn writes
 // of every session with replies: system calls, not bytes, dominate a small request's cost.
-// A socket with input left after its read stays ready in the level-triggered set, and each
-// wait asio arms on the set re-registers it (EPOLL_CTL_MOD), so the next wait reports it.
+// A socket with input left after its read stays ready in the level-triggered set. asio's
+// edge-triggered epoll would report the set again only because asio re-registers it on each
+// wait, so a read that fills its buffer (or a full epoll batch) posts one more pass itself.
 // Backend connections, timers and posts use asio directly.
 //
 // Topology swaps. The control thread builds a new immutable Topology and calls
@@ -198,6 +199,7 @@ class Worker {
   void flushDeferred();
   void armClientEvents();
   void dispatchClientEvents();
+  void scheduleClientPass();
 
   uint32_t index_;
   asio::io_context io_;
@@ -243,6 +245,7 @@ class Worker {
   };
   std::vector<BatchedRead> batched_reads_;
   std::vector<ClientSession*> batched_flushes_;
+  bool client_pass_posted_ = false;
   resp::ParserLimits parser_limits_;
   resp::Request parsed_request_;
   route::Router router_;
@@ -253,6 +256,7 @@ class Worker {
   // One outstanding operation of each kind: re-arming costs no allocation.
   common::HandlerMemory client_events_memory_;
   common::HandlerMemory flush_memory_;
+  common::HandlerMemory client_pass_memory_;
   common::HandlerMemory ticker_memory_;
   std::vector<ClientSession*> deferred_flushes_;
   std::vector<ClientSession*> flushing_;
