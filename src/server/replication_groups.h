@@ -32,8 +32,8 @@
 namespace sy::server {
 
 struct GroupFailoverStats {
-  uint64_t failovers = 0;             // new confirmed masters followed since start-up
-  int64_t last_follow_usec = -1;      // how long following the last one took; -1: none yet
+  uint64_t failovers = 0;         // new confirmed masters followed since start-up
+  int64_t last_follow_usec = -1;  // how long following the last one took; -1: none yet
 };
 
 class ReplicationGroups {

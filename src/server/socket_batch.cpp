@@ -71,17 +71,15 @@ SocketBatch::~SocketBatch() {
   if (ring_) io_uring_queue_exit(&ring_->ring);
 }
 
-size_t SocketBatch::addRecv(int fd, std::span<char> into) {
+void SocketBatch::addRecv(int fd, std::span<char> into) {
   SY_ASSERT(!full());
   entries_.push_back(Entry{fd, false, into.data(), into.size(), kNotDone});
-  return entries_.size() - 1;
 }
 
-size_t SocketBatch::addSend(int fd, std::span<const char> from) {
+void SocketBatch::addSend(int fd, std::span<const char> from) {
   SY_ASSERT(!full());
   // The buffer is only read; Entry keeps one pointer type for both directions.
   entries_.push_back(Entry{fd, true, const_cast<char*>(from.data()), from.size(), kNotDone});
-  return entries_.size() - 1;
 }
 
 void SocketBatch::run() {

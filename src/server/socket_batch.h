@@ -36,13 +36,13 @@ class SocketBatch {
 
   Mode mode() const { return mode_; }
   const char* whyNotIoUring() const { return why_not_; }
-  size_t capacity() const { return capacity_; }
   size_t size() const { return entries_.size(); }
   bool full() const { return entries_.size() == capacity_; }
 
-  // Queue an entry and return its index for result(). Requires !full().
-  size_t addRecv(int fd, std::span<char> into);
-  size_t addSend(int fd, std::span<const char> from);
+  // Queue an entry; result(i) answers for the i-th one queued since clear(). Requires
+  // !full().
+  void addRecv(int fd, std::span<char> into);
+  void addSend(int fd, std::span<const char> from);
 
   // Issues every queued entry. Afterwards result(i) holds each outcome until clear().
   void run();
