@@ -9,6 +9,8 @@
 #include <asio/post.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "common/handler_memory.h"
@@ -57,6 +59,7 @@ BackendConnection::BackendConnection(asio::io_context& io, BackendOptions option
       counters_(&counters) {}
 
 BackendConnection::~BackendConnection() {
+  if (flush_gathered_) options_.flush_gatherer->forgetFlush(*this);
   std::error_code ignored;
   socket_.close(ignored);
   // The counters outlive this connection: withdraw its share of the gauges.
@@ -219,7 +222,15 @@ void BackendConnection::onConnected(const std::error_code& error) {
 }
 
 void BackendConnection::scheduleFlush() {
-  if (flush_posted_ || state_ != State::kReady) return;
+  if (state_ != State::kReady) return;
+  if (options_.flush_gatherer != nullptr) {
+    if (!flush_gathered_) {
+      flush_gathered_ = true;
+      options_.flush_gatherer->gatherFlush(*this);
+    }
+    return;
+  }
+  if (flush_posted_) return;
   flush_posted_ = true;
   uint64_t generation = generation_;
   asio::post(io_, common::bindHandlerMemory(flush_memory_, [this, generation] {
@@ -234,22 +245,46 @@ void BackendConnection::flush() {
     std::error_code error;
     size_t written = socket_.write_some(asio::buffer(out_.data(), out_.size()), error);
     if (error == asio::error::would_block || error == asio::error::try_again) {
-      waiting_writable_ = true;
-      uint64_t generation = generation_;
-      socket_.async_wait(
-          asio::socket_base::wait_write,
-          common::bindHandlerMemory(write_memory_, [this, generation](const std::error_code& ec) {
-            if (generation != generation_) return;
-            waiting_writable_ = false;
-            if (ec) return fail(ec.message());
-            flush();
-          }));
+      waitWritable();
       break;
     }
     if (error) return fail(fmt::format("write failed: {}", error.message()));
     out_.consume(written);
   }
   if (out_.empty()) unsent_requests_ = 0;
+  updateQueueGauges();
+}
+
+void BackendConnection::waitWritable() {
+  waiting_writable_ = true;
+  uint64_t generation = generation_;
+  socket_.async_wait(
+      asio::socket_base::wait_write,
+      common::bindHandlerMemory(write_memory_, [this, generation](const std::error_code& ec) {
+        if (generation != generation_) return;
+        waiting_writable_ = false;
+        if (ec) return fail(ec.message());
+        flush();
+      }));
+}
+
+std::span<const char> BackendConnection::takeGatheredFlush() {
+  flush_gathered_ = false;
+  if (state_ != State::kReady || waiting_writable_) return {};
+  return {out_.data(), out_.size()};
+}
+
+void BackendConnection::finishGatheredFlush(ssize_t result) {
+  if (result == -EAGAIN) {  // EWOULDBLOCK is the same number on Linux
+    waitWritable();
+    return;
+  }
+  if (result < 0) {
+    return fail(fmt::format("write failed: {}", std::strerror(static_cast<int>(-result))));
+  }
+  out_.consume(static_cast<size_t>(result));
+  if (!out_.empty()) return flush();  // the socket took part: write the rest (or wait)
+  unsent_requests_ = 0;
   updateQueueGauges();
 }
 

@@ -14,6 +14,11 @@
 //         backoff --send after retry time--> connecting. While backing off, send() refuses at
 // once so clients get a prompt error instead of a hang.
 //
+// Flushing: by default a connection posts its own flush once per loop turn and writes with
+// send(2). Given a FlushGatherer, it hands the flush to the gatherer instead, which writes
+// the output of many connections (and client sessions) with one kernel entry and reports
+// each outcome back (takeGatheredFlush / finishGatheredFlush).
+//
 // Counters: the connection adds into a BackendCounters block it borrows (one block per server
 // per worker, shared by that server's connections and outliving them); its share of the
 // gauges is withdrawn when it closes or is destroyed.
@@ -22,6 +27,8 @@
 // after a topology swap retires it, it lives on until its requests in flight are answered
 // (or time out), is then closed, and is destroyed only once its cancelled handlers have run.
 #pragma once
+
+#include <sys/types.h>
 
 #include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
@@ -60,6 +67,23 @@ class HealthObserver {
   ~HealthObserver() = default;
 };
 
+class BackendConnection;
+
+// Writes the end-of-turn output of many connections together. Calls come from the
+// connections' worker thread.
+class FlushGatherer {
+ public:
+  // `connection` has output: before this loop turn ends, call its takeGatheredFlush() and,
+  // when that is not empty, write it and pass the outcome to finishGatheredFlush(). Asked
+  // at most once per connection until takeGatheredFlush() is called.
+  virtual void gatherFlush(BackendConnection& connection) = 0;
+  // `connection` is being destroyed while gathered: drop it.
+  virtual void forgetFlush(BackendConnection& connection) = 0;
+
+ protected:
+  ~FlushGatherer() = default;
+};
+
 struct BackendOptions {
   std::string name;          // the server's stats name, for errors and logs
   std::string address_text;  // host:port or socket path
@@ -73,6 +97,8 @@ struct BackendOptions {
   // Called (on the worker thread) when the backend answers READONLY: it is no longer the
   // master it was taken for. Empty: nobody asks.
   std::function<void()> on_readonly;
+  // Borrowed; must outlive the connection. Null: the connection flushes by itself.
+  FlushGatherer* flush_gatherer = nullptr;
 };
 
 // twemproxy's per-server statistics (common::ServerStat) and the latency of the requests
@@ -122,6 +148,15 @@ class BackendConnection {
   // they were given.
   void updateKnobs(int64_t timeout_ms, bool keepalive);
 
+  // The gathered flush (see FlushGatherer), in two steps around the gatherer's write:
+  //   takeGatheredFlush()       the bytes to write now (empty: nothing to write)
+  //   finishGatheredFlush(n)    only after a non-empty take, before any other call on the
+  //                             connection: what send(2) gave (bytes, or -errno)
+  std::span<const char> takeGatheredFlush();
+  void finishGatheredFlush(ssize_t result);
+  // The socket's descriptor while connected (for the gatherer's write).
+  int fd() { return socket_.native_handle(); }
+
   bool isReady() const { return state_ == State::kReady; }
   // Backing off after a failure: send() would refuse at once.
   bool isBackingOff() const { return state_ == State::kBackoff && common::now() < retry_at_; }
@@ -158,6 +193,7 @@ class BackendConnection {
   void queueHandshake();
   void scheduleFlush();
   void flush();
+  void waitWritable();
   void armRead();
   void onReadable(const std::error_code& first_error, size_t first_bytes);
   bool processReplies();
@@ -174,6 +210,7 @@ class BackendConnection {
   State state_ = State::kIdle;
   uint64_t generation_ = 0;  // bumped on every (re)connect and close; stale handlers compare it
   bool flush_posted_ = false;
+  bool flush_gathered_ = false;  // in the gatherer's list until takeGatheredFlush()
   bool waiting_writable_ = false;
   common::ByteBuffer out_;
   common::ByteBuffer in_;

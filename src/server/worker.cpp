@@ -201,6 +201,7 @@ backend::BackendOptions Worker::backendOptions(const WorkerView& view, uint32_t 
   options.db = config.redis_db;
   options.keepalive = config.tcpkeepalive;
   options.health = view.health[pool][server.index];
+  options.flush_gatherer = this;
   if (server.is_group) {
     // The lambda runs on this worker's thread, from a connection this worker owns.
     options.on_readonly = [this, pool_name = config.name, group = server.stats_name] {
@@ -443,31 +444,67 @@ void Worker::scheduleClientPass() {
 void Worker::deferCall(std::function<void()> call) { asio::post(io_, std::move(call)); }
 
 void Worker::deferFlush(ClientSession& session) {
-  if (deferred_flushes_.empty()) {
-    asio::post(io_, common::bindHandlerMemory(flush_memory_, [this] { flushDeferred(); }));
-  }
+  postEndOfTurnFlush();
   deferred_flushes_.push_back(&session);
 }
 
-// The writes of every session flushed this turn, kBatchCapacity to a SocketBatch. Sessions
-// are destroyed (endDeferredFlush) only once all are done, so none is freed mid-batch.
+void Worker::gatherFlush(backend::BackendConnection& connection) {
+  postEndOfTurnFlush();
+  deferred_backend_flushes_.push_back(&connection);
+}
+
+void Worker::forgetFlush(backend::BackendConnection& connection) {
+  std::erase(deferred_backend_flushes_, &connection);
+  std::replace(flushing_backends_.begin(), flushing_backends_.end(), &connection,
+               static_cast<backend::BackendConnection*>(nullptr));
+}
+
+void Worker::postEndOfTurnFlush() {
+  if (end_of_turn_flush_posted_) return;
+  end_of_turn_flush_posted_ = true;
+  asio::post(io_, common::bindHandlerMemory(flush_memory_, [this] { flushDeferred(); }));
+}
+
+// The writes of every backend connection and session flushed this turn, kBatchCapacity to a
+// SocketBatch, backends first. Sessions are destroyed (endDeferredFlush) only once all are
+// done, so none is freed mid-batch.
 void Worker::flushDeferred() {
-  flushing_.swap(deferred_flushes_);  // sessions flushed now may defer again for next turn
-  for (size_t first = 0; first < flushing_.size(); first += kBatchCapacity) {
-    size_t end = std::min(flushing_.size(), first + kBatchCapacity);
+  end_of_turn_flush_posted_ = false;
+  // Whatever is flushed now may defer again, for the next turn.
+  flushing_backends_.swap(deferred_backend_flushes_);
+  flushing_.swap(deferred_flushes_);
+  size_t next_backend = 0;
+  size_t next_session = 0;
+  while (next_backend < flushing_backends_.size() || next_session < flushing_.size()) {
     socket_batch_.clear();
+    batched_backend_flushes_.clear();
     batched_flushes_.clear();
-    for (size_t i = first; i < end; ++i) {
-      std::span<const char> out = flushing_[i]->takeDeferredFlush();
+    for (; next_backend < flushing_backends_.size() && !socket_batch_.full(); ++next_backend) {
+      backend::BackendConnection* connection = flushing_backends_[next_backend];
+      if (connection == nullptr) continue;
+      std::span<const char> out = connection->takeGatheredFlush();
       if (out.empty()) continue;
-      socket_batch_.addSend(flushing_[i]->fd(), out);
-      batched_flushes_.push_back(flushing_[i]);
+      socket_batch_.addSend(connection->fd(), out);
+      batched_backend_flushes_.push_back(connection);
+    }
+    for (; next_session < flushing_.size() && !socket_batch_.full(); ++next_session) {
+      std::span<const char> out = flushing_[next_session]->takeDeferredFlush();
+      if (out.empty()) continue;
+      socket_batch_.addSend(flushing_[next_session]->fd(), out);
+      batched_flushes_.push_back(flushing_[next_session]);
     }
     socket_batch_.run();
+    size_t backends = batched_backend_flushes_.size();
+    // A backend that fails here fails its requests: their sessions queue error replies for
+    // the next turn, and stay allocated meanwhile (destruction is deferred).
+    for (size_t k = 0; k < backends; ++k) {
+      batched_backend_flushes_[k]->finishGatheredFlush(socket_batch_.result(k));
+    }
     for (size_t k = 0; k < batched_flushes_.size(); ++k) {
-      batched_flushes_[k]->finishDeferredFlush(socket_batch_.result(k));
+      batched_flushes_[k]->finishDeferredFlush(socket_batch_.result(backends + k));
     }
   }
+  flushing_backends_.clear();
   for (ClientSession* session : flushing_) session->endDeferredFlush();
   flushing_.clear();
 }

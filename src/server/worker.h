@@ -9,11 +9,13 @@
 // with the io_context as one descriptor: a turn with readable clients costs one
 // epoll_wait on that set. The reads of up to kReadsPerBatch ready clients then go to the
 // kernel together as one SocketBatch (one io_uring_enter), and so do the end-of-turn writes
-// of every session with replies: system calls, not bytes, dominate a small request's cost.
+// of every backend connection with requests and every session with replies: system calls,
+// not bytes, dominate a small request's cost. The backends' writes come first in the batch,
+// so the servers start on their requests while the replies go out.
 // A socket with input left after its read stays ready in the level-triggered set. asio's
 // edge-triggered epoll would report the set again only because asio re-registers it on each
 // wait, so a read that fills its buffer (or a full epoll batch) posts one more pass itself.
-// Backend connections, timers and posts use asio directly.
+// Backend reads and connects, timers and posts use asio directly.
 //
 // Topology swaps. The control thread builds a new immutable Topology and calls
 // swapTopology(), which posts it (with pointers to this worker's counter blocks for it, a
@@ -86,7 +88,7 @@ struct WorkerView {
 // it posts to the control thread, which re-discovers the group.
 using RediscoverRequest = std::function<void(const std::string& pool, const std::string& group)>;
 
-class Worker {
+class Worker final : private backend::FlushGatherer {
  public:
   // `ejector` (may be null) gives the observers the connections report their health to.
   // `io_mode`: SocketBatch::Mode::kSyscalls turns io_uring off (--no-io-uring).
@@ -196,6 +198,10 @@ class Worker {
   void preconnect();
   void armTicker();
   void closeAll();
+  // backend::FlushGatherer: the connections' writes join the end-of-turn SocketBatch.
+  void gatherFlush(backend::BackendConnection& connection) override;
+  void forgetFlush(backend::BackendConnection& connection) override;
+  void postEndOfTurnFlush();
   void flushDeferred();
   void armClientEvents();
   void dispatchClientEvents();
@@ -211,7 +217,12 @@ class Worker {
   // Worker thread from here on (written by the constructor before the thread starts).
   std::shared_ptr<const topology::Topology> topology_;
   std::vector<PoolCounters*> pool_counters_;  // [pool] of topology_
-  std::vector<BackendList> backends_;         // [pool][server x server_connections]
+  // Backend connections with output this turn (declared before every connection table: a
+  // connection destroyed with its table leaves these lists).
+  std::vector<backend::BackendConnection*> deferred_backend_flushes_;
+  std::vector<backend::BackendConnection*> flushing_backends_;  // null: forgotten mid-turn
+  std::vector<backend::BackendConnection*> batched_backend_flushes_;
+  std::vector<BackendList> backends_;  // [pool][server x server_connections]
   // Replication groups' readable replicas: [pool][server][replica] -> server_connections
   // connections, replicas in the order of ServerInfo::replicas.
   std::vector<std::vector<std::vector<BackendList>>> replica_backends_;
@@ -260,6 +271,7 @@ class Worker {
   common::HandlerMemory ticker_memory_;
   std::vector<ClientSession*> deferred_flushes_;
   std::vector<ClientSession*> flushing_;
+  bool end_of_turn_flush_posted_ = false;
 };
 
 }  // namespace sy::server
