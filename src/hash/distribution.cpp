@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 
 #include "common/check.h"
 #include "hash/md5.h"
@@ -129,6 +130,7 @@ Distributor Distributor::build(Distribution distribution, std::span<const RingMe
       std::stable_sort(
           result.points_.begin(), result.points_.end(),
           [](const KetamaPoint& a, const KetamaPoint& b) { return a.value < b.value; });
+      result.buildKetamaBuckets();
       break;
     case Distribution::kModula: {
       uint64_t sum = 0;
@@ -157,19 +159,32 @@ uint32_t Distributor::serverFor(uint32_t hash) const {
   return member_indexes_.front();
 }
 
-uint32_t Distributor::ketamaServerFor(uint32_t hash) const {
-  // Branch-free lower bound (the first point >= hash): the loop runs log2(n) times whatever
-  // the hash, and the comparison becomes a conditional move, so random hashes cost no branch
-  // mispredictions.
-  const KetamaPoint* base = points_.data();
-  size_t length = points_.size();
-  while (length > 1) {
-    const size_t half = length / 2;
-    base += base[half - 1].value < hash ? half : 0;
-    length -= half;
+void Distributor::buildKetamaBuckets() {
+  SY_ASSERT(!points_.empty() && points_.size() < UINT32_MAX);
+  // About two buckets per point, between 2^1 and 2^16 buckets.
+  int bits = 1;
+  while (bits < 16 && (size_t{1} << bits) < 2 * points_.size()) ++bits;
+  bucket_shift_ = 32 - bits;
+  const size_t buckets = size_t{1} << bits;
+  ketama_buckets_.resize(buckets + 1);
+  size_t point = 0;
+  for (size_t bucket = 0; bucket < buckets; ++bucket) {
+    const uint64_t first_hash = static_cast<uint64_t>(bucket) << bucket_shift_;
+    while (point < points_.size() && points_[point].value < first_hash) ++point;
+    ketama_buckets_[bucket] = static_cast<uint32_t>(point);
   }
-  size_t index = static_cast<size_t>(base - points_.data()) + (base->value < hash ? 1 : 0);
-  index = index == points_.size() ? 0 : index;  // past the last point: wrap to the first
+  ketama_buckets_[buckets] = static_cast<uint32_t>(points_.size());
+}
+
+uint32_t Distributor::ketamaServerFor(uint32_t hash) const {
+  // The first point >= hash lies in hash's bucket or is the first point of a later one:
+  // every point before the bucket is below the bucket's first hash, every point from the
+  // next bucket on is above hash.
+  const uint32_t bucket = hash >> bucket_shift_;
+  uint32_t index = ketama_buckets_[bucket];
+  const uint32_t end = ketama_buckets_[bucket + 1];
+  while (index < end && points_[index].value < hash) ++index;
+  if (index == points_.size()) index = 0;  // past the last point: wrap to the first
   return points_[index].server_index;
 }
 

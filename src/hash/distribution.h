@@ -59,7 +59,9 @@ bool ringOrderLess(const RingMember& a, const RingMember& b);
 //   ketama: 4 points per MD5 of "<identity>-<i>", sorted ascending by value; a hash maps to the
 //           first point >= hash, wrapping to the first point. Points with equal values keep
 //           ring order (nutcracker sorts with glibc qsort, a stable merge sort for arrays of
-//           this size), so the member first in ring order wins a tie.
+//           this size), so the member first in ring order wins a tie. The lookup starts from
+//           a table indexed by the hash's top bits (about two buckets per point) that gives
+//           the first point of each bucket: a short scan, not a binary search.
 //   modula: each member `weight` times in ring order; hash mod total weight picks the slot.
 //           Stored as cumulative weights (one entry per member, not per unit of weight).
 //   random: a uniformly chosen member per call, ignoring the hash and the weights, as
@@ -83,8 +85,15 @@ class Distributor {
   uint32_t modulaServerFor(uint32_t hash) const;
   uint32_t randomServer() const;
 
+  void buildKetamaBuckets();
+
   Distribution distribution_ = Distribution::kKetama;
   std::vector<KetamaPoint> points_;
+  // ketama: bucket b holds the hashes whose top bits are b; ketama_buckets_[b] is the index of
+  // its first point (the first with value >= b << bucket_shift_), and the last entry is
+  // points_.size().
+  std::vector<uint32_t> ketama_buckets_;
+  int bucket_shift_ = 32;
   // Members' server_index in ring order, and (modula) the running sum of their weights.
   std::vector<uint32_t> member_indexes_;
   std::vector<uint64_t> cumulative_weights_;

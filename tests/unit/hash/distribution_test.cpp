@@ -106,6 +106,28 @@ TEST(Ketama, LookupAgreesWithLowerBound) {
   }
 }
 
+// The lookup's buckets split the hash space at multiples of 2^16 or coarser: every such edge,
+// and the hash just below it, agrees with std::lower_bound plus wrap, for small rings (few
+// points per bucket) up to rings with more points than buckets.
+TEST(Ketama, LookupAgreesWithLowerBoundAtEveryBucketEdge) {
+  for (int servers : {1, 2, 7, 100, 1000}) {
+    const Distributor ring = Distributor::build(Distribution::kKetama, namedServers(servers));
+    const auto points = ring.points();
+    for (uint64_t edge = 0; edge <= (uint64_t{1} << 32); edge += uint64_t{1} << 16) {
+      for (uint64_t probe64 : {edge, edge - 1}) {
+        if (probe64 > UINT32_MAX) continue;
+        const auto probe = static_cast<uint32_t>(probe64);
+        auto it = std::lower_bound(
+            points.begin(), points.end(), probe,
+            [](const KetamaPoint& point, uint32_t value) { return point.value < value; });
+        const uint32_t expected =
+            it == points.end() ? points.front().server_index : it->server_index;
+        ASSERT_EQ(ring.serverFor(probe), expected) << servers << " servers, hash " << probe;
+      }
+    }
+  }
+}
+
 TEST(Ketama, PointCountsFollowWeights) {
   EXPECT_EQ(ketamaPointCount(1, 3, 2), 104u);
   EXPECT_EQ(ketamaPointCount(2, 3, 2), 212u);
