@@ -109,7 +109,7 @@ const OptionSpec kOptions[] = {
     {'\0', "threads", "N", "set number of worker threads (default: number of cores, max: 256)",
      [](const std::string& t, Options& o) { return setNumber(t, 1, kMaxThreads, o.threads); }},
     {'\0', "no-io-uring", nullptr,
-     "read and write client sockets with one system call each, not batched through io_uring",
+     "read and write sockets with one system call each, not batched through io_uring",
      &setFlag<&Options::no_io_uring>},
     {'\0', "admin-port", "N", "set HTTP admin port for /metrics and /stats (default: off)",
      [](const std::string& t, Options& o) { return setNumber(t, 1, 65535, o.admin_port); }},

@@ -23,9 +23,9 @@ Proxy::Proxy(asio::io_context& control_io, std::shared_ptr<const topology::Topol
   }
   const SocketBatch& batch = workers_.front()->socketBatch();
   if (batch.mode() == SocketBatch::Mode::kIoUring) {
-    spdlog::info("client sockets: reads and writes batched through io_uring");
+    spdlog::info("sockets: client reads and end-of-turn writes batched through io_uring");
   } else {
-    spdlog::info("client sockets: one system call per read and write (io_uring: {})",
+    spdlog::info("sockets: one system call per read and write (io_uring: {})",
                  batch.whyNotIoUring());
   }
 }

@@ -466,7 +466,9 @@ void Worker::postEndOfTurnFlush() {
 }
 
 // The writes of every backend connection and session flushed this turn, kBatchCapacity to a
-// SocketBatch, backends first. Sessions are destroyed (endDeferredFlush) only once all are
+// SocketBatch: the backends' first, in batches of their own, then the sessions'. (Sharing
+// one kernel entry with the replies delayed the servers' start: with 32-byte values it cost
+// 8% of the throughput at pipeline 1.) Sessions are destroyed (endDeferredFlush) only once all are
 // done, so none is freed mid-batch.
 void Worker::flushDeferred() {
   end_of_turn_flush_posted_ = false;
@@ -487,7 +489,10 @@ void Worker::flushDeferred() {
       socket_batch_.addSend(connection->fd(), out);
       batched_backend_flushes_.push_back(connection);
     }
-    for (; next_session < flushing_.size() && !socket_batch_.full(); ++next_session) {
+    // Sessions only in a batch of their own: the backends' writes go in first, alone.
+    bool sessions_wait = !batched_backend_flushes_.empty();
+    for (; !sessions_wait && next_session < flushing_.size() && !socket_batch_.full();
+         ++next_session) {
       std::span<const char> out = flushing_[next_session]->takeDeferredFlush();
       if (out.empty()) continue;
       socket_batch_.addSend(flushing_[next_session]->fd(), out);

@@ -10,8 +10,8 @@
 // epoll_wait on that set. The reads of up to kReadsPerBatch ready clients then go to the
 // kernel together as one SocketBatch (one io_uring_enter), and so do the end-of-turn writes
 // of every backend connection with requests and every session with replies: system calls,
-// not bytes, dominate a small request's cost. The backends' writes come first in the batch,
-// so the servers start on their requests while the replies go out.
+// not bytes, dominate a small request's cost. The backends' writes go first, in a batch of
+// their own, so the servers start on their requests while the replies go out.
 // A socket with input left after its read stays ready in the level-triggered set. asio's
 // edge-triggered epoll would report the set again only because asio re-registers it on each
 // wait, so a read that fills its buffer (or a full epoll batch) posts one more pass itself.

@@ -114,11 +114,11 @@ def test_each_client_io_mode_serves_pipelines_and_large_values(redis_factory, sw
                                                   distribution="ketama")],
                                extra_args=["--threads", "1", *io_args])
     log = proxy.log_text()
-    syscalls = "client sockets: one system call per read and write (io_uring: "
+    syscalls = "sockets: one system call per read and write (io_uring: "
     if io_args:
         assert syscalls + "turned off)" in log, log
     else:  # a kernel or seccomp policy without io_uring falls back, and says why
-        assert "client sockets: reads and writes batched through io_uring" in log or \
+        assert "sockets: client reads and end-of-turn writes batched through io_uring" in log or \
             syscalls in log, log
     errors: list = []
     threads = [threading.Thread(target=run_pipelined_client, args=(proxy, n, errors))
