@@ -163,6 +163,9 @@ def sharded3(procs) -> Sharded:
     return start_sharded(procs, 3)
 
 
+# Last: pytest's own session finish tears down the fixtures still set up (after a failure
+# under -x, module-scoped ones), and they must stop their processes and report first.
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
     leaked = harness.kill_all_started()
     if leaked:
