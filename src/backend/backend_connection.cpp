@@ -15,6 +15,7 @@
 
 #include "common/handler_memory.h"
 #include "resp/encoder.h"
+#include "resp/errors.h"
 #include "resp/reply_inspect.h"
 
 namespace sy::backend {
@@ -56,6 +57,7 @@ BackendConnection::BackendConnection(asio::io_context& io, BackendOptions option
       connect_timer_(io),
       out_(16 * 1024),
       in_(kReadChunk),
+      framer_(resp::FramerLimits{.max_reply_bytes = options_.max_reply_bytes}),
       counters_(&counters) {}
 
 BackendConnection::~BackendConnection() {
@@ -348,7 +350,15 @@ bool BackendConnection::processReplies() {
   while (!in_.empty()) {
     size_t consumed = 0;
     auto status = framer_.frame(in_.view(), consumed);
-    if (status == resp::ParseStatus::kNeedMore) break;
+    if (status == resp::ParseStatus::kNeedMore) {
+      // An oversized reply will not be forwarded: hold none of it (in_ is all its bytes).
+      if (framer_.oversized()) {
+        size_t drop = framer_.droppable();
+        in_.consume(drop);
+        framer_.dropped(drop);
+      }
+      break;
+    }
     if (status == resp::ParseStatus::kError) {
       (*counters_)[common::ServerStat::server_err].add();
       fail(fmt::format("malformed reply: {}", framer_.error()));
@@ -364,7 +374,7 @@ bool BackendConnection::processReplies() {
     in_flight_bytes_ -= entry.bytes;
     if (!entry.internal) {
       (*counters_)[common::ServerStat::responses].add();
-      (*counters_)[common::ServerStat::response_bytes].add(consumed);
+      (*counters_)[common::ServerStat::response_bytes].add(framer_.lastReplySize());
     }
     if (entry.received != common::TimePoint{}) {
       counters_->latency.record(common::elapsedMicros(entry.received, common::eventTime()));
@@ -374,6 +384,11 @@ bool BackendConnection::processReplies() {
       options_.health->onServerRecovered();
     }
     std::string_view reply = in_.view().substr(0, consumed);
+    std::string refusal;
+    if (framer_.lastReplyOversized()) {
+      refusal = oversizedReplyError(framer_.lastReplySize());
+      reply = refusal;
+    }
     if (reply[0] == '-' && options_.on_readonly && reply.starts_with("-READONLY")) {
       options_.on_readonly();
     }
@@ -383,6 +398,13 @@ bool BackendConnection::processReplies() {
   }
   updateQueueGauges();
   return true;
+}
+
+// The whole reply was read (so later replies stay paired) and dropped on the way.
+std::string BackendConnection::oversizedReplyError(uint64_t size) const {
+  return fmt::format("-{}{} bytes, more than the {}-byte limit{}\r\n",
+                     resp::kErrReplyTooLargePrefix, size, options_.max_reply_bytes,
+                     resp::kErrReplyTooLargeSuffix);
 }
 
 void BackendConnection::expireRequests(common::TimePoint now) {

@@ -4,6 +4,10 @@
 //                           in_flight_ FIFO: [target, deadline] [..] [..]
 //   Redis ==> socket ==> in_ --ReplyFramer--> one reply --> pop FIFO --> target->onBackendReply
 //
+// Whatever a client's request makes the backend answer affects that client only: a reply of
+// any depth is framed, and one past max_reply_bytes is read to its end without being kept and
+// answered to its target as an error. Only bytes that are not RESP close the connection.
+//
 // Replies come back in the order requests were written, so the FIFO pairs them without ids.
 // A request whose deadline passes gets an error at once; its entry stays in the FIFO (its
 // target cleared) so the late reply is read and dropped and the pairing stays aligned. The
@@ -99,6 +103,8 @@ struct BackendOptions {
   std::function<void()> on_readonly;
   // Borrowed; must outlive the connection. Null: the connection flushes by itself.
   FlushGatherer* flush_gatherer = nullptr;
+  // A longer reply is read to its end and dropped as it comes; its request gets an error.
+  size_t max_reply_bytes = resp::FramerLimits{}.max_reply_bytes;
 };
 
 // twemproxy's per-server statistics (common::ServerStat) and the latency of the requests
@@ -198,6 +204,7 @@ class BackendConnection {
   void onReadable(const std::error_code& first_error, size_t first_bytes);
   bool processReplies();
   void fail(std::string_view reason);
+  std::string oversizedReplyError(uint64_t size) const;
   void updateQueueGauges();
   void setConnectedGauge(bool connected);
   void reportFailure();

@@ -33,9 +33,8 @@ inline constexpr std::string_view kErrReplyBadLineEnd = "reply: CR not followed 
 inline constexpr std::string_view kErrReplyLineTooLong = "reply: header or line too long";
 inline constexpr std::string_view kErrReplyBadInteger = "reply: invalid integer";
 inline constexpr std::string_view kErrReplyBadLength = "reply: invalid bulk or aggregate length";
-inline constexpr std::string_view kErrReplyBulkTooBig = "reply: bulk larger than the limit";
 inline constexpr std::string_view kErrReplyBulkNotTerminated = "reply: bulk not followed by CRLF";
-inline constexpr std::string_view kErrReplyTooDeep = "reply: aggregates nested too deeply";
+inline constexpr std::string_view kErrReplyPlaceLost = "reply: framer lost its place";
 inline constexpr std::string_view kErrReplyBadNull = "reply: RESP3 null with a payload";
 inline constexpr std::string_view kErrReplyBadBoolean = "reply: RESP3 boolean not 't' or 'f'";
 inline constexpr std::string_view kErrReplyBadDouble = "reply: RESP3 double is empty";
@@ -43,6 +42,12 @@ inline constexpr std::string_view kErrReplyBadVerbatim =
     "reply: RESP3 verbatim string without format";
 inline constexpr std::string_view kErrReplyStreamed =
     "reply: RESP3 streamed types are not supported";
+
+// --- Backend replies the proxy does not forward. Replied to the client that asked only. ---
+// "<prefix><size> bytes, more than the <limit>-byte limit<suffix>"
+inline constexpr std::string_view kErrReplyTooLargePrefix = "ERR the backend's reply is ";
+inline constexpr std::string_view kErrReplyTooLargeSuffix =
+    " on a reply the proxy forwards; the command was executed";
 
 // --- Routing (route/). Replied as "-<text>"; the connection stays open. ---
 inline constexpr std::string_view kErrCrossShard =

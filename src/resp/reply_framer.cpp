@@ -4,6 +4,9 @@
 //                               ├─ $ ! = with length L ──> L bytes + CRLF ──> element complete
 //                               └─ * ~ > % | with count N ──> push level (N or 2N elements)
 //   element complete: pop every level it fills; the reply ends when the stack is empty.
+//
+// Positions (pos_, scan_, blob_end_, verbatim_colon_) count from the start of the input the
+// caller passes, which is the pending reply's first byte less what the caller dropped.
 #include "resp/reply_framer.h"
 
 #include <algorithm>
@@ -49,6 +52,10 @@ bool isKnownType(char type) {
   }
 }
 
+// '+' and '-' lines carry text that no rule constrains (a script chooses it): they have no
+// line limit of their own, and an oversized reply may drop bytes in their middle.
+bool isFreeTextLine(char type) { return type == '+' || type == '-'; }
+
 }  // namespace
 
 ReplyFramer::ReplyFramer(FramerLimits limits) : limits_(limits) {}
@@ -61,6 +68,10 @@ void ReplyFramer::reset() {
   verbatim_colon_ = 0;
   in_blob_ = false;
   failed_ = false;
+  cut_line_type_ = 0;
+  pending_line_type_ = 0;
+  oversized_ = false;
+  dropped_ = 0;
   stack_.clear();
   error_ = {};
 }
@@ -77,10 +88,14 @@ ParseStatus ReplyFramer::frame(std::string_view input, size_t& consumed) {
         continue;
       case Step::kDone:
         consumed = pos_;
+        last_reply_size_ = dropped_ + pos_;
+        last_reply_oversized_ = last_reply_size_ > limits_.max_reply_bytes;
         reset();
         return ParseStatus::kOk;
       case Step::kNeedMore:
         seen_ = input.size();
+        // All of input belongs to the pending reply, and so does a bulk's announced length.
+        checkOversized(in_blob_ ? std::max(seen_, blob_end_ + 2) : seen_);
         return ParseStatus::kNeedMore;
       case Step::kError:
         return ParseStatus::kError;
@@ -91,18 +106,24 @@ ParseStatus ReplyFramer::frame(std::string_view input, size_t& consumed) {
 // Reads the element (or the rest of the bulk) at pos_.
 ReplyFramer::Step ReplyFramer::readElement(std::string_view input) {
   if (in_blob_) {
+    // The format's ':' is checked as soon as it arrives, before any of it may be dropped.
+    if (verbatim_colon_ != 0 && verbatim_colon_ < input.size()) {
+      if (input[verbatim_colon_] != ':') return fail(kErrReplyBadVerbatim);
+      verbatim_colon_ = 0;
+    }
     if (input.size() < blob_end_ + 2) return Step::kNeedMore;
     if (input[blob_end_] != '\r' || input[blob_end_ + 1] != '\n') {
       return fail(kErrReplyBulkNotTerminated);
     }
-    if (verbatim_colon_ != 0 && input[verbatim_colon_] != ':') return fail(kErrReplyBadVerbatim);
     pos_ = blob_end_ + 2;
     scan_ = pos_;
     in_blob_ = false;
     return completeElement();
   }
   // An unknown type byte fails at once, rather than after a search for a CRLF that may never come.
-  if (pos_ < input.size() && !isKnownType(input[pos_])) return fail(kErrReplyUnknownType);
+  if (cut_line_type_ == 0 && pos_ < input.size() && !isKnownType(input[pos_])) {
+    return fail(kErrReplyUnknownType);
+  }
   char type = 0;
   std::string_view text;
   if (Step step = readLine(input, type, text); step != Step::kMore) return step;
@@ -123,13 +144,20 @@ ReplyFramer::Step ReplyFramer::readElement(std::string_view input) {
 }
 
 // Reads the line at pos_: its type byte and the text up to CRLF. Moves pos_ past it (kMore).
+// A line cut by dropped() has lost its type byte: cut_line_type_ stands for it, and its text
+// (which nobody reads: the reply is oversized) is what is left.
 ReplyFramer::Step ReplyFramer::readLine(std::string_view input, char& type,
                                         std::string_view& text) {
   const size_t start = pos_;
-  const size_t window = std::min(input.size(), start + limits_.max_line_bytes + 1);
-  size_t from = std::max(scan_, start + 1);
+  if (start >= input.size()) return Step::kNeedMore;
+  const bool cut = cut_line_type_ != 0;
+  pending_line_type_ = cut ? cut_line_type_ : input[start];
+  const size_t line_limit =
+      isFreeTextLine(pending_line_type_) ? input.size() : limits_.max_line_bytes;
+  const size_t window = std::min(input.size(), start + line_limit + 1);
+  size_t from = std::max(scan_, cut ? start : start + 1);
   const void* found = nullptr;
-  if (scan_ == start) {
+  if (scan_ == start && !cut) {
     // Most lines are short ("$5", ":1", "+OK"): a plain loop beats a memchr call on them.
     const size_t short_end = std::min(window, start + kShortLine);
     while (from < short_end && input[from] != '\r') ++from;
@@ -139,16 +167,17 @@ ReplyFramer::Step ReplyFramer::readLine(std::string_view input, char& type,
     found = std::memchr(input.data() + from, '\r', window - from);
   }
   if (found == nullptr) {
-    if (input.size() - start > limits_.max_line_bytes) return fail(kErrReplyLineTooLong);
-    scan_ = std::max(window, start + 1);
+    if (input.size() - start > line_limit) return fail(kErrReplyLineTooLong);
+    scan_ = std::max(window, cut ? start : start + 1);
     return Step::kNeedMore;
   }
   const size_t cr = static_cast<size_t>(static_cast<const char*>(found) - input.data());
   scan_ = cr;
   if (cr + 1 >= input.size()) return Step::kNeedMore;
   if (input[cr + 1] != '\n') return fail(kErrReplyBadLineEnd);
-  type = input[start];
-  text = input.substr(start + 1, cr - start - 1);
+  type = pending_line_type_;
+  text = cut ? input.substr(start, cr - start) : input.substr(start + 1, cr - start - 1);
+  cut_line_type_ = 0;
   pos_ = cr + 2;
   scan_ = pos_;
   return Step::kMore;
@@ -161,7 +190,6 @@ ReplyFramer::Step ReplyFramer::readBlobHeader(char type, std::string_view text) 
   if (!length) return fail(kErrReplyBadLength);
   if (*length == -1 && type == '$') return completeElement();  // null bulk
   if (*length < 0) return fail(kErrReplyBadLength);
-  if (static_cast<uint64_t>(*length) > limits_.max_bulk_bytes) return fail(kErrReplyBulkTooBig);
   verbatim_colon_ = 0;
   if (type == '=') {
     if (*length < 4) return fail(kErrReplyBadVerbatim);
@@ -184,7 +212,6 @@ ReplyFramer::Step ReplyFramer::readAggregateHeader(char type, std::string_view t
   uint64_t elements = static_cast<uint64_t>(*count);
   if (type == '%' || is_attribute) elements *= 2;  // count <= INT64_MAX: no overflow
   if (elements == 0) return is_attribute ? Step::kMore : completeElement();
-  if (stack_.size() >= limits_.max_depth) return fail(kErrReplyTooDeep);
   stack_.push_back({elements, is_attribute});
   return Step::kMore;
 }
@@ -224,6 +251,37 @@ ReplyFramer::Step ReplyFramer::completeElement() {
     if (was_attribute) return Step::kMore;  // the annotated value comes next
   }
   return Step::kDone;
+}
+
+void ReplyFramer::checkOversized(size_t known_bytes) {
+  if (!oversized_ && dropped_ + known_bytes > limits_.max_reply_bytes) oversized_ = true;
+}
+
+// Bytes before pos_ are framed; so is a bulk's data read so far (its CRLF and, for '=', its
+// ':' are checked on arrival); a '+' or '-' line may lose what was searched for its CR.
+size_t ReplyFramer::droppable() const {
+  if (!oversized_) return 0;
+  if (in_blob_) return verbatim_colon_ == 0 ? std::min(seen_, blob_end_) : pos_;
+  if (pos_ < seen_ && isFreeTextLine(pending_line_type_)) return std::max(pos_, scan_);
+  return pos_;
+}
+
+void ReplyFramer::dropped(size_t n) {
+  if (n == 0) return;
+  if (SY_BUG(n > droppable(), "reply framer told of more dropped bytes than it allowed")) {
+    fail(kErrReplyPlaceLost);
+    return;
+  }
+  dropped_ += n;
+  seen_ -= n;
+  scan_ = std::max(scan_, n) - n;
+  if (in_blob_) {
+    blob_end_ -= n;
+    if (verbatim_colon_ != 0) verbatim_colon_ -= n;  // droppable() kept n <= pos_
+  } else if (n > pos_) {
+    cut_line_type_ = pending_line_type_;  // the line's type byte is among the dropped
+  }
+  pos_ = std::max(pos_, n) - n;
 }
 
 ReplyFramer::Step ReplyFramer::fail(std::string_view message) {

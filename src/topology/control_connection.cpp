@@ -191,9 +191,15 @@ void ControlConnection::onRead(const std::error_code& error, size_t bytes) {
   while (offset < in_.size()) {
     size_t consumed = 0;
     resp::ParseStatus status = framer_.frame(std::string_view(in_).substr(offset), consumed);
-    if (status == resp::ParseStatus::kNeedMore) break;
+    if (status == resp::ParseStatus::kNeedMore && !framer_.oversized()) break;
     if (status == resp::ParseStatus::kError) {
       fail("malformed reply from " + address_.toString() + ": " + std::string(framer_.error()));
+      return;
+    }
+    // Control replies (ROLE, SENTINEL, INFO) are small: one past the framer's limit is not
+    // held while it comes.
+    if (framer_.oversized() || framer_.lastReplyOversized()) {
+      fail("reply from " + address_.toString() + " larger than the limit");
       return;
     }
     std::string reply = in_.substr(offset, consumed);

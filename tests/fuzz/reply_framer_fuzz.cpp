@@ -3,6 +3,7 @@
 // byte at a time and in uneven reads; every pattern must frame the same replies and stop at
 // the same error. Each framed reply must also satisfy the inspectors (replyLength agrees with
 // the framer, splitArray's elements tile an array exactly, ...).
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -20,8 +21,9 @@ using sy::resp::ReplyFramer;
 
 struct Outcome {
   ParseStatus status;
-  std::string raw;
+  std::string raw;  // empty for an oversized reply: what is left of it depends on the reads
   std::string error;
+  uint64_t oversized_size = 0;
   bool operator==(const Outcome&) const = default;
 };
 
@@ -65,6 +67,10 @@ std::vector<Outcome> run(std::string_view input, const FramerLimits& limits, Nex
       ParseStatus status = framer.frame(buffer, consumed);
       if (status == ParseStatus::kNeedMore) {
         check(consumed == 0);
+        const size_t drop = framer.droppable();
+        check(drop <= buffer.size() && (drop == 0 || framer.oversized()));
+        buffer.erase(0, drop);
+        framer.dropped(drop);
         break;
       }
       if (status == ParseStatus::kError) {
@@ -73,8 +79,14 @@ std::vector<Outcome> run(std::string_view input, const FramerLimits& limits, Nex
         return outcomes;
       }
       check(consumed > 0 && consumed <= buffer.size());
-      checkReply(std::string_view(buffer).substr(0, consumed));
-      outcomes.push_back({status, buffer.substr(0, consumed), {}});
+      if (framer.lastReplyOversized()) {
+        check(framer.lastReplySize() > limits.max_reply_bytes);
+        outcomes.push_back({status, {}, {}, framer.lastReplySize()});
+      } else {
+        check(framer.lastReplySize() == consumed);
+        checkReply(std::string_view(buffer).substr(0, consumed));
+        outcomes.push_back({status, buffer.substr(0, consumed), {}});
+      }
       buffer.erase(0, consumed);
     }
   }
@@ -90,8 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   FramerLimits limits;
   if (control & 1) {
-    limits.max_bulk_bytes = 16;
-    limits.max_depth = 4;
+    limits.max_reply_bytes = 16;
     limits.max_line_bytes = 12;
   }
   const std::vector<Outcome> whole = run(input, limits, [&] { return input.size(); });

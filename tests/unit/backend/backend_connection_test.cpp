@@ -337,6 +337,51 @@ TEST_F(BackendConnectionTest, MalformedReplyFailsTheConnection) {
   EXPECT_TRUE(runUntil([&] { return upstream_.connection(0).peer_closed; }));
 }
 
+// A client decides what its request makes Redis answer (EVAL returns any table it builds):
+// no reply of legal RESP may cost the other requests on the connection anything.
+TEST_F(BackendConnectionTest, ReplyNestedAnyDepthIsDeliveredAndTheConnectionKept) {
+  BackendConnection& conn = connectToUpstream();
+  RecordingTarget &a = target("a"), &b = target("b"), &c = target("c");
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  ASSERT_TRUE(conn.send(getRequest("c"), c));
+  ASSERT_TRUE(receivedExactly(getRequest("a") + getRequest("b") + getRequest("c")));
+  std::string deep;
+  for (int i = 0; i < 5000; ++i) deep += "*1\r\n";
+  deep += ":1\r\n";
+  upstream_.write(0, "+before\r\n" + deep);
+  upstream_.writeInPieces(0, "+" + std::string(200 * 1024, 's') + "\r\n", 1000);
+  ASSERT_TRUE(runUntil([&] { return c.calls() == 1; }));
+  EXPECT_EQ(a.replies, std::vector<std::string>{"+before\r\n"});
+  EXPECT_EQ(b.replies, std::vector<std::string>{deep});
+  EXPECT_EQ(c.replies.at(0).size(), 200 * 1024 + 3);
+  EXPECT_TRUE(conn.isReady());
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_err].get(), 0u);
+}
+
+TEST_F(BackendConnectionTest, OversizedReplyFailsOnlyItsRequest) {
+  BackendOptions options = optionsFor(upstream_.port());
+  options.max_reply_bytes = 64 * 1024;
+  BackendConnection& conn = connect(std::move(options));
+  RecordingTarget &a = target("a"), &big = target("big"), &b = target("b");
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(conn.send(getRequest("big"), big));
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  ASSERT_TRUE(receivedExactly(getRequest("a") + getRequest("big") + getRequest("b")));
+  const std::string bulk = "$1000000\r\n" + std::string(1000000, 'x') + "\r\n";
+  upstream_.write(0, ":1\r\n");
+  upstream_.writeInPieces(0, bulk + "+after\r\n", 4096);
+  ASSERT_TRUE(runUntil([&] { return b.calls() == 1; }));
+  EXPECT_EQ(a.replies, std::vector<std::string>{":1\r\n"});
+  EXPECT_EQ(big.replies, std::vector<std::string>{
+                             "-ERR the backend's reply is 1000012 bytes, more than the 65536-byte "
+                             "limit on a reply the proxy forwards; the command was executed\r\n"});
+  EXPECT_EQ(b.replies, std::vector<std::string>{"+after\r\n"});
+  EXPECT_TRUE(conn.isReady());
+  EXPECT_EQ(conn.counters()[common::ServerStat::server_err].get(), 0u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::response_bytes].get(), 4 + bulk.size() + 8);
+}
+
 TEST_F(BackendConnectionTest, UnsolicitedReplyFailsTheConnection) {
   BackendConnection& conn = connectToUpstream();
   RecordingTarget& a = target("a");

@@ -20,9 +20,12 @@ std::vector<size_t> readSizes(const ReadPlan& plan, size_t size) {
   return sizes;
 }
 
-// Drives `step(buffer, consumed, outcome)` over the reads; shared by parser and framer.
-template <typename Step>
-std::vector<Outcome> drive(std::string_view input, const ReadPlan& plan, Step step) {
+// Drives `step(buffer, consumed, outcome)` over the reads; shared by parser and framer. After
+// each kNeedMore, `droppable()` leading bytes of the buffer are dropped, as the backend
+// connection drops those of an oversized reply.
+template <typename Step, typename Droppable>
+std::vector<Outcome> drive(std::string_view input, const ReadPlan& plan, Step step,
+                           Droppable droppable) {
   std::vector<Outcome> outcomes;
   std::string buffer;
   size_t given = 0;
@@ -35,6 +38,7 @@ std::vector<Outcome> drive(std::string_view input, const ReadPlan& plan, Step st
       outcome.status = step(std::string_view(buffer), consumed, outcome);
       if (outcome.status == ParseStatus::kNeedMore) {
         EXPECT_EQ(consumed, 0u);
+        buffer.erase(0, droppable());
         break;
       }
       outcomes.push_back(outcome);
@@ -60,7 +64,7 @@ std::vector<Outcome> parseRequests(std::string_view input, const ReadPlan& plan,
                                    ParserLimits limits) {
   RequestParser parser(limits);
   Request request;
-  return drive(input, plan, [&](std::string_view buffer, size_t& consumed, Outcome& outcome) {
+  const auto step = [&](std::string_view buffer, size_t& consumed, Outcome& outcome) {
     ParseStatus status = parser.parse(buffer, consumed, request);
     if (status == ParseStatus::kOk) {
       outcome.args.assign(request.args.begin(), request.args.end());
@@ -73,22 +77,35 @@ std::vector<Outcome> parseRequests(std::string_view input, const ReadPlan& plan,
       EXPECT_FALSE(outcome.error.empty());
     }
     return status;
-  });
+  };
+  return drive(input, plan, step, [] { return size_t{0}; });
 }
 
 std::vector<Outcome> frameReplies(std::string_view input, const ReadPlan& plan,
                                   FramerLimits limits) {
   ReplyFramer framer(limits);
-  return drive(input, plan, [&](std::string_view buffer, size_t& consumed, Outcome& outcome) {
+  const auto step = [&](std::string_view buffer, size_t& consumed, Outcome& outcome) {
     ParseStatus status = framer.frame(buffer, consumed);
-    if (status == ParseStatus::kOk) {
+    if (status == ParseStatus::kOk && framer.lastReplyOversized()) {
+      outcome.oversized_size = framer.lastReplySize();  // what is left of it depends on reads
+    } else if (status == ParseStatus::kOk) {
       outcome.raw = std::string(buffer.substr(0, consumed));
+      EXPECT_EQ(framer.lastReplySize(), consumed);
     } else if (status == ParseStatus::kError) {
       outcome.error = std::string(framer.error());
       EXPECT_FALSE(outcome.error.empty());
     }
     return status;
-  });
+  };
+  const auto droppable = [&] {
+    size_t n = framer.droppable();
+    if (n > 0) {
+      EXPECT_TRUE(framer.oversized());
+    }
+    framer.dropped(n);
+    return n;
+  };
+  return drive(input, plan, step, droppable);
 }
 
 template <typename Run>
@@ -125,6 +142,13 @@ Outcome okReply(std::string raw) {
   return outcome;
 }
 
+Outcome oversizedReply(uint64_t size) {
+  Outcome outcome;
+  outcome.status = ParseStatus::kOk;
+  outcome.oversized_size = size;
+  return outcome;
+}
+
 Outcome needMoreOutcome() { return Outcome{}; }
 
 Outcome errorOutcome(std::string_view text) {
@@ -140,6 +164,7 @@ void PrintTo(const Outcome& outcome, std::ostream* os) {
   if (outcome.status == ParseStatus::kOk) {
     *os << (outcome.is_inline ? " inline" : "") << " raw=" << ::testing::PrintToString(outcome.raw)
         << " args=" << ::testing::PrintToString(outcome.args);
+    if (outcome.oversized_size != 0) *os << " oversized=" << outcome.oversized_size;
   }
   if (!outcome.error.empty()) *os << " error=" << ::testing::PrintToString(outcome.error);
   *os << "}";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -19,7 +20,8 @@ struct Outcome {
   std::vector<std::string> args;
   std::string raw;  // the request or reply bytes (kOk)
   bool is_inline = false;
-  std::string error;  // kError
+  std::string error;            // kError
+  uint64_t oversized_size = 0;  // kOk of a reply past the framer's limit: its size (raw empty)
 
   bool operator==(const Outcome&) const = default;
 };
@@ -48,6 +50,7 @@ std::vector<Outcome> frameEveryWay(std::string_view input, FramerLimits limits =
 // Shorthands for a single expected outcome.
 Outcome okRequest(std::vector<std::string> args, std::string raw, bool is_inline = false);
 Outcome okReply(std::string raw);
+Outcome oversizedReply(uint64_t size);
 Outcome needMoreOutcome();
 Outcome errorOutcome(std::string_view text);
 

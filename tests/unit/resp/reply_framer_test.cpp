@@ -105,34 +105,111 @@ TEST(ReplyFramer, MalformedReplies) {
 TEST(ReplyFramer, LineLimit) {
   FramerLimits limits;
   limits.max_line_bytes = 8;
-  EXPECT_EQ(frameEveryWay("+1234567\r\n", limits), Outcomes{okReply("+1234567\r\n")});
-  EXPECT_EQ(frameEveryWay("+12345678\r\n", limits), Outcomes{errorOutcome(kErrReplyLineTooLong)});
-  EXPECT_EQ(frameEveryWay("+1234567", limits), Outcomes{needMoreOutcome()});
-  EXPECT_EQ(frameEveryWay("+12345678", limits), Outcomes{errorOutcome(kErrReplyLineTooLong)});
+  EXPECT_EQ(frameEveryWay(",1234567\r\n", limits), Outcomes{okReply(",1234567\r\n")});
+  EXPECT_EQ(frameEveryWay(",12345678\r\n", limits), Outcomes{errorOutcome(kErrReplyLineTooLong)});
+  EXPECT_EQ(frameEveryWay(",1234567", limits), Outcomes{needMoreOutcome()});
+  EXPECT_EQ(frameEveryWay(",12345678", limits), Outcomes{errorOutcome(kErrReplyLineTooLong)});
   EXPECT_EQ(frameEveryWay("*1\r\n$0000000", limits), Outcomes{needMoreOutcome()});
   EXPECT_EQ(frameEveryWay("*1\r\n$00000000", limits), Outcomes{errorOutcome(kErrReplyLineTooLong)});
 }
 
-TEST(ReplyFramer, BulkLimit) {
-  FramerLimits limits;
-  limits.max_bulk_bytes = 4;
-  EXPECT_EQ(frameEveryWay("$4\r\nabcd\r\n", limits), Outcomes{okReply("$4\r\nabcd\r\n")});
-  EXPECT_EQ(frameReplies("$5\r\n", {}, limits), Outcomes{errorOutcome(kErrReplyBulkTooBig)});
-  EXPECT_EQ(frameReplies("!5\r\n", {}, limits), Outcomes{errorOutcome(kErrReplyBulkTooBig)});
-  EXPECT_EQ(frameReplies("$1073741824\r\n", {}), Outcomes{needMoreOutcome()});
-  EXPECT_EQ(frameReplies("$1073741825\r\n", {}), Outcomes{errorOutcome(kErrReplyBulkTooBig)});
+TEST(ReplyFramer, AggregatesOfAnyDepth) {
+  // A script can return a table nested as deep as it likes; Redis forwards it as it is.
+  EXPECT_EQ(frameEveryWay(nested(300)), Outcomes{okReply(nested(300))});
+  const std::string deep = nested(1'000'000);
+  EXPECT_EQ(frameReplies(deep, {}), Outcomes{okReply(deep)});
+  EXPECT_EQ(frameReplies(deep, chunksOf(4096, deep.size())), Outcomes{okReply(deep)});
+  // Every level still open, then each closing in turn with more elements after it.
+  std::string wide;
+  for (int i = 0; i < 1000; ++i) wide += "*2\r\n";
+  wide += ":1\r\n";
+  for (int i = 0; i < 1000; ++i) wide += "+x\r\n";
+  EXPECT_EQ(frameReplies(wide + "+OK\r\n", chunksOf(7, wide.size() + 5)),
+            (Outcomes{okReply(wide), okReply("+OK\r\n")}));
+  // Empty and null aggregates open no level.
+  EXPECT_EQ(frameEveryWay("*3\r\n*1\r\n*1\r\n*0\r\n*-1\r\n%0\r\n"),
+            Outcomes{okReply("*3\r\n*1\r\n*1\r\n*0\r\n*-1\r\n%0\r\n")});
 }
 
-TEST(ReplyFramer, DepthLimit) {
+TEST(ReplyFramer, SimpleStringsAndErrorsHaveNoLineLimit) {
+  // redis.status_reply() and redis.error_reply() take any text a script gives them.
   FramerLimits limits;
-  limits.max_depth = 3;
-  EXPECT_EQ(frameEveryWay(nested(3), limits), Outcomes{okReply(nested(3))});
-  EXPECT_EQ(frameEveryWay(nested(4), limits), Outcomes{errorOutcome(kErrReplyTooDeep)});
-  EXPECT_EQ(frameReplies(nested(128), {}), Outcomes{okReply(nested(128))});
-  EXPECT_EQ(frameReplies(nested(129), {}), Outcomes{errorOutcome(kErrReplyTooDeep)});
-  // Empty and null aggregates open no level.
-  EXPECT_EQ(frameEveryWay("*3\r\n*1\r\n*1\r\n*0\r\n*-1\r\n%0\r\n", limits),
-            Outcomes{okReply("*3\r\n*1\r\n*1\r\n*0\r\n*-1\r\n%0\r\n")});
+  limits.max_line_bytes = 8;
+  const std::string status = "+" + std::string(100, 's') + "\r\n";
+  const std::string error = "-ERR " + std::string(100, 'e') + "\r\n";
+  EXPECT_EQ(frameEveryWay(status + error, limits), (Outcomes{okReply(status), okReply(error)}));
+  EXPECT_EQ(frameEveryWay("*1\r\n" + status, limits), Outcomes{okReply("*1\r\n" + status)});
+  EXPECT_EQ(frameEveryWay("+" + std::string(100, 's'), limits), Outcomes{needMoreOutcome()});
+}
+
+TEST(ReplyFramer, RepliesPastTheLimitAreFramedAndReportedOversized) {
+  FramerLimits limits;
+  limits.max_reply_bytes = 16;
+  const std::string at_limit = "$6\r\n123456\r\n+OK\r\n";  // 12 bytes, then 5
+  EXPECT_EQ(frameEveryWay(at_limit, limits),
+            (Outcomes{okReply("$6\r\n123456\r\n"), okReply("+OK\r\n")}));
+  const std::string sixteen = "$9\r\n123456789\r\n";
+  EXPECT_EQ(frameEveryWay(sixteen, limits), Outcomes{okReply(sixteen)});
+  struct Case {
+    std::string reply;
+    size_t size;
+  };
+  const std::vector<Case> cases = {
+      {"$10\r\n1234567890\r\n", 17},
+      {"$40\r\n" + std::string(40, 'b') + "\r\n", 47},
+      {"*3\r\n:1\r\n:2\r\n$8\r\n12345678\r\n", 26},
+      {"+" + std::string(30, 's') + "\r\n", 33},
+      {"-ERR " + std::string(30, 'e') + "\r\n", 37},
+      {"*2\r\n+" + std::string(30, 's') + "\r\n$1\r\nx\r\n", 44},
+      {"=30\r\ntxt:" + std::string(26, 'v') + "\r\n", 37},
+      {nested(10), 44},
+  };
+  for (const Case& c : cases) {
+    ASSERT_EQ(c.reply.size(), c.size) << c.reply;
+    EXPECT_EQ(frameEveryWay(c.reply + ":7\r\n", limits),
+              (Outcomes{oversizedReply(c.size), okReply(":7\r\n")}))
+        << c.reply;
+  }
+  // Bytes that are not RESP are still malformed, oversized or not.
+  EXPECT_EQ(frameEveryWay("*2\r\n$20\r\n" + std::string(20, 'x') + "\r\n?", limits),
+            Outcomes{errorOutcome(kErrReplyUnknownType)});
+  EXPECT_EQ(frameEveryWay("$20\r\n" + std::string(20, 'x') + "XY", limits),
+            Outcomes{errorOutcome(kErrReplyBulkNotTerminated)});
+  EXPECT_EQ(frameEveryWay("=30\r\ntxt;" + std::string(26, 'v') + "\r\n", limits),
+            Outcomes{errorOutcome(kErrReplyBadVerbatim)});
+}
+
+TEST(ReplyFramer, AnOversizedReplyIsNotHeld) {
+  // The caller drops what droppable() allows after each read: it never holds much more than
+  // one read, whatever the reply's size or shape.
+  FramerLimits limits;
+  limits.max_reply_bytes = 64 * 1024;
+  std::string many = "*200000\r\n";
+  for (int i = 0; i < 200000; ++i) many += "$5\r\nvalue\r\n";
+  const std::vector<std::string> replies = {
+      "$8388608\r\n" + std::string(8 * 1024 * 1024, 'x') + "\r\n", many,
+      "-ERR " + std::string(4 * 1024 * 1024, 'e') + "\r\n"};
+  for (const std::string& reply : replies) {
+    ReplyFramer framer(limits);
+    std::string buffer;
+    size_t most_held = 0;
+    size_t consumed = 0;
+    ParseStatus status = ParseStatus::kNeedMore;
+    for (size_t given = 0; given < reply.size(); given += 4096) {
+      buffer.append(reply.substr(given, 4096));
+      most_held = std::max(most_held, buffer.size());
+      status = framer.frame(buffer, consumed);
+      if (status != ParseStatus::kNeedMore) break;
+      size_t drop = framer.droppable();
+      buffer.erase(0, drop);
+      framer.dropped(drop);
+    }
+    ASSERT_EQ(status, ParseStatus::kOk);
+    EXPECT_TRUE(framer.lastReplyOversized());
+    EXPECT_EQ(framer.lastReplySize(), reply.size());
+    EXPECT_EQ(consumed, buffer.size());
+    EXPECT_LE(most_held, limits.max_reply_bytes + 2 * 4096);
+  }
 }
 
 TEST(ReplyFramer, ErrorsAreStickyUntilReset) {
