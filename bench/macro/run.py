@@ -81,6 +81,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--switchyard", help=f"switchyard binary (default $SWITCHYARD_BIN or {DEFAULT_SWITCHYARD})")
     add("--require-switchyard", action="store_true", help="fail if switchyard is missing")
     add("--switchyard-args", default="", help="extra switchyard arguments (space-separated)")
+    add("--switchyard-baseline", metavar="PATH",
+        help="another switchyard build, run in the same rounds as target switchyard-baseline")
     for kind in ("nutcracker", "predixy", "haproxy"):
         add(f"--{kind}", help=f"{kind} binary (default: found on PATH)")
     add("--redis-server", default="redis-server")
@@ -147,16 +149,17 @@ def make_plan(args: argparse.Namespace) -> Plan:
                 pipelines, _positive_ints(args.shards, "--shards"),
                 args.rounds, requests, pinning=parse_pinning(args.taskset))
     plan.extra_args["switchyard"] = tuple(args.switchyard_args.split())
+    plan.extra_args["switchyard-baseline"] = plan.extra_args["switchyard"]
     targets = _csv_list(args.targets, PROXY_TARGETS, "--targets")
     for kind in PROXY_KINDS:
         if kind not in targets:
             continue
-        binary, reason = resolve_binary(kind, getattr(args, kind))
+        binary, reason = resolve_binary(kind, getattr(args, kind.replace("-", "_")))
         if binary:
             plan.proxies[kind] = binary
         elif kind == "switchyard" and args.require_switchyard:
             raise BenchError(reason)
-        else:
+        elif kind != "switchyard-baseline":
             plan.notes.append(f"skipped: {reason}")
             print(reason, file=sys.stderr)
     return plan

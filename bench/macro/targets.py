@@ -156,6 +156,9 @@ PROXY_KINDS: dict[str, ProxyKind] = {
     kind.name: kind
     for kind in (
         ProxyKind("switchyard", switchyard_argv, max_shards=64),
+        # Another build of switchyard (--switchyard-baseline), measured in the same rounds to
+        # show what a change gains or loses.
+        ProxyKind("switchyard-baseline", switchyard_argv, max_shards=64),
         ProxyKind("nutcracker", nutcracker_argv, max_shards=64),
         ProxyKind("predixy", predixy_argv, max_shards=64,
                   note="predixy places keys by crc16 modulo (it has no ketama), "
@@ -177,6 +180,8 @@ def resolve_binary(kind: str, explicit: str | None) -> tuple[str | None, str]:
         if path.is_file() and os.access(path, os.X_OK):
             return str(path), ""
         return None, f"{kind} binary not found at {path}"
+    if kind == "switchyard-baseline":
+        return None, "no --switchyard-baseline given"
     if kind == "switchyard":
         path = Path(os.environ.get("SWITCHYARD_BIN", DEFAULT_SWITCHYARD)).resolve()
         if path.is_file() and os.access(path, os.X_OK):

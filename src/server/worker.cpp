@@ -50,6 +50,7 @@ Worker::Worker(uint32_t index, std::shared_ptr<const topology::Topology> topolog
       work_guard_(asio::make_work_guard(io_)),
       stats_(stats),
       ejector_(ejector),
+      backends_(io_),
       client_epoll_fd_(createEpoll()),
       client_events_(io_, client_epoll_fd_),
       next_session_id_((static_cast<uint64_t>(index) << kSessionIdShift) + 1),
@@ -98,7 +99,7 @@ void Worker::swapTopology(std::shared_ptr<const topology::Topology> topology) {
 }
 
 void Worker::applyView(WorkerView view) {
-  rebuildBackends(view);
+  assignBackends(view);
   if (topology_) moveSessions(*view.topology);
   topology_ = std::move(view.topology);
   pool_counters_ = std::move(view.pools);
@@ -106,65 +107,22 @@ void Worker::applyView(WorkerView view) {
   if (parked_.size() > 0) releaseParked();
 }
 
-// Moves every connection whose ConnectionKey is unchanged to its new place, builds the
-// missing ones and retires the rest. Replicas of replication groups are matched the same way
-// (a replica that stops being readable is retired; one that comes back is connected anew).
-void Worker::rebuildBackends(const WorkerView& view) {
-  std::map<topology::ConnectionKey, BackendList> kept;
-  if (topology_) {
-    const auto& pools = topology_->pools();
-    for (size_t p = 0; p < pools.size(); ++p) {
-      uint32_t per_server = connections_per_server_[p];
-      for (const auto& server : pools[p].servers) {
-        BackendList& list = kept[topology::connectionKey(pools[p], server)];
-        for (uint32_t c = 0; c < per_server; ++c) {
-          list.push_back(std::move(backends_[p][server.index * per_server + c]));
-        }
-        for (size_t r = 0; r < server.replicas.size(); ++r) {
-          BackendList& replica =
-              kept[topology::replicaConnectionKey(pools[p], server, server.replicas[r])];
-          for (auto& connection : replica_backends_[p][server.index][r]) {
-            replica.push_back(std::move(connection));
-          }
-        }
-      }
-    }
-  }
-  std::vector<BackendList> next;
-  std::vector<std::vector<std::vector<BackendList>>> next_replicas;
-  std::vector<uint32_t> per_server_list;
+// Gives the backend pool this snapshot's nodes: every server (a group's master) and every
+// readable replica, each keyed by its ConnectionKey, so the pool keeps the connections whose
+// key is unchanged, builds the missing ones and retires the rest. The node map follows.
+void Worker::assignBackends(const WorkerView& view) {
+  std::vector<backend::NodeSpec> specs;
+  nodes_.clear();
   const auto& pools = view.topology->pools();
   for (size_t p = 0; p < pools.size(); ++p) {
-    const config::PoolConfig& config = *pools[p].config;
-    uint32_t per_server = std::max<uint32_t>(1, config.server_connections);
-    per_server_list.push_back(per_server);
-    // Kept connections for `key` if there are any, else new ones counting into `counters`.
-    auto connectionsFor = [&](const topology::ConnectionKey& key,
-                              const backend::BackendOptions& options,
-                              backend::BackendCounters& counters, BackendList& into) {
-      auto found = kept.find(key);
-      if (found != kept.end()) {
-        for (auto& connection : found->second) {
-          connection->updateKnobs(config.timeout_ms, config.tcpkeepalive);
-          into.push_back(std::move(connection));
-        }
-        kept.erase(found);
-        return;
-      }
-      for (uint32_t c = 0; c < per_server; ++c) {
-        auto connection = std::make_unique<backend::BackendConnection>(io_, options, counters);
-        // Only a swap preconnects here; at start-up start() does it.
-        if (config.preconnect && topology_) connection->connectIfIdle();
-        into.push_back(std::move(connection));
-      }
-    };
-    BackendList connections;
-    std::vector<std::vector<BackendList>> pool_replicas;
+    const auto pool = static_cast<uint32_t>(p);
+    const bool preconnect = pools[p].config->preconnect;
+    nodes_.addPool(pools[p].servers.size());
     for (const auto& server : pools[p].servers) {
-      backend::BackendOptions options = backendOptions(view, static_cast<uint32_t>(p), server);
-      connectionsFor(topology::connectionKey(pools[p], server), options,
-                     *view.servers[p][server.index], connections);
-      std::vector<BackendList> replicas(server.replicas.size());
+      backend::BackendOptions options = backendOptions(view, pool, server);
+      nodes_.setMaster(pool, server.index, static_cast<backend::NodeId>(specs.size()));
+      specs.push_back(backend::NodeSpec{topology::connectionKey(pools[p], server), options,
+                                        view.servers[p][server.index], preconnect});
       for (size_t r = 0; r < server.replicas.size(); ++r) {
         const topology::ReadNode& node = server.replicas[r];
         backend::BackendOptions replica_options = options;
@@ -172,20 +130,15 @@ void Worker::rebuildBackends(const WorkerView& view) {
         replica_options.address_text = node.address_text;
         replica_options.endpoint = node.endpoint;
         replica_options.health = nullptr;  // auto_eject_hosts judges masters only
-        connectionsFor(topology::replicaConnectionKey(pools[p], server, node), replica_options,
-                       *view.replicas[p][server.index][r], replicas[r]);
+        nodes_.addReplica(pool, server.index, static_cast<backend::NodeId>(specs.size()));
+        specs.push_back(backend::NodeSpec{topology::replicaConnectionKey(pools[p], server, node),
+                                          std::move(replica_options),
+                                          view.replicas[p][server.index][r], preconnect});
       }
-      pool_replicas.push_back(std::move(replicas));
     }
-    next.push_back(std::move(connections));
-    next_replicas.push_back(std::move(pool_replicas));
   }
-  for (auto& [key, list] : kept) {
-    for (auto& connection : list) retire(std::move(connection));
-  }
-  backends_ = std::move(next);
-  replica_backends_ = std::move(next_replicas);
-  connections_per_server_ = std::move(per_server_list);
+  // Only a swap connects here; at start-up start() does it once the loop runs.
+  backends_.assign(std::move(specs), topology_ != nullptr);
 }
 
 backend::BackendOptions Worker::backendOptions(const WorkerView& view, uint32_t pool,
@@ -232,33 +185,6 @@ void Worker::moveSessions(const topology::Topology& next) {
   for (ClientSession* session : leaving) session->leavePool();
 }
 
-void Worker::retire(std::unique_ptr<backend::BackendConnection> connection) {
-  if (connection->inFlight() == 0) {
-    connection->close("its server left the configuration");
-    graveyard_.push_back(std::move(connection));
-  } else {
-    retired_.push_back(std::move(connection));
-  }
-}
-
-// Called by the ticker: expires requests on retired connections and closes the drained ones.
-// Connections closed on an earlier tick are destroyed now: the handlers their close
-// cancelled have run since.
-void Worker::tendRetired(common::TimePoint now) {
-  graveyard_.clear();
-  for (size_t i = 0; i < retired_.size();) {
-    retired_[i]->expireRequests(now);
-    if (retired_[i]->inFlight() > 0) {
-      ++i;
-      continue;
-    }
-    retired_[i]->close("its server left the configuration");
-    graveyard_.push_back(std::move(retired_[i]));
-    retired_[i] = std::move(retired_.back());
-    retired_.pop_back();
-  }
-}
-
 void Worker::updateTickInterval() {
   int64_t shortest_timeout = -1;
   for (const auto& pool : topology_->pools()) {
@@ -274,16 +200,9 @@ void Worker::updateTickInterval() {
   }
 }
 
-void Worker::preconnect() {
-  for (size_t p = 0; p < backends_.size(); ++p) {
-    if (!topology_->pools()[p].config->preconnect) continue;
-    for (auto& connection : backends_[p]) connection->connectIfIdle();
-  }
-}
-
 void Worker::start() {
   asio::post(io_, [this] {
-    preconnect();
+    backends_.connectPreconnected();
     armTicker();
     armClientEvents();
   });
@@ -314,17 +233,7 @@ void Worker::closeAll() {
   for (auto& [session, owned] : sessions_) open.push_back(session);
   for (ClientSession* session : open) session->close("shutting down");
   parked_.failAll("ERR switchyard is shutting down");
-  for (auto& pool : backends_) {
-    for (auto& connection : pool) connection->close("switchyard is shutting down");
-  }
-  for (auto& pool : replica_backends_) {
-    for (auto& server : pool) {
-      for (auto& replica : server) {
-        for (auto& connection : replica) connection->close("switchyard is shutting down");
-      }
-    }
-  }
-  for (auto& connection : retired_) connection->close("switchyard is shutting down");
+  backends_.closeAll("switchyard is shutting down");
 }
 
 void Worker::armTicker() {
@@ -334,21 +243,11 @@ void Worker::armTicker() {
       common::bindHandlerMemory(ticker_memory_, [this](const std::error_code& error) {
         if (error) return;
         common::TimePoint now = common::now();
-        for (auto& pool : backends_) {
-          for (auto& connection : pool) connection->expireRequests(now);
-        }
-        for (auto& pool : replica_backends_) {
-          for (auto& server : pool) {
-            for (auto& replica : server) {
-              for (auto& connection : replica) connection->expireRequests(now);
-            }
-          }
-        }
+        backends_.expireRequests(now);  // retired connections included
         if (parked_.size() > 0) {
           parked_.expire(now);
           releaseParked();  // masters that came back take their writes
         }
-        tendRetired(now);
         armTicker();
       }));
 }
@@ -519,13 +418,6 @@ void Worker::destroySession(ClientSession& session) {
   session.openClients().fetch_sub(1, std::memory_order_relaxed);
   stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
   sessions_.erase(&session);
-}
-
-backend::BackendConnection& Worker::backend(uint32_t pool, uint32_t server, uint64_t session_id) {
-  uint32_t per_server = connections_per_server_[pool];
-  size_t index =
-      static_cast<size_t>(server) * per_server + (per_server == 1 ? 0 : session_id % per_server);
-  return *backends_[pool][index];
 }
 
 }  // namespace sy::server

@@ -3,7 +3,7 @@
 // immutable Topology snapshot, so the request path takes no lock.
 //
 //   control thread: Listener accepts --adopt(fd)--> Worker (post)
-//   worker thread:  ClientSession -> Router -> BackendConnection[pool][server][conn]
+//   worker thread:  ClientSession -> Router -> NodeMap / read policy -> BackendPool node
 //
 // Client sockets sit in the worker's own level-triggered epoll set, which is registered
 // with the io_context as one descriptor: a turn with readable clients costs one
@@ -22,14 +22,11 @@
 // WorkerView) to the worker; the worker applies it between two events, so no request ever
 // sees half of a change:
 //
-//   backend table:  connections are matched by topology::ConnectionKey (pool, server
-//                   identity, address, endpoint, auth, db, server_connections). Equal key:
-//                   the connection moves to its new place as it is, with its requests in
-//                   flight; timeout and tcpkeepalive are applied to it in place. No match:
-//                   a new connection. Left over: retired (below).
-//   retired:        no new request goes to a retired connection; its requests in flight
-//                   finish (or time out), then the ticker closes it, and it is destroyed a
-//                   tick later, once its cancelled handlers have run.
+//   backends:       the snapshot's nodes (servers, groups' masters and readable replicas)
+//                   go to the BackendPool, keyed by ConnectionKey (pool, server identity,
+//                   address, endpoint, auth, db, server_connections): an equal key keeps its
+//                   connections with their requests in flight, the rest are retired and
+//                   drain (backend/backend_pool.h); the NodeMap is rebuilt alongside.
 //   sessions:       a session belongs to its pool by name: when the pool's index changes
 //                   the session follows it; when the pool is gone, the session stops
 //                   reading, writes the replies still pending and is closed.
@@ -57,9 +54,12 @@
 #include <vector>
 
 #include "backend/backend_connection.h"
+#include "backend/backend_pool.h"
 #include "common/buffer_pool.h"
 #include "common/handler_memory.h"
 #include "resp/request_parser.h"
+#include "route/node_map.h"
+#include "route/read_policy.h"
 #include "route/router.h"
 #include "server/parked_writes.h"
 #include "server/pending_request.h"
@@ -120,10 +120,12 @@ class Worker final : private backend::FlushGatherer {
   bool poolRequiresAuth(uint32_t index) const { return !poolAuth(index).empty(); }
   const std::string& poolAuth(uint32_t index) const { return pool(index).config->clientPassword(); }
   PoolCounters& poolCounters(uint32_t index) { return *pool_counters_[index]; }
-  // The connection a session uses for a server: sessions are spread over the
-  // server_connections connections, and one session always uses the same one, so its
+  // The connection a session uses for a server (a group's master): sessions are spread over
+  // the server_connections connections, and one session always uses the same one, so its
   // requests to one server stay in order.
-  backend::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t session_id);
+  backend::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t session_id) {
+    return backends_.connection(nodes_.master(pool, server), session_id);
+  }
   // Sends one request (or fragment) of session `session_id` that the router placed on
   // `server` of `pool`: `raw` RESP bytes, or (when `raw` is empty) `args` encoded.
   //   plain server:  its connection.
@@ -168,17 +170,13 @@ class Worker final : private backend::FlushGatherer {
   asio::io_context& io() { return io_; }
 
  private:
-  using BackendList = std::vector<std::unique_ptr<backend::BackendConnection>>;
-
   WorkerView makeView(std::shared_ptr<const topology::Topology> topology);
   void applyView(WorkerView view);
-  void rebuildBackends(const WorkerView& view);
+  void assignBackends(const WorkerView& view);
   backend::BackendOptions backendOptions(const WorkerView& view, uint32_t pool,
                                          const topology::ServerInfo& server);
   // Replication groups (worker_groups.cpp).
   backend::BackendConnection* pickReader(uint32_t pool, uint32_t server, uint64_t session_id);
-  backend::BackendConnection* leastLoadedReplica(uint32_t pool, uint32_t server,
-                                                 uint64_t session_id);
   void park(uint32_t pool, uint32_t server, uint64_t session_id, std::string_view raw,
             std::span<const std::string_view> args, backend::ReplyTarget& target,
             common::TimePoint received);
@@ -192,10 +190,7 @@ class Worker final : private backend::FlushGatherer {
   // True while `server` (a group of `pool`) is suspected after a READONLY reply.
   bool masterSuspected(const topology::PoolTopology& pool, const topology::ServerInfo& server);
   void moveSessions(const topology::Topology& next);
-  void retire(std::unique_ptr<backend::BackendConnection> connection);
-  void tendRetired(common::TimePoint now);
   void updateTickInterval();
-  void preconnect();
   void armTicker();
   void closeAll();
   // backend::FlushGatherer: the connections' writes join the end-of-turn SocketBatch.
@@ -222,10 +217,9 @@ class Worker final : private backend::FlushGatherer {
   std::vector<backend::BackendConnection*> deferred_backend_flushes_;
   std::vector<backend::BackendConnection*> flushing_backends_;  // null: forgotten mid-turn
   std::vector<backend::BackendConnection*> batched_backend_flushes_;
-  std::vector<BackendList> backends_;  // [pool][server x server_connections]
-  // Replication groups' readable replicas: [pool][server][replica] -> server_connections
-  // connections, replicas in the order of ServerInfo::replicas.
-  std::vector<std::vector<std::vector<BackendList>>> replica_backends_;
+  backend::BackendPool backends_;
+  route::NodeMap nodes_;  // (pool, server[, replica]) of topology_ -> node of backends_
+  std::vector<route::ReadCandidate> read_candidates_;  // pickReader's scratch
   ParkedWrites parked_;
   size_t read_rotation_ = 0;  // breaks ties between equally loaded replicas
   std::string route_error_;   // sendRequest's error text when no connection has one
@@ -236,9 +230,6 @@ class Worker final : private backend::FlushGatherer {
     common::TimePoint since{};
   };
   std::map<std::pair<std::string, std::string>, Suspicion> suspected_masters_;
-  std::vector<uint32_t> connections_per_server_;
-  BackendList retired_;    // draining their requests in flight
-  BackendList graveyard_;  // closed; destroyed on the next tick
   int client_epoll_fd_;
   asio::posix::stream_descriptor client_events_;  // owns client_epoll_fd_
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;

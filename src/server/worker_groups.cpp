@@ -8,19 +8,11 @@
 //                                   parked   (kWait: until the snapshot names a confirmed
 //                                             master, or failover_wait passes)
 //                                   error    (kRefused: several nodes claim master)
-//   read, by the pool's read_from:
-//     master          the master
-//     prefer_master   the master while it is confirmed and reachable, else a replica
-//     replica         the least loaded healthy replica; none: an error
-//     prefer_replica  the least loaded healthy replica; none: the master
-//     nearest         the lowest measured round trip among the confirmed master and the
-//                     healthy replicas; unknown round trips come last
-//
-// "Least loaded" counts the requests in flight on the connection the session would use; ties
-// rotate, so an idle group spreads sequential reads over every replica.
+//   read:  the node the pool's read_from picks (route/read_policy.h); with read_from: replica
+//          and no usable replica, an error
 #include <fmt/format.h>
 
-#include <limits>
+#include <span>
 
 #include "resp/encoder.h"
 #include "server/worker.h"
@@ -76,62 +68,31 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
   return sent ? nullptr : &connection->unavailableMessage();
 }
 
-backend::BackendConnection* Worker::leastLoadedReplica(uint32_t pool, uint32_t server,
-                                                       uint64_t session_id) {
-  auto& replicas = replica_backends_[pool][server];
-  if (replicas.empty()) return nullptr;
-  uint32_t per_server = connections_per_server_[pool];
-  size_t slot = per_server == 1 ? 0 : session_id % per_server;
-  size_t start = read_rotation_++ % replicas.size();
-  backend::BackendConnection* best = nullptr;
-  for (size_t i = 0; i < replicas.size(); ++i) {
-    backend::BackendConnection* candidate = replicas[(start + i) % replicas.size()][slot].get();
-    if (candidate->isBackingOff()) continue;
-    if (best == nullptr || candidate->inFlight() < best->inFlight()) best = candidate;
-  }
-  return best;
-}
-
+// The node read_from picks (route/read_policy.h), from what the connections the session
+// would use report: backing off or not, requests in flight.
 backend::BackendConnection* Worker::pickReader(uint32_t pool_index, uint32_t server,
                                                uint64_t session_id) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   const topology::ServerInfo& info = pool_topology.servers[server];
   backend::BackendConnection& master = backend(pool_index, server, session_id);
-  bool master_usable = info.master_readable && !master.isBackingOff();
-  switch (pool_topology.config->read_from) {
-    case config::ReadFrom::kMaster:
+  const route::ReadCandidate master_candidate{info.master_readable && !master.isBackingOff(),
+                                              master.inFlight(), info.master_rtt_usec};
+  std::span<const backend::NodeId> replica_nodes = nodes_.replicas(pool_index, server);
+  read_candidates_.clear();
+  for (size_t r = 0; r < replica_nodes.size(); ++r) {
+    backend::BackendConnection& replica = backends_.connection(replica_nodes[r], session_id);
+    read_candidates_.push_back(
+        {!replica.isBackingOff(), replica.inFlight(), info.replicas[r].rtt_usec});
+  }
+  const route::ReadChoice choice = route::chooseReadNode(
+      pool_topology.config->read_from, master_candidate, read_candidates_, read_rotation_);
+  switch (choice.kind) {
+    case route::ReadChoice::Kind::kMaster:
       return &master;
-    case config::ReadFrom::kPreferMaster: {
-      if (master_usable) return &master;
-      backend::BackendConnection* replica = leastLoadedReplica(pool_index, server, session_id);
-      return replica != nullptr ? replica : &master;
-    }
-    case config::ReadFrom::kReplica:
-      return leastLoadedReplica(pool_index, server, session_id);
-    case config::ReadFrom::kPreferReplica: {
-      backend::BackendConnection* replica = leastLoadedReplica(pool_index, server, session_id);
-      return replica != nullptr ? replica : &master;
-    }
-    case config::ReadFrom::kNearest: {
-      auto rank = [](int64_t rtt_usec) {
-        return rtt_usec < 0 ? std::numeric_limits<int64_t>::max() : rtt_usec;
-      };
-      backend::BackendConnection* best = master_usable ? &master : nullptr;
-      int64_t best_rtt = master_usable ? rank(info.master_rtt_usec) : 0;
-      uint32_t per_server = connections_per_server_[pool_index];
-      size_t slot = per_server == 1 ? 0 : session_id % per_server;
-      auto& replicas = replica_backends_[pool_index][server];
-      for (size_t r = 0; r < replicas.size(); ++r) {
-        backend::BackendConnection* candidate = replicas[r][slot].get();
-        int64_t rtt = rank(info.replicas[r].rtt_usec);
-        if (candidate->isBackingOff()) continue;
-        if (best == nullptr || rtt < best_rtt) {
-          best = candidate;
-          best_rtt = rtt;
-        }
-      }
-      return best != nullptr ? best : &master;
-    }
+    case route::ReadChoice::Kind::kReplica:
+      return &backends_.connection(replica_nodes[choice.replica], session_id);
+    case route::ReadChoice::Kind::kNone:
+      return nullptr;
   }
   return &master;
 }

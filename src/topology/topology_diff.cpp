@@ -6,10 +6,6 @@
 namespace sy::topology {
 namespace {
 
-auto tied(const ConnectionKey& k) {
-  return std::tie(k.pool, k.server, k.address, k.endpoint, k.auth, k.db, k.server_connections);
-}
-
 bool sameAddress(const config::Address& a, const config::Address& b) {
   return a.toString() == b.toString() && a.unix_mode == b.unix_mode;
 }
@@ -105,9 +101,6 @@ void appendList(std::string& out, const char* what, const std::vector<std::strin
 }
 
 }  // namespace
-
-bool operator==(const ConnectionKey& a, const ConnectionKey& b) { return tied(a) == tied(b); }
-bool operator<(const ConnectionKey& a, const ConnectionKey& b) { return tied(a) < tied(b); }
 
 ConnectionKey connectionKey(const PoolTopology& pool, const ServerInfo& server) {
   const config::PoolConfig& config = *pool.config;

@@ -15,26 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "backend/connection_key.h"
 #include "topology/topology.h"
 
 namespace sy::topology {
 
-// Everything a backend connection depends on. A connection built for one key serves a server
-// with an equal key unchanged. `timeout` and `tcpkeepalive` are deliberately not part of it:
-// a kept connection applies them in place, so a knob change does not reorder requests that a
-// client pipelined across the reload.
-struct ConnectionKey {
-  std::string pool;
-  std::string server;   // the server's identity (stats name)
-  std::string address;  // as written
-  Endpoint endpoint;    // as resolved: a host name that now resolves elsewhere is a change
-  std::string auth;
-  int db = 0;
-  uint32_t server_connections = 1;
-
-  friend bool operator==(const ConnectionKey& a, const ConnectionKey& b);
-  friend bool operator<(const ConnectionKey& a, const ConnectionKey& b);
-};
+using backend::ConnectionKey;
 
 // The key of a server's connections; for a replication group, of its master's.
 ConnectionKey connectionKey(const PoolTopology& pool, const ServerInfo& server);
