@@ -96,7 +96,7 @@ void ReplicationGroups::rediscover(const std::string& pool, const std::string& g
           group, pool, suppressed);
     }
     if (provider.watcher) provider.watcher->rediscover(group);
-    if (provider.prober) provider.prober->probeNow(group);
+    if (provider.prober) provider.prober->rediscover(group);
   }
 }
 
