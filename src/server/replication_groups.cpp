@@ -6,33 +6,15 @@
 namespace sy::server {
 namespace {
 
-topology::RoleProberOptions roleProberOptionsFor(const config::PoolConfig& pool) {
-  topology::RoleProberOptions options;
-  for (const config::ServerConfig& server : pool.servers) {
-    topology::RoleProbedGroupSeed seed{server.stats_name, {}};
-    if (server.isRoleProbedGroup()) {
-      for (const config::Address& node : server.group_nodes) {
-        seed.nodes.push_back({node.host, node.port});
-      }
-    } else if (!server.address.isUnix()) {
-      seed.nodes.push_back({server.address.host, server.address.port});
-    }
-    if (!seed.nodes.empty()) options.groups.push_back(std::move(seed));
-  }
-  options.node_password = pool.redis_auth;
-  options.probe_interval = common::Millis(pool.role_probe_interval_ms);
-  options.replica_max_lag_seconds = pool.replica_max_lag_s;
-  return options;
-}
-
 bool writesOpen(const topology::GroupView& view) {
   return view.master_confirmed && !view.failover_in_progress && view.claimed_masters.size() < 2;
 }
 
 }  // namespace
 
-ReplicationGroups::ReplicationGroups(asio::io_context& control_io, std::function<void()> publish)
-    : io_(control_io), publish_(std::move(publish)) {}
+ReplicationGroups::ReplicationGroups(asio::io_context& control_io, std::function<void()> publish,
+                                     ProviderFactory make_provider)
+    : io_(control_io), publish_(std::move(publish)), make_provider_(std::move(make_provider)) {}
 
 ReplicationGroups::~ReplicationGroups() { stop(); }
 
@@ -46,28 +28,14 @@ void ReplicationGroups::setBase(const topology::Topology& base) {
       auto view = views_.find({config.name, server.stats_name});
       if (view != views_.end()) kept.insert(*view);
     }
-    Provider provider;
-    provider.pool = config.name;
     auto listener =
         [this, pool_name = config.name](const std::shared_ptr<const topology::GroupView>& view) {
           onView(pool_name, view);
         };
-    if (config.isSentinelManaged()) {
-      topology::SentinelWatcherOptions options = topology::sentinelWatcherOptionsFor(config);
-      options.replica_max_lag_seconds = config.replica_max_lag_s;
-      provider.watcher =
-          std::make_unique<topology::SentinelWatcher>(io_, std::move(options), listener);
-    } else {
-      provider.prober =
-          std::make_unique<topology::RoleProber>(io_, roleProberOptionsFor(config), listener);
-    }
-    providers_.push_back(std::move(provider));
+    providers_.push_back({config.name, make_provider_(io_, config, std::move(listener))});
   }
   views_ = std::move(kept);
-  for (Provider& provider : providers_) {
-    if (provider.watcher) provider.watcher->start();
-    if (provider.prober) provider.prober->start();
-  }
+  for (Provider& provider : providers_) provider.provider->start();
 }
 
 void ReplicationGroups::stop() { retireProviders(); }
@@ -76,10 +44,7 @@ void ReplicationGroups::stop() { retireProviders(); }
 // cancelled have run.
 void ReplicationGroups::retireProviders() {
   if (providers_.empty()) return;
-  for (Provider& provider : providers_) {
-    if (provider.watcher) provider.watcher->stop();
-    if (provider.prober) provider.prober->stop();
-  }
+  for (Provider& provider : providers_) provider.provider->stop();
   auto doomed = std::make_shared<std::vector<Provider>>(std::move(providers_));
   providers_.clear();
   asio::post(io_, [doomed] {});
@@ -95,8 +60,7 @@ void ReplicationGroups::rediscover(const std::string& pool, const std::string& g
           "messages suppressed)",
           group, pool, suppressed);
     }
-    if (provider.watcher) provider.watcher->rediscover(group);
-    if (provider.prober) provider.prober->probeNow(group);
+    provider.provider->rediscover(group);
   }
 }
 

@@ -1,8 +1,9 @@
 // ReplicationGroups: the control plane of every replication group, on the control thread.
 //
-//   pool with `sentinels`          -> one topology::SentinelWatcher (every group of the pool)
-//   pool with role-probed groups   -> one topology::RoleProber
-//   each published GroupView --> views() --publish()--> the Proxy swaps in a snapshot with it
+//   each pool with groups      -> one topology::GroupProvider for all of them, made by the
+//                                 ProviderFactory (topology::makeGroupProvider: a
+//                                 SentinelWatcher with `sentinels`, else a RoleProber)
+//   each reported GroupView    --> views() --publish()--> the Proxy swaps in a snapshot with it
 //   a worker saw READONLY      --> rediscover(pool, group) --> that provider re-checks at once
 //
 // It also counts, per group, the failovers it followed (a new confirmed master) and how long
@@ -12,6 +13,8 @@
 // of groups that keep their name are kept until the new providers publish, so a reload does
 // not pause writes.
 // Thread: the control thread only (the providers' callbacks run there too).
+// Lifetime: setBase() and stop() stop the providers at once and destroy them from a later
+// handler of control_io, once the handlers their stop() cancelled have run.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -25,8 +28,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "topology/role_prober.h"
-#include "topology/sentinel_watcher.h"
+#include "config/config.h"
+#include "topology/group_provider.h"
 #include "topology/topology.h"
 
 namespace sy::server {
@@ -39,9 +42,15 @@ struct GroupFailoverStats {
 class ReplicationGroups {
  public:
   using Key = std::pair<std::string, std::string>;  // pool name, group name
+  // The provider of every group of `pool` (not yet started, never null) that reports to
+  // `listener`; tests pass one that makes fakes.
+  using ProviderFactory = std::function<std::unique_ptr<topology::GroupProvider>(
+      asio::io_context& control_io, const config::PoolConfig& pool,
+      topology::GroupProvider::Listener listener)>;
 
   // `publish` is called whenever views() changed.
-  ReplicationGroups(asio::io_context& control_io, std::function<void()> publish);
+  ReplicationGroups(asio::io_context& control_io, std::function<void()> publish,
+                    ProviderFactory make_provider = topology::makeGroupProvider);
   ~ReplicationGroups();
   ReplicationGroups(const ReplicationGroups&) = delete;
   ReplicationGroups& operator=(const ReplicationGroups&) = delete;
@@ -59,8 +68,7 @@ class ReplicationGroups {
  private:
   struct Provider {
     std::string pool;
-    std::unique_ptr<topology::SentinelWatcher> watcher;
-    std::unique_ptr<topology::RoleProber> prober;
+    std::unique_ptr<topology::GroupProvider> provider;
   };
 
   void onView(const std::string& pool, const std::shared_ptr<const topology::GroupView>& view);
@@ -69,6 +77,7 @@ class ReplicationGroups {
 
   asio::io_context& io_;
   std::function<void()> publish_;
+  ProviderFactory make_provider_;
   std::vector<Provider> providers_;
   topology::GroupViews views_;
   std::map<Key, GroupFailoverStats> failovers_;

@@ -58,6 +58,25 @@ GroupView assembleProbedView(const std::string& name, const std::vector<NodeProb
   return view;
 }
 
+RoleProberOptions roleProberOptionsFor(const config::PoolConfig& pool) {
+  RoleProberOptions options;
+  for (const config::ServerConfig& server : pool.servers) {
+    RoleProbedGroupSeed seed{server.stats_name, {}};
+    if (server.isRoleProbedGroup()) {
+      for (const config::Address& node : server.group_nodes) {
+        seed.nodes.push_back({node.host, node.port});
+      }
+    } else if (!server.address.isUnix()) {
+      seed.nodes.push_back({server.address.host, server.address.port});
+    }
+    if (!seed.nodes.empty()) options.groups.push_back(std::move(seed));
+  }
+  options.node_password = pool.redis_auth;
+  options.probe_interval = common::Millis(pool.role_probe_interval_ms);
+  options.replica_max_lag_seconds = pool.replica_max_lag_s;
+  return options;
+}
+
 RoleProber::RoleProber(asio::io_context& io, RoleProberOptions options, Listener listener)
     : io_(io),
       options_(std::move(options)),
@@ -100,7 +119,7 @@ std::shared_ptr<const GroupView> RoleProber::current(const std::string& name) co
   return nullptr;
 }
 
-void RoleProber::probeNow(const std::string& name) {
+void RoleProber::rediscover(const std::string& name) {
   for (GroupState& group : groups_) {
     if (group.seed.name == name) trigger(group);
   }

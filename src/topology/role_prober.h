@@ -1,7 +1,7 @@
 // RoleProber: finds the master of replication groups of plain Redis nodes (no Sentinel) by
 // asking every node its ROLE, as HAProxy's health checks do, and publishes one immutable
 // GroupView per group whenever what it knows changes. The Sentinel-less sibling of
-// SentinelWatcher.
+// SentinelWatcher; both are GroupProviders (group_provider.h).
 //
 //   round(group):  every node, in parallel:  ROLE   (deadline; round trip measured)
 //                    answered "master"  ->   INFO replication   (lag of its replicas)
@@ -11,7 +11,7 @@
 //                                          every other node: a replica judged by assessReplica
 //                  -> published (listener + one log line) if !sameState(last)
 //
-//   triggers:      start, a poll every probe_interval, probeNow(name) (e.g. after a READONLY
+//   triggers:      start, a poll every probe_interval, rediscover(name) (e.g. after a READONLY
 //                  reply). A trigger during a round for the same group runs one more round
 //                  right after it; rounds of one group never overlap.
 //
@@ -27,7 +27,6 @@
 #include <asio/steady_timer.hpp>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,7 +34,9 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "config/config.h"
 #include "topology/control_connection.h"
+#include "topology/group_provider.h"
 #include "topology/sentinel_view.h"
 
 namespace sy::topology {
@@ -53,6 +54,11 @@ struct RoleProberOptions {
   common::Millis probe_interval{1000};   // every node of every group is probed this often
   int64_t replica_max_lag_seconds = 10;  // -1: never judge replicas by lag
 };
+
+// The prober options for one pool of the config: a group per role-probed group (its nodes in
+// file order) and per plain server with a TCP address (itself); redis_auth,
+// role_probe_interval_ms and replica_max_lag_s.
+RoleProberOptions roleProberOptionsFor(const config::PoolConfig& pool);
 
 // Counters of the prober as a whole (control thread only).
 struct RoleProberStats {
@@ -78,26 +84,24 @@ GroupView assembleProbedView(const std::string& name, const std::vector<NodeProb
                              const std::optional<NodeAddress>& last_master,
                              int64_t max_lag_seconds);
 
-class RoleProber {
+class RoleProber final : public GroupProvider {
  public:
-  using Listener = std::function<void(const std::shared_ptr<const GroupView>&)>;
-
   RoleProber(asio::io_context& io, RoleProberOptions options, Listener listener);
-  ~RoleProber();
+  ~RoleProber() override;
   RoleProber(const RoleProber&) = delete;
   RoleProber& operator=(const RoleProber&) = delete;
 
   // Starts a round for every group, then one every probe_interval.
-  void start();
+  void start() override;
   // Closes every connection and timer; no listener call follows.
-  void stop();
+  void stop() override;
+  // Re-probes group `name` at once (after the running round, if one is); unknown names and
+  // calls while stopped are ignored.
+  void rediscover(const std::string& name) override;
 
   // The last published view of `name`, or null before the first (or for an unknown name).
   std::shared_ptr<const GroupView> current(const std::string& name) const;
   const RoleProberStats& stats() const { return stats_; }
-  // Re-probes group `name` at once (after the running round, if one is); unknown names and
-  // calls while stopped are ignored.
-  void probeNow(const std::string& name);
 
  private:
   struct Round;  // one probe round of one group (role_prober.cpp)

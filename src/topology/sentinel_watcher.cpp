@@ -50,6 +50,7 @@ SentinelWatcherOptions sentinelWatcherOptionsFor(const config::PoolConfig& pool)
   options.sentinel_user = pool.sentinel_auth_user;
   options.sentinel_password = pool.sentinel_auth_password;
   options.node_password = pool.redis_auth;
+  options.replica_max_lag_seconds = pool.replica_max_lag_s;
   return options;
 }
 

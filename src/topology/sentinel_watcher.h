@@ -1,6 +1,6 @@
 // SentinelWatcher: discovers and follows Sentinel-managed replication groups, as Redis's
 // guidelines for Sentinel clients describe, and publishes one immutable GroupView per group
-// whenever what it knows changes.
+// whenever what it knows changes. A GroupProvider (group_provider.h), like RoleProber.
 //
 //   round(group):  Sentinels in turn (reachable first, short deadlines)
 //                    SENTINEL get-master-addr-by-name / replicas / sentinels   (pipelined)
@@ -34,7 +34,6 @@
 #include <asio/steady_timer.hpp>
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -45,6 +44,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "topology/control_connection.h"
+#include "topology/group_provider.h"
 #include "topology/sentinel_view.h"
 
 namespace sy::topology {
@@ -71,7 +71,9 @@ struct SentinelWatcherOptions {
   int64_t replica_max_lag_seconds = 10;  // -1: never judge replicas by lag
 };
 
-// The watcher options for one pool of the config (which must be Sentinel-managed).
+// The watcher options for one pool of the config (which must be Sentinel-managed): its
+// Sentinels, a group per server (the configured address as the guess), sentinel_auth,
+// redis_auth and replica_max_lag_s.
 SentinelWatcherOptions sentinelWatcherOptionsFor(const config::PoolConfig& pool);
 
 // Counters of the watcher as a whole (control thread only).
@@ -83,23 +85,21 @@ struct SentinelWatcherStats {
   uint64_t published = 0;          // GroupViews published
 };
 
-class SentinelWatcher {
+class SentinelWatcher final : public GroupProvider {
  public:
-  using Listener = std::function<void(const std::shared_ptr<const GroupView>&)>;
-
   SentinelWatcher(asio::io_context& io, SentinelWatcherOptions options, Listener listener);
-  ~SentinelWatcher();
+  ~SentinelWatcher() override;
   SentinelWatcher(const SentinelWatcher&) = delete;
   SentinelWatcher& operator=(const SentinelWatcher&) = delete;
 
   // Subscribes to every Sentinel and starts a round for every group.
-  void start();
+  void start() override;
   // Closes every connection and timer; no listener call follows.
-  void stop();
+  void stop() override;
 
   // Runs a discovery round for group `name` now (after the running one, if any), e.g. after a
   // node answered READONLY. Unknown names and calls while stopped are ignored.
-  void rediscover(const std::string& name);
+  void rediscover(const std::string& name) override;
 
   // The last published view of `name`, or null before the first.
   std::shared_ptr<const GroupView> current(const std::string& name) const;

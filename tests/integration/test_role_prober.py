@@ -27,8 +27,8 @@ from view_stream import ViewStream, health_of, healthy  # noqa: E402
 
 INTERVAL_MS = 200
 # A re-probe asked on stdin must be published within this bound, far below the interval of
-# the driver that tests it (so only probeNow can explain the view).
-PROBE_NOW_BOUND_S = 5.0
+# the driver that tests it (so only rediscover can explain the view).
+REDISCOVER_BOUND_S = 5.0
 SLOW_INTERVAL_MS = 120_000
 SETTLE_S = 30.0
 
@@ -127,7 +127,7 @@ def test_two_nodes_claiming_master(group, probe):
     probe.wait("g0", settled(group), "one master again")
 
 
-def test_probe_now_reprobes_at_once(group, tmp_path):
+def test_rediscover_reprobes_at_once(group, tmp_path):
     slow = start_probe(tmp_path, group, interval_ms=SLOW_INTERVAL_MS)
     try:
         slow.wait("g0", settled(group), "the first round")
@@ -140,14 +140,14 @@ def test_probe_now_reprobes_at_once(group, tmp_path):
         slow.proc.stdin.write(b"g0\n")
         slow.proc.stdin.flush()
         arrived, _ = slow.wait("g0", lambda v: len(v["claimed_masters"]) == 2,
-                               "two masters after probeNow", timeout_s=PROBE_NOW_BOUND_S)
-        assert arrived - asked < PROBE_NOW_BOUND_S
+                               "two masters after rediscover", timeout_s=REDISCOVER_BOUND_S)
+        assert arrived - asked < REDISCOVER_BOUND_S
         assert slow.count("g0") == first + 1
         rogue.client().execute_command("REPLICAOF", HOST, str(group.master.port))
         group.wait_linked()
         slow.proc.stdin.write(b"unknown-group\ng0\n")  # an unknown name is ignored
         slow.proc.stdin.flush()
-        slow.wait("g0", settled(group), "one master after probeNow", timeout_s=PROBE_NOW_BOUND_S)
+        slow.wait("g0", settled(group), "one master after rediscover", timeout_s=REDISCOVER_BOUND_S)
     finally:
         assert slow.stop() == 0, slow.log()
 

@@ -1,6 +1,6 @@
 // role_probe: runs one RoleProber on real Redis nodes and prints every GroupView it publishes
 // as one JSON line on stdout (logs go to stderr). Each line read on stdin names a group to
-// re-probe at once (RoleProber::probeNow). Driven by tests/integration/test_role_prober.py;
+// re-probe at once (RoleProber::rediscover). Driven by tests/integration/test_role_prober.py;
 // also handy to watch a deployment by hand:
 //
 //   role_probe --group g0=127.0.0.1:7000,127.0.0.1:7001[,...] [--group ...]
@@ -63,7 +63,7 @@ class StdinProbeRequests {
       std::istream lines(&buffer_);
       std::string name;
       std::getline(lines, name);
-      if (!name.empty()) prober_.probeNow(name);
+      if (!name.empty()) prober_.rediscover(name);
       readLine();
     });
   }

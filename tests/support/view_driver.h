@@ -13,6 +13,7 @@
 #include <optional>
 #include <string_view>
 
+#include "topology/group_provider.h"
 #include "topology/sentinel_view.h"
 
 namespace sy::topology {
@@ -63,8 +64,7 @@ inline void printGroupView(const std::shared_ptr<const GroupView>& view) {
 
 // Starts `provider` (a SentinelWatcher or a RoleProber) and runs `io` until SIGINT or SIGTERM,
 // which stop the provider first.
-template <typename Provider>
-int runUntilSignalled(asio::io_context& io, Provider& provider) {
+inline int runUntilSignalled(asio::io_context& io, GroupProvider& provider) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code&, int) {
     provider.stop();

@@ -1,12 +1,16 @@
 // How a role-probed group's view is assembled from one round's ROLE / INFO answers (one
-// master, none, several), and how sameState and describeChange treat competing masters and
-// round-trip figures.
+// master, none, several), how sameState and describeChange treat competing masters and
+// round-trip figures, and which groups a pool's configuration gives the prober.
 #include "topology/role_prober.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "config/config.h"
 
 namespace sy::topology {
 namespace {
@@ -129,6 +133,44 @@ TEST(RoleProbedView, NodeListedTwiceCountsOnce) {
                                answeredReplica(kNodeB, kNodeA, "connected", 10, 40),
                                answeredReplica(kNodeB, kNodeA, "connected", 10, 40)};
   EXPECT_EQ(assembleProbedView("g0", nodes, std::nullopt, 10).replicas.size(), 1u);
+}
+
+config::Address tcp(std::string host, uint16_t port) {
+  config::Address address;
+  address.host = std::move(host);
+  address.port = port;
+  return address;
+}
+
+TEST(RoleProberOptions, FromPoolConfig) {
+  config::PoolConfig pool;
+  pool.redis_auth = "node-pw";
+  pool.role_probe_interval_ms = 250;
+  pool.replica_max_lag_s = 3;
+  config::ServerConfig group;
+  group.stats_name = "g0";
+  group.address = tcp("10.0.0.11", 6379);
+  group.group_nodes = {tcp("10.0.0.11", 6379), tcp("10.0.0.12", 6380)};
+  pool.servers.push_back(group);
+  config::ServerConfig plain;
+  plain.stats_name = "10.0.0.21:6379";
+  plain.address = tcp("10.0.0.21", 6379);
+  pool.servers.push_back(plain);
+  config::ServerConfig unix_socket;  // no address ROLE could be asked at: no group
+  unix_socket.stats_name = "/tmp/redis.sock:";
+  unix_socket.address.unix_path = "/tmp/redis.sock";
+  pool.servers.push_back(unix_socket);
+
+  RoleProberOptions options = roleProberOptionsFor(pool);
+  ASSERT_EQ(options.groups.size(), 2u);
+  EXPECT_EQ(options.groups[0].name, "g0");
+  EXPECT_EQ(options.groups[0].nodes,
+            (std::vector<NodeAddress>{{"10.0.0.11", 6379}, {"10.0.0.12", 6380}}));
+  EXPECT_EQ(options.groups[1].name, "10.0.0.21:6379");
+  EXPECT_EQ(options.groups[1].nodes, (std::vector<NodeAddress>{{"10.0.0.21", 6379}}));
+  EXPECT_EQ(options.node_password, "node-pw");
+  EXPECT_EQ(options.probe_interval, common::Millis(250));
+  EXPECT_EQ(options.replica_max_lag_seconds, 3);
 }
 
 }  // namespace

@@ -169,6 +169,7 @@ TEST(SentinelWatcherOptions, FromPoolConfig) {
   pool.redis_auth = "node-pw";
   pool.sentinel_auth_user = "watcher";
   pool.sentinel_auth_password = "pw";
+  pool.replica_max_lag_s = 3;
   config::Address sentinel;
   sentinel.host = "10.0.0.1";
   sentinel.port = 26379;
@@ -188,6 +189,7 @@ TEST(SentinelWatcherOptions, FromPoolConfig) {
   EXPECT_EQ(options.sentinel_user, "watcher");
   EXPECT_EQ(options.sentinel_password, "pw");
   EXPECT_EQ(options.node_password, "node-pw");
+  EXPECT_EQ(options.replica_max_lag_seconds, 3);
 }
 
 }  // namespace
