@@ -1,5 +1,6 @@
-// ControlConnection: a small asynchronous Redis client for the control plane (Sentinel
-// queries, ROLE / INFO probes, Sentinel event subscriptions). Not for the data path.
+// ControlConnection: the control plane's one small asynchronous Redis client (Sentinel
+// queries, ROLE / INFO probes, Sentinel event subscriptions, the auto_eject_hosts probes of
+// server::Ejector). Not for the data path.
 //
 //   request(args, handler) --> [connect + AUTH on first use] --> pipelined on one socket
 //   socket --ReplyFramer--> one framed reply --> the oldest pending handler (FIFO)
