@@ -2,14 +2,14 @@
 
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
-#include <asio/write.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <string_view>
 
-#include "common/byte_buffer.h"
 #include "common/clock.h"
-#include "resp/encoder.h"
+#include "topology/control_connection.h"
 #include "topology/topology_diff.h"
 
 namespace sy::server {
@@ -18,6 +18,7 @@ namespace {
 constexpr int64_t kDefaultProbeTimeoutMs = 1000;
 // A server_retry_timeout of 0 must not turn a down server into a busy probe loop.
 constexpr int64_t kMinProbeIntervalMs = 100;
+constexpr std::string_view kPong = "+PONG\r\n";
 
 int64_t nowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -45,15 +46,10 @@ class Ejector::ServerHealth final : public backend::HealthObserver {
 // One probe cycle of an ejected server. Shared by its pending handlers, which keeps it alive
 // until the last of them has run.
 struct Ejector::Probe {
-  Probe(asio::io_context& io, Key k) : key(std::move(k)), timer(io), deadline(io), socket(io) {}
+  Probe(asio::io_context& io, Key k) : key(std::move(k)), timer(io) {}
   Key key;
-  asio::steady_timer timer;     // server_retry_timeout before the probe
-  asio::steady_timer deadline;  // the probe's own time limit
-  asio::generic::stream_protocol::socket socket;
-  std::string request;
-  std::string expected;  // the replies a healthy server gives, byte for byte
-  std::string received;
-  std::array<char, 512> buffer{};
+  asio::steady_timer timer;                                 // server_retry_timeout before the probe
+  std::shared_ptr<topology::ControlConnection> connection;  // fresh for every probe
   bool done = false;
 };
 
@@ -64,14 +60,16 @@ Ejector::~Ejector() { stop(); }
 
 void Ejector::stop() {
   stopped_ = true;
-  for (auto& [key, probe] : probes_) {
-    std::error_code ignored;
-    probe->done = true;
-    probe->timer.cancel();
-    probe->deadline.cancel();
-    probe->socket.close(ignored);
-  }
+  for (auto& [key, probe] : probes_) cancelProbe(*probe);
   probes_.clear();
+}
+
+// Its timer's handler sees `done`; close() drops the connection's handlers uncalled.
+void Ejector::cancelProbe(Probe& probe) {
+  probe.done = true;
+  probe.timer.cancel();
+  if (probe.connection != nullptr) probe.connection->close();
+  probe.connection.reset();
 }
 
 void Ejector::setBase(std::shared_ptr<const topology::Topology> base) {
@@ -82,11 +80,7 @@ void Ejector::setBase(std::shared_ptr<const topology::Topology> base) {
       ++it;
       continue;
     }
-    std::error_code ignored;
-    it->second->done = true;
-    it->second->timer.cancel();
-    it->second->deadline.cancel();
-    it->second->socket.close(ignored);
+    cancelProbe(*it->second);
     it = probes_.erase(it);
   }
 }
@@ -142,55 +136,27 @@ void Ejector::startProbe(const std::shared_ptr<Probe>& probe) {
     if (info.stats_name == probe->key.second) server = &info;
   }
   if (server == nullptr) return;
-  common::ByteBuffer request(256);
-  if (!pool->config->redis_auth.empty()) {
-    std::string_view auth[] = {"AUTH", pool->config->redis_auth};
-    resp::appendCommand(request, auth);
-    probe->expected += "+OK\r\n";
-  }
-  std::string_view ping[] = {"PING"};
-  resp::appendCommand(request, ping);
-  probe->expected += "+PONG\r\n";
-  probe->request.assign(request.view());
   int64_t timeout =
       pool->config->timeout_ms > 0 ? pool->config->timeout_ms : kDefaultProbeTimeoutMs;
-  probe->deadline.expires_after(std::chrono::milliseconds(timeout));
-  probe->deadline.async_wait([this, probe](const std::error_code& error) {
-    if (!error) finishProbe(probe, false, "no answer in time");
+  // connect_timeout 0: the one deadline covers connecting, AUTH and PING together. An AUTH
+  // the server refuses fails the PING with the refusal.
+  topology::ControlConnectionOptions options{.auth_user = "",
+                                             .auth_password = pool->config->redis_auth,
+                                             .connect_timeout = common::Millis(0),
+                                             .request_timeout = common::Millis(timeout)};
+  probe->connection = topology::ControlConnection::create(io_, server->endpoint,
+                                                          server->address_text, std::move(options));
+  probe->connection->request({"PING"}, [this, probe](common::Result<std::string> reply) {
+    if (!reply.ok()) return finishProbe(probe, false, reply.error().message);
+    bool ok = *reply == kPong;
+    finishProbe(probe, ok,
+                ok ? "" : "unexpected reply '" + reply->substr(0, reply->find('\r')) + "'");
   });
-  std::error_code error;
-  probe->socket.open(server->endpoint.protocol(), error);
-  if (error) return finishProbe(probe, false, error.message());
-  probe->socket.async_connect(server->endpoint, [this, probe](const std::error_code& ec) {
-    if (probe->done) return;
-    if (ec) return finishProbe(probe, false, "connect: " + ec.message());
-    asio::async_write(probe->socket, asio::buffer(probe->request),
-                      [this, probe](const std::error_code& write_error, size_t) {
-                        if (probe->done) return;
-                        if (write_error) return finishProbe(probe, false, write_error.message());
-                        readProbe(probe);
-                      });
-  });
-}
-
-void Ejector::readProbe(const std::shared_ptr<Probe>& probe) {
-  probe->socket.async_read_some(
-      asio::buffer(probe->buffer), [this, probe](const std::error_code& error, size_t n) {
-        if (probe->done) return;
-        if (error) return finishProbe(probe, false, error.message());
-        probe->received.append(probe->buffer.data(), n);
-        if (probe->received.size() < probe->expected.size()) return readProbe(probe);
-        bool ok = probe->received == probe->expected;
-        finishProbe(probe, ok, ok ? "" : "unexpected reply '" + probe->received + "'");
-      });
 }
 
 void Ejector::finishProbe(const std::shared_ptr<Probe>& probe, bool ok, const std::string& why) {
   if (probe->done) return;
-  probe->done = true;
-  std::error_code ignored;
-  probe->deadline.cancel();
-  probe->socket.close(ignored);
+  cancelProbe(*probe);
   auto it = probes_.find(probe->key);
   if (it == probes_.end() || it->second != probe || stopped_) return;
   probes_.erase(it);

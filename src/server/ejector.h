@@ -4,7 +4,8 @@
 //   worker: BackendConnection --HealthObserver (ServerHealth)--post--> control thread
 //   control: EjectionTracker: server_failure_limit failures in a row -> ejected
 //            -> publish(): the Proxy swaps in base + ejections (keys move to live servers)
-//            after server_retry_timeout: probe on a fresh connection ([AUTH] + PING)
+//            after server_retry_timeout: probe on a fresh topology::ControlConnection
+//            ([AUTH redis_auth] + PING, one deadline: the pool's timeout, else 1 s)
 //              +PONG -> readmitted, publish(); anything else -> probe again a timeout later
 //
 // nutcracker puts an ejected server back blindly when its retry time passes; here it comes
@@ -14,11 +15,8 @@
 // the ServerHealth observers are called on worker threads and only post.
 #pragma once
 
-#include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 
-#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -46,6 +44,7 @@ class Ejector {
   // removed, so connections may keep the pointer).
   backend::HealthObserver& observer(const std::string& pool, const std::string& server);
   const topology::EjectionTracker& tracker() const { return tracker_; }
+  // Cancels every probe (its timer and connection); no probe calls back afterwards.
   void stop();
 
  private:
@@ -56,8 +55,8 @@ class Ejector {
   void onReport(const Key& key, bool ok);
   void scheduleProbe(const Key& key);
   void startProbe(const std::shared_ptr<Probe>& probe);
-  void readProbe(const std::shared_ptr<Probe>& probe);
   void finishProbe(const std::shared_ptr<Probe>& probe, bool ok, const std::string& why);
+  static void cancelProbe(Probe& probe);
   const topology::PoolTopology* ejectingPool(const std::string& pool) const;
 
   asio::io_context& io_;

@@ -1,5 +1,6 @@
 #include "topology/control_connection.h"
 
+#include <netinet/in.h>
 #include <asio/connect.hpp>
 #include <asio/write.hpp>
 
@@ -27,10 +28,28 @@ std::shared_ptr<ControlConnection> ControlConnection::create(asio::io_context& i
   return std::make_shared<ControlConnection>(io, std::move(address), std::move(options));
 }
 
+std::shared_ptr<ControlConnection> ControlConnection::create(asio::io_context& io,
+                                                             Endpoint endpoint, std::string name,
+                                                             ControlConnectionOptions options) {
+  return std::make_shared<ControlConnection>(io, std::move(endpoint), std::move(name),
+                                             std::move(options));
+}
+
 ControlConnection::ControlConnection(asio::io_context& io, NodeAddress address,
                                      ControlConnectionOptions options)
     : io_(io),
       address_(std::move(address)),
+      name_(address_.toString()),
+      options_(std::move(options)),
+      resolver_(io),
+      socket_(io),
+      timer_(io) {}
+
+ControlConnection::ControlConnection(asio::io_context& io, Endpoint endpoint, std::string name,
+                                     ControlConnectionOptions options)
+    : io_(io),
+      endpoint_(std::move(endpoint)),
+      name_(std::move(name)),
       options_(std::move(options)),
       resolver_(io),
       socket_(io),
@@ -108,6 +127,10 @@ void ControlConnection::startConnect() {
   }
   // Connecting has no timer of its own: the deadline of the first pending request (which
   // includes connect_timeout) bounds it.
+  if (endpoint_) {
+    connectTo({*endpoint_});
+    return;
+  }
   auto self = shared_from_this();
   uint64_t generation = generation_;
   resolver_.async_resolve(address_.host, std::to_string(address_.port),
@@ -125,23 +148,30 @@ void ControlConnection::onResolved(const std::error_code& error,
     fail("cannot resolve " + address_.host + ": " + error.message());
     return;
   }
-  auto self = shared_from_this();
-  uint64_t generation = generation_;
-  asio::async_connect(
-      socket_, results,
-      [self, generation](const std::error_code& connect_error, const asio::ip::tcp::endpoint&) {
-        if (generation != self->generation_) return;
-        self->onConnected(connect_error);
-      });
+  std::vector<Endpoint> endpoints;
+  for (const auto& entry : results) endpoints.emplace_back(entry.endpoint());
+  connectTo(endpoints);
 }
 
-void ControlConnection::onConnected(const std::error_code& error) {
+void ControlConnection::connectTo(const std::vector<Endpoint>& endpoints) {
+  auto self = shared_from_this();
+  uint64_t generation = generation_;
+  asio::async_connect(socket_, endpoints,
+                      [self, generation](const std::error_code& error, const Endpoint& endpoint) {
+                        if (generation != self->generation_) return;
+                        self->onConnected(error, endpoint);
+                      });
+}
+
+void ControlConnection::onConnected(const std::error_code& error, const Endpoint& endpoint) {
   if (error) {
-    fail("cannot connect to " + address_.toString() + ": " + error.message());
+    fail("cannot connect to " + name_ + ": " + error.message());
     return;
   }
   std::error_code ignored;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (endpoint.protocol().protocol() == IPPROTO_TCP) {
+    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  }
   socket_.set_option(asio::socket_base::keep_alive(true), ignored);
   state_ = State::kReady;
   armRead();
@@ -155,17 +185,17 @@ void ControlConnection::flush() {
   write_in_progress_ = true;
   auto self = shared_from_this();
   uint64_t generation = generation_;
-  asio::async_write(
-      socket_, asio::buffer(writing_), [self, generation](const std::error_code& error, size_t) {
-        if (generation != self->generation_) return;
-        self->write_in_progress_ = false;
-        self->writing_.clear();
-        if (error) {
-          self->fail("write to " + self->address_.toString() + " failed: " + error.message());
-          return;
-        }
-        self->flush();
-      });
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self, generation](const std::error_code& error, size_t) {
+                      if (generation != self->generation_) return;
+                      self->write_in_progress_ = false;
+                      self->writing_.clear();
+                      if (error) {
+                        self->fail("write to " + self->name_ + " failed: " + error.message());
+                        return;
+                      }
+                      self->flush();
+                    });
 }
 
 void ControlConnection::armRead() {
@@ -180,9 +210,8 @@ void ControlConnection::armRead() {
 
 void ControlConnection::onRead(const std::error_code& error, size_t bytes) {
   if (error) {
-    fail(error == asio::error::eof
-             ? address_.toString() + " closed the connection"
-             : "read from " + address_.toString() + " failed: " + error.message());
+    fail(error == asio::error::eof ? name_ + " closed the connection"
+                                   : "read from " + name_ + " failed: " + error.message());
     return;
   }
   in_.append(read_chunk_, bytes);
@@ -193,13 +222,13 @@ void ControlConnection::onRead(const std::error_code& error, size_t bytes) {
     resp::ParseStatus status = framer_.frame(std::string_view(in_).substr(offset), consumed);
     if (status == resp::ParseStatus::kNeedMore && !framer_.oversized()) break;
     if (status == resp::ParseStatus::kError) {
-      fail("malformed reply from " + address_.toString() + ": " + std::string(framer_.error()));
+      fail("malformed reply from " + name_ + ": " + std::string(framer_.error()));
       return;
     }
     // Control replies (ROLE, SENTINEL, INFO) are small: one past the framer's limit is not
     // held while it comes.
     if (framer_.oversized() || framer_.lastReplyOversized()) {
-      fail("reply from " + address_.toString() + " larger than the limit");
+      fail("reply from " + name_ + " larger than the limit");
       return;
     }
     std::string reply = in_.substr(offset, consumed);
@@ -217,7 +246,7 @@ void ControlConnection::dispatch(std::string reply) {
       on_message_(reply);
       return;
     }
-    fail("unexpected reply from " + address_.toString());
+    fail("unexpected reply from " + name_);
     return;
   }
   ReplyHandler handler = std::move(pending_.front().handler);
@@ -246,7 +275,7 @@ void ControlConnection::onDeadline(const std::error_code& error) {
     armDeadline();
     return;
   }
-  fail(address_.toString() +
+  fail(name_ +
        (state_ == State::kReady ? " did not answer within " : " could not be reached within ") +
        std::to_string(options_.request_timeout.count()) + " ms");
 }

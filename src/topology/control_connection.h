@@ -1,9 +1,13 @@
-// ControlConnection: a small asynchronous Redis client for the control plane (Sentinel
-// queries, ROLE / INFO probes, Sentinel event subscriptions). Not for the data path.
+// ControlConnection: the control plane's one small asynchronous Redis client (Sentinel
+// queries, ROLE / INFO probes, Sentinel event subscriptions, the auto_eject_hosts probes of
+// server::Ejector). Not for the data path.
 //
 //   request(args, handler) --> [connect + AUTH on first use] --> pipelined on one socket
 //   socket --ReplyFramer--> one framed reply --> the oldest pending handler (FIFO)
 //   after subscribe(): replies with no pending request go to the message handler
+//
+// The peer is a NodeAddress (its host resolved on every connect) or an endpoint resolved
+// beforehand: TCP or a unix socket, as a configured server's ServerInfo::endpoint.
 //
 // Every request has a deadline: request_timeout from when it is issued, plus connect_timeout
 // when the connection must be (re)established first. An error, a closed
@@ -17,6 +21,7 @@
 // connection never calls back into its owner.
 #pragma once
 
+#include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
@@ -25,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,6 +45,8 @@ namespace sy::topology {
 struct ControlConnectionOptions {
   std::string auth_user;      // AUTH user password when both are set
   std::string auth_password;  // AUTH password when only it is set; nothing when empty
+  // Added to a request's deadline when the connection must be opened first; with 0 the
+  // request_timeout bounds connecting, AUTH and the request together.
   common::Millis connect_timeout{1000};
   common::Millis request_timeout{1000};
 };
@@ -52,9 +60,17 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   // The reply or failure, and the request's round trip in microseconds (-1 on failure).
   using TimedReplyHandler = std::function<void(common::Result<std::string>, int64_t rtt_usec)>;
 
+  using Endpoint = asio::generic::stream_protocol::endpoint;
+
   static std::shared_ptr<ControlConnection> create(asio::io_context& io, NodeAddress address,
                                                    ControlConnectionOptions options);
+  // To an endpoint resolved beforehand (TCP or unix socket); `name` names it in errors.
+  static std::shared_ptr<ControlConnection> create(asio::io_context& io, Endpoint endpoint,
+                                                   std::string name,
+                                                   ControlConnectionOptions options);
   ControlConnection(asio::io_context& io, NodeAddress address, ControlConnectionOptions options);
+  ControlConnection(asio::io_context& io, Endpoint endpoint, std::string name,
+                    ControlConnectionOptions options);
   ~ControlConnection();
   ControlConnection(const ControlConnection&) = delete;
   ControlConnection& operator=(const ControlConnection&) = delete;
@@ -78,6 +94,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   // Closes the socket and forgets every handler without calling it.
   void close();
 
+  // The node's address; empty (port 0) for a connection made from an endpoint.
   const NodeAddress& address() const { return address_; }
   bool isConnected() const { return state_ == State::kReady; }
 
@@ -92,7 +109,8 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   void sendTimed(std::vector<std::string> args, TimedReplyHandler handler);
   void startConnect();
   void onResolved(const std::error_code& error, asio::ip::tcp::resolver::results_type results);
-  void onConnected(const std::error_code& error);
+  void connectTo(const std::vector<Endpoint>& endpoints);
+  void onConnected(const std::error_code& error, const Endpoint& endpoint);
   void flush();
   void armRead();
   void onRead(const std::error_code& error, size_t bytes);
@@ -104,9 +122,11 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
 
   asio::io_context& io_;
   NodeAddress address_;
+  std::optional<Endpoint> endpoint_;  // when set, connects there without resolving address_
+  std::string name_;                  // the peer in error messages: host:port or socket path
   ControlConnectionOptions options_;
   asio::ip::tcp::resolver resolver_;
-  asio::ip::tcp::socket socket_;
+  asio::generic::stream_protocol::socket socket_;
   asio::steady_timer timer_;
   State state_ = State::kIdle;
   uint64_t generation_ = 0;  // bumped by every close; handlers of an older one do nothing

@@ -1,6 +1,7 @@
 """auto_eject_hosts: a failing server leaves the distribution after server_failure_limit
-failures in a row and comes back only after it answers a probe; without auto_eject_hosts a
-down server's keys get errors and never move.
+failures in a row and comes back only after it answers a probe ([AUTH redis_auth] + PING on a
+fresh connection, to a TCP address or a unix socket); without auto_eject_hosts a down
+server's keys get errors and never move.
 
 Where keys go during an ejection is compared with nutcracker configured with the remaining
 servers only (that is the ring nutcracker rebuilds when it ejects a server).
@@ -13,6 +14,7 @@ import time
 from harness import ErrorReply, Nutcracker, locate_many, pool_config, spread_keys, wait_until
 
 KEYS = spread_keys(300, suffix=":eject")
+PASSWORD = "probe-secret"
 
 
 def write_all(client) -> list:
@@ -81,6 +83,61 @@ def test_ejected_server_keys_move_as_nutcracker_moves_them_and_come_back(procs):
     flush([a, c])
     assert write_all(client) == []
     assert where(servers) == full, "keys did not return to b"
+
+
+def test_probe_authenticates_with_redis_auth_and_a_refused_auth_keeps_the_server_out(procs):
+    servers = procs.redis(2, requirepass=PASSWORD)
+    a, b = servers
+    proxy = procs.proxy(pools=[eject_pool(servers, redis_auth=PASSWORD)],
+                        extra_args=["-i", "50", "--threads", "1"])
+    client = proxy.client(password=PASSWORD)
+    assert write_all(client) == []
+    full = where(servers)
+    assert 1 in full.values(), "no key on the server to eject"
+    flush(servers)
+
+    b.kill()
+    wait_until(lambda: write_all(client) == [], "b's keys to move to a")
+    # b is back but wants another password: its probe's AUTH is refused, so it stays out
+    # although it answers.
+    b.requirepass = "another-secret"
+    b.restart()
+    wait_until(lambda: "b still ejected: probe failed: AUTH refused" in proxy.log_text(),
+               "a probe of b refused at AUTH")
+    flush([a])
+    assert write_all(client) == []
+    assert set(where(servers).values()) == {0}, "b took keys back without a PONG"
+    assert "b answered its probe" not in proxy.log_text()
+
+    # With the pool's password again the next probe authenticates, gets PONG, readmits b.
+    b.client().config_set("requirepass", PASSWORD)
+    b.requirepass = PASSWORD
+    wait_until(lambda: "b answered its probe" in proxy.log_text(), "b to be readmitted")
+    flush(servers)
+    assert write_all(client) == []
+    assert where(servers) == full, "keys did not return to b"
+
+
+def test_a_server_on_a_unix_socket_is_probed_on_its_socket(procs, tmp_path):
+    path = str(tmp_path / "b.sock")
+    a, = procs.redis(1)
+    b, = procs.redis(1, extra_args=["--unixsocket", path, "--unixsocketperm", "700"])
+    proxy = procs.proxy(pools=[eject_pool([a, path])], extra_args=["-i", "50", "--threads", "1"])
+    client = proxy.client()
+    assert write_all(client) == []
+    full = where([a, b])
+    assert 1 in full.values(), "no key on the server to eject"
+    flush([a, b])
+
+    b.kill()
+    wait_until(lambda: write_all(client) == [], "b's keys to move to a")
+    wait_until(lambda: f"b still ejected: probe failed: cannot connect to {path}"
+               in proxy.log_text(), "a failed probe of b's socket")
+    b.restart()
+    wait_until(lambda: "b answered its probe" in proxy.log_text(), "b to be readmitted")
+    flush([a, b])
+    assert write_all(client) == []
+    assert where([a, b]) == full, "keys did not return to b"
 
 
 def test_without_auto_eject_hosts_a_down_server_keeps_its_keys(procs):

@@ -1,14 +1,18 @@
 // ControlConnection against a fake upstream on 127.0.0.1 that checks the bytes it receives:
 // AUTH before the first request, pipelined replies in order, deadlines, refused AUTH,
-// refused connections, and close() dropping handlers.
+// refused connections, and close() dropping handlers; and against a resolved endpoint (TCP
+// or a unix socket).
 #include "topology/control_connection.h"
 
 #include <gtest/gtest.h>
 
 #include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
+
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -221,6 +225,60 @@ TEST(ControlConnection, SubscribedPushesGoToTheMessageHandler) {
   ASSERT_TRUE(confirmed.reply && confirmed.reply->ok());
   EXPECT_EQ(**confirmed.reply, confirm);
   EXPECT_EQ(pushed, message);
+}
+
+TEST(ControlConnection, ToAnEndpointTheRequestTimeoutCoversConnectingWhenConnectTimeoutIsZero) {
+  asio::io_context io;
+  FakeUpstream upstream(io, "*1\r\n$4\r\nPING\r\n", "");
+  ControlConnection::Endpoint endpoint(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), upstream.port()));
+  auto connection = ControlConnection::create(io, endpoint, "silent",
+                                              {"", "", common::Millis(0), common::Millis(100)});
+  Outcome ping;
+  auto started = std::chrono::steady_clock::now();
+  connection->request({"PING"}, [&](common::Result<std::string> r) { ping.reply = r; });
+  runUntil(io, [&] { return ping.reply.has_value(); });
+  ASSERT_TRUE(ping.reply && !ping.reply->ok());
+  EXPECT_EQ(ping.reply->error().message, "silent did not answer within 100 ms");
+  EXPECT_EQ(upstream.accepted, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1000));
+}
+
+TEST(ControlConnection, ToAUnixSocketEndpoint) {
+  asio::io_context io;
+  std::string path = testing::TempDir() + "control_connection_" + std::to_string(::getpid());
+  ::unlink(path.c_str());
+  using Local = asio::local::stream_protocol;
+  Local::acceptor acceptor(io, Local::endpoint(path));
+  Local::socket peer(io);
+  std::string received(14, '\0');
+  acceptor.async_accept(peer, [&](const std::error_code& error) {
+    if (error) return;
+    asio::async_read(peer, asio::buffer(received), [&](const std::error_code& e, size_t) {
+      if (!e) asio::write(peer, asio::buffer(std::string("+PONG\r\n")));
+    });
+  });
+  ControlConnection::Endpoint endpoint{Local::endpoint(path)};
+  auto connection = ControlConnection::create(io, endpoint, path, {});
+  Outcome ping;
+  connection->request({"PING"}, [&](common::Result<std::string> r) { ping.reply = r; });
+  runUntil(io, [&] { return ping.reply.has_value(); });
+  ASSERT_TRUE(ping.reply && ping.reply->ok());
+  EXPECT_EQ(**ping.reply, "+PONG\r\n");
+  EXPECT_EQ(received, "*1\r\n$4\r\nPING\r\n");
+
+  // A socket that is gone: the failure names its path.
+  connection->close();
+  acceptor.close();
+  ::unlink(path.c_str());
+  io.restart();
+  auto gone = ControlConnection::create(io, endpoint, path, {});
+  Outcome failed;
+  gone->request({"PING"}, [&](common::Result<std::string> r) { failed.reply = r; });
+  runUntil(io, [&] { return failed.reply.has_value(); });
+  ASSERT_TRUE(failed.reply && !failed.reply->ok());
+  EXPECT_EQ(failed.reply->error().message.rfind("cannot connect to " + path + ": ", 0), 0u)
+      << failed.reply->error().message;
 }
 
 }  // namespace
