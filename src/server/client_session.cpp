@@ -19,7 +19,7 @@
 #include "server/local_commands.h"
 #include "server/pending_request.h"
 #include "server/proxy_stats.h"
-#include "server/worker.h"
+#include "server/session_host.h"
 
 namespace sy::server {
 namespace {
@@ -30,16 +30,16 @@ bool wouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
 
 }  // namespace
 
-ClientSession::ClientSession(Worker& worker, int fd, bool is_tcp, uint32_t pool_index,
+ClientSession::ClientSession(SessionHost& host, int fd, bool is_tcp, uint32_t pool_index,
                              PoolCounters& counters, std::atomic<int64_t>& open_clients,
                              uint64_t id)
-    : worker_(worker),
+    : host_(host),
       fd_(fd),
       pool_index_(pool_index),
       counters_(counters),
       open_clients_(open_clients),
       id_(id),
-      parser_(worker.parserLimits()) {
+      parser_(host.parserLimits()) {
   if (is_tcp) {
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -60,7 +60,7 @@ void ClientSession::updateInterest() {
   if (!paused_ && !input_closed_) wanted |= EPOLLIN;
   if (write_blocked_) wanted |= EPOLLOUT;
   if (wanted == interest_) return;
-  worker_.watchClient(fd_, *this, interest_, wanted);
+  host_.watchClient(fd_, *this, interest_, wanted);
   interest_ = wanted;
 }
 
@@ -82,7 +82,7 @@ std::span<char> ClientSession::onEvents(uint32_t events, std::span<char> scratch
 void ClientSession::endOp() {
   SY_ASSERT(ops_ > 0);
   --ops_;
-  if (closing_ && ops_ == 0) worker_.destroySession(*this);  // last use of `this`
+  if (closing_ && ops_ == 0) host_.destroySession(*this);  // last use of `this`
 }
 
 // The stash when a request spans reads, else the worker's scratch.
@@ -133,7 +133,7 @@ void ClientSession::takeInput(std::string_view chunk) {
   }
   size_t used = processInput(chunk);
   if (used < chunk.size() && !closing_ && !input_closed_) {
-    stash_ = worker_.buffers().acquire();
+    stash_ = host_.buffers().acquire();
     stash_->append(chunk.substr(used));
   }
 }
@@ -142,13 +142,13 @@ void ClientSession::processStash() {
   size_t used = processInput(stash_->view());
   if (!stash_) return;  // closed meanwhile
   stash_->consume(used);
-  if (stash_->empty()) worker_.buffers().release(std::move(stash_));
+  if (stash_->empty()) host_.buffers().release(std::move(stash_));
 }
 
 // Parses and dispatches every complete request in `data`; returns the bytes used.
 size_t ClientSession::processInput(std::string_view data) {
   processing_ = true;
-  resp::Request& request = worker_.parsedRequest();
+  resp::Request& request = host_.parsedRequest();
   size_t offset = 0;
   while (offset < data.size() && !paused_ && !closing_ && !input_closed_) {
     size_t consumed = 0;
@@ -172,18 +172,18 @@ size_t ClientSession::processInput(std::string_view data) {
 // before authentication; any other command but AUTH, HELLO and QUIT (flagged no-auth) gets
 // NOAUTH.
 bool ClientSession::needsAuth(const route::Plan& plan) const {
-  if (authenticated || !plan.well_formed || !worker_.poolRequiresAuth(pool_index_)) return false;
+  if (authenticated || !plan.well_formed || !host_.poolRequiresAuth(pool_index_)) return false;
   return !plan.command->hasFlag(command::kFlagNoAuth);
 }
 
 void ClientSession::dispatch(const resp::Request& parsed) {
-  PendingRequest& request = worker_.requests().acquire();  // the session's hold
+  PendingRequest& request = host_.requests().acquire();  // the session's hold
   request.session = this;
   request.received = common::eventTime();
   pending_.push(&request);
   std::span<const std::string_view> args(parsed.args);
-  route::Plan& plan = worker_.plan();
-  worker_.router().plan(worker_.pool(pool_index_), args, plan);
+  route::Plan& plan = host_.plan();
+  host_.router().plan(host_.pool(pool_index_), args, plan);
   if (needsAuth(plan)) {
     countRejected(plan.command);
     request.completeWithError(resp::kErrNoAuth);
@@ -221,7 +221,7 @@ void ClientSession::forward(PendingRequest& request, uint32_t server, bool read_
                             const resp::Request& parsed) {
   request.hold();  // the backend's hold, given back with the reply
   std::string_view raw = parsed.is_inline ? std::string_view() : parsed.raw;
-  const topology::PoolTopology& pool = worker_.pool(pool_index_);
+  const topology::PoolTopology& pool = host_.pool(pool_index_);
   if (read_only && pool.servers[server].is_group &&
       pool.config->read_from != config::ReadFrom::kMaster) {
     if (raw.empty()) {
@@ -232,8 +232,8 @@ void ClientSession::forward(PendingRequest& request, uint32_t server, bool read_
     request.retry_pool = pool_index_;
     request.retry_server = server;
   }
-  const std::string* error = worker_.sendRequest(pool_index_, server, id_, read_only, raw,
-                                                 parsed.args, request, request.received);
+  const std::string* error = host_.sendRequest(pool_index_, server, id_, read_only, raw,
+                                               parsed.args, request, request.received);
   if (error != nullptr) {
     request.release();
     counters_[common::PoolStat::forward_error].add();
@@ -248,7 +248,7 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
   parent.merge = command.merge;
   parent.key_count = static_cast<uint32_t>(plan.keys.size());
   // Group keys per backend, in order of first appearance.
-  auto& servers = worker_.fragmentServers();
+  auto& servers = host_.fragmentServers();
   servers.clear();
   for (uint32_t ordinal = 0; ordinal < plan.keys.size(); ++ordinal) {
     uint32_t server = plan.keys[ordinal].server;
@@ -256,7 +256,7 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
     while (slot < servers.size() && servers[slot] != server) ++slot;
     if (slot == servers.size()) {
       servers.push_back(server);
-      PendingRequest& fragment = worker_.requests().acquire();  // the parent's hold
+      PendingRequest& fragment = host_.requests().acquire();  // the parent's hold
       fragment.parent = &parent;
       parent.fragments.push_back(&fragment);
     }
@@ -269,9 +269,9 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
   common::TimePoint parent_received = parent.received;
   // Fragments may complete (and the parent with them) inside this loop when a backend is
   // unavailable, so iterate over a copy of what is needed and never touch `parent` after.
-  auto& fragment_args = worker_.fragmentArgs();
+  auto& fragment_args = host_.fragmentArgs();
   size_t fragment_count = parent.fragments.size();
-  auto& fragments = worker_.fragmentList();
+  auto& fragments = host_.fragmentList();
   fragments.assign(parent.fragments.begin(), parent.fragments.end());
   for (size_t f = 0; f < fragment_count; ++f) {
     PendingRequest& fragment = *fragments[f];
@@ -283,8 +283,8 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
       if (with_values) fragment_args.push_back(args[position + 1]);
     }
     fragment.hold();  // the backend's hold
-    const std::string* error = worker_.sendRequest(pool_index_, servers[f], id_, plan.read_only, {},
-                                                   fragment_args, fragment, parent_received);
+    const std::string* error = host_.sendRequest(pool_index_, servers[f], id_, plan.read_only, {},
+                                                 fragment_args, fragment, parent_received);
     if (error != nullptr) {
       fragment.release();
       fragment.completeWithError(*error);
@@ -294,7 +294,7 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
 
 void ClientSession::protocolError(std::string_view message) {
   counters_[common::PoolStat::client_err].add();
-  PendingRequest& request = worker_.requests().acquire();
+  PendingRequest& request = host_.requests().acquire();
   request.session = this;
   request.close_after = true;
   pending_.push(&request);
@@ -305,7 +305,7 @@ void ClientSession::protocolError(std::string_view message) {
 }
 
 common::ByteBuffer& ClientSession::out() {
-  if (!out_) out_ = worker_.buffers().acquire();
+  if (!out_) out_ = host_.buffers().acquire();
   return *out_;
 }
 
@@ -346,7 +346,7 @@ void ClientSession::scheduleFlush() {
   if (flush_posted_ || closing_) return;
   flush_posted_ = true;
   beginOp();  // ended by runDeferredFlush
-  worker_.deferFlush(*this);
+  host_.deferFlush(*this);
 }
 
 std::span<const char> ClientSession::takeDeferredFlush() {
@@ -392,7 +392,7 @@ void ClientSession::flush() {
     }
     out_->consume(static_cast<size_t>(n));
   }
-  if (out_ && out_->empty()) worker_.buffers().release(std::move(out_));
+  if (out_ && out_->empty()) host_.buffers().release(std::move(out_));
   if (close_after_flush_ && !out_) {
     close("closed after reply");
     return;
@@ -425,7 +425,7 @@ void ClientSession::close(std::string_view reason) {
   if (closing_) return;
   closing_ = true;
   spdlog::debug("client {} closed: {}", id_, reason);
-  if (interest_ != 0) worker_.watchClient(fd_, *this, interest_, 0);
+  if (interest_ != 0) host_.watchClient(fd_, *this, interest_, 0);
   interest_ = 0;
   ::close(fd_);
   fd_ = -1;
@@ -434,10 +434,10 @@ void ClientSession::close(std::string_view reason) {
     request->session = nullptr;
     request->release();  // the session's hold; backends still hold requests in flight
   }
-  worker_.buffers().release(std::move(stash_));
-  worker_.buffers().release(std::move(out_));
+  host_.buffers().release(std::move(stash_));
+  host_.buffers().release(std::move(out_));
   beginOp();
-  worker_.deferCall([this] { endOp(); });  // destroyed from a fresh call, never mid-dispatch
+  host_.deferCall([this] { endOp(); });  // destroyed from a fresh call, never mid-dispatch
 }
 
 }  // namespace sy::server

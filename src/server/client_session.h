@@ -20,9 +20,11 @@
 // another index calls followPool(); one that removes the pool calls leavePool(): the session
 // reads nothing more, writes the replies still pending, then closes.
 //
-// Lifetime: owned by its Worker. close() stops everything; the object is destroyed from a
-// fresh handler once no asynchronous operation refers to it any more (ops_ == 0).
-// Thread: the owning worker's only.
+// Host: the Worker in the proxy; anything implementing SessionHost in a unit test.
+//
+// Lifetime: owned by its host (the Worker). close() stops everything; the object is destroyed from
+// a fresh handler once no asynchronous operation refers to it any more (ops_ == 0). Thread: the
+// owning worker's only.
 #pragma once
 
 #include <sys/types.h>
@@ -42,7 +44,7 @@
 
 namespace sy::server {
 
-class Worker;
+class SessionHost;
 class PendingRequest;
 struct PoolCounters;
 
@@ -56,7 +58,7 @@ class ClientSession {
 
   // Takes ownership of `fd`, a connected stream socket. `counters` and `open_clients` are the
   // pool's (by name); they outlive the session.
-  ClientSession(Worker& worker, int fd, bool is_tcp, uint32_t pool_index, PoolCounters& counters,
+  ClientSession(SessionHost& host, int fd, bool is_tcp, uint32_t pool_index, PoolCounters& counters,
                 std::atomic<int64_t>& open_clients, uint64_t id);
   ~ClientSession();
   ClientSession(const ClientSession&) = delete;
@@ -69,7 +71,7 @@ class ClientSession {
   // `request`, queued in this session, is complete with `reply` (valid during the call).
   void onRequestDone(PendingRequest& request, std::string_view reply);
 
-  // The worker's end-of-turn flush (see Worker::deferFlush), in three steps so that the
+  // The host's end-of-turn flush (see SessionHost::deferFlush), in three steps so that the
   // writes of many sessions go to the kernel together:
   //   takeDeferredFlush()      the replies to write now (empty: nothing to write)
   //   finishDeferredFlush(n)   only after a non-empty take: what send(2) gave (bytes, -errno)
@@ -95,7 +97,7 @@ class ClientSession {
   uint32_t poolIndex() const { return pool_index_; }
   PoolCounters& poolCounters() { return counters_; }
   std::atomic<int64_t>& openClients() { return open_clients_; }
-  Worker& worker() { return worker_; }
+  SessionHost& host() { return host_; }
 
   // Connection state that local commands read and change.
   bool authenticated = false;
@@ -126,7 +128,7 @@ class ClientSession {
   void beginOp() { ++ops_; }
   void endOp();
 
-  Worker& worker_;
+  SessionHost& host_;
   int fd_;
   uint32_t pool_index_;
   PoolCounters& counters_;

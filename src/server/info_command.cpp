@@ -11,14 +11,15 @@
 #include "resp/encoder.h"
 #include "server/client_session.h"
 #include "server/pending_request.h"
-#include "server/worker.h"
+#include "server/proxy_stats.h"
+#include "server/session_host.h"
 
 namespace sy::server {
 
 void executeInfo(ClientSession& session, PendingRequest& request,
                  std::span<const std::string_view> args) {
-  Worker& worker = session.worker();
-  const ProxyStats& stats = worker.proxyStats();
+  SessionHost& host = session.host();
+  const ProxyStats& stats = host.proxyStats();
   if (stats.control_io == nullptr || !stats.render_info) {
     return request.completeWithError("ERR INFO is not available in this process");
   }
@@ -26,12 +27,12 @@ void executeInfo(ClientSession& session, PendingRequest& request,
   // By name: the control thread's snapshot may already be newer than this worker's.
   uint32_t pool_index = session.poolIndex();
   std::string pool =
-      pool_index == ClientSession::kNoPool ? std::string() : worker.pool(pool_index).config->name;
+      pool_index == ClientSession::kNoPool ? std::string() : host.pool(pool_index).config->name;
   request.hold();  // released once the rendered text has completed the request
   asio::post(*stats.control_io,
-             [&stats, &worker, &request, pool = std::move(pool), sections = std::move(sections)] {
+             [&stats, &host, &request, pool = std::move(pool), sections = std::move(sections)] {
                auto text = std::make_shared<std::string>(stats.render_info(pool, sections));
-               asio::post(worker.io(), [&request, text] {
+               asio::post(host.io(), [&request, text] {
                  common::stampEventTime();
                  common::ByteBuffer out;
                  resp::appendBulk(out, *text);

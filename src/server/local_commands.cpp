@@ -13,7 +13,7 @@
 #include "server/client_session.h"
 #include "server/info_command.h"
 #include "server/pending_request.h"
-#include "server/worker.h"
+#include "server/session_host.h"
 
 namespace sy::server {
 namespace {
@@ -82,7 +82,7 @@ bool samePassword(std::string_view given, std::string_view expected) {
 // password is accepted). A failure leaves the connection's state as it was: a client that
 // authenticated once stays authenticated, as in Redis 7.0.
 bool authenticate(ClientSession& session, std::string_view user, std::string_view password) {
-  const std::string& expected = session.worker().poolAuth(session.poolIndex());
+  const std::string& expected = session.host().poolAuth(session.poolIndex());
   bool ok = user == "default" && (expected.empty() || samePassword(password, expected));
   if (ok) session.authenticated = true;
   return ok;
@@ -97,7 +97,7 @@ void replyOk(PendingRequest& request) {
 // AUTH password | AUTH username password, as Redis 7.0 answers it.
 void auth(ClientSession& session, PendingRequest& request, std::span<const std::string_view> args) {
   if (args.size() > 3) return request.completeWithError(resp::kErrSyntax);
-  if (args.size() == 2 && !session.worker().poolRequiresAuth(session.poolIndex())) {
+  if (args.size() == 2 && !session.host().poolRequiresAuth(session.poolIndex())) {
     return request.completeWithError(resp::kErrAuthWithoutPassword);
   }
   std::string_view user = args.size() == 3 ? args[1] : std::string_view("default");
@@ -161,7 +161,7 @@ void hello(ClientSession& session, PendingRequest& request,
   if (user && !authenticate(session, *user, *password)) {
     return request.completeWithError(resp::kErrWrongPass);
   }
-  if (session.worker().poolRequiresAuth(session.poolIndex()) && !session.authenticated) {
+  if (session.host().poolRequiresAuth(session.poolIndex()) && !session.authenticated) {
     return request.completeWithError(resp::kErrHelloNoAuth);
   }
   if (version != 2) return request.completeWithError(resp::kErrNoProto);

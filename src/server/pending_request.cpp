@@ -6,7 +6,7 @@
 #include "resp/encoder.h"
 #include "server/client_session.h"
 #include "server/merge.h"
-#include "server/worker.h"
+#include "server/session_host.h"
 
 namespace sy::server {
 namespace {
@@ -54,10 +54,10 @@ bool PendingRequest::retryRead() {
   common::ByteBuffer bytes;
   bytes.swap(retry_request);             // once: a second failure is answered
   if (session == nullptr) return false;  // the client has gone: nobody waits for it
-  Worker& worker = session->worker();
+  SessionHost& host = session->host();
   // A connection failing this request is backing off, so the same one is not picked again.
-  const std::string* error = worker.sendRequest(retry_pool, retry_server, session->id(), true,
-                                                bytes.view(), {}, *this, received);
+  const std::string* error = host.sendRequest(retry_pool, retry_server, session->id(), true,
+                                              bytes.view(), {}, *this, received);
   return error == nullptr;
 }
 

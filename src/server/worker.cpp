@@ -29,9 +29,6 @@ constexpr size_t kReadsPerBatch = 64;
 constexpr size_t kReadSliceBytes = 16 * 1024;
 // Writes per SocketBatch at the end of a turn.
 constexpr size_t kBatchCapacity = 128;
-constexpr size_t kBufferSize = 4 * 1024;
-constexpr size_t kBufferKeepLimit = 64 * 1024;
-constexpr size_t kMaxFreeBuffers = 256;
 // Session ids are unique across workers: the worker index sits in the top bits.
 constexpr int kSessionIdShift = 48;
 constexpr int kClientEventsPerPoll = 256;
@@ -55,7 +52,6 @@ Worker::Worker(uint32_t index, std::shared_ptr<const topology::Topology> topolog
       client_events_(io_, client_epoll_fd_),
       next_session_id_((static_cast<uint64_t>(index) << kSessionIdShift) + 1),
       ticker_(io_),
-      buffers_(kBufferSize, kBufferKeepLimit, kMaxFreeBuffers),
       read_scratch_(kReadsPerBatch * kReadSliceBytes),
       socket_batch_(kBatchCapacity, io_mode) {
   // The thread has not started: applying the first view here is still single-threaded.

@@ -64,6 +64,7 @@
 #include "server/parked_writes.h"
 #include "server/pending_request.h"
 #include "server/proxy_stats.h"
+#include "server/session_host.h"
 #include "server/socket_batch.h"
 #include "topology/topology.h"
 
@@ -88,7 +89,7 @@ struct WorkerView {
 // it posts to the control thread, which re-discovers the group.
 using RediscoverRequest = std::function<void(const std::string& pool, const std::string& group)>;
 
-class Worker final : private backend::FlushGatherer {
+class Worker final : public SessionHost, private backend::FlushGatherer {
  public:
   // `ejector` (may be null) gives the observers the connections report their health to.
   // `io_mode`: SocketBatch::Mode::kSyscalls turns io_uring off (--no-io-uring).
@@ -114,11 +115,27 @@ class Worker final : private backend::FlushGatherer {
   const WorkerCounters& counters() const { return counters_; }
 
   // Worker thread only, from here on.
-  const topology::PoolTopology& pool(uint32_t index) const { return topology_->pools()[index]; }
-  // The password clients of a pool must AUTH with (client_auth, else redis_auth); empty
-  // when they need none.
-  bool poolRequiresAuth(uint32_t index) const { return !poolAuth(index).empty(); }
-  const std::string& poolAuth(uint32_t index) const { return pool(index).config->clientPassword(); }
+  // SessionHost (see session_host.h).
+  const topology::PoolTopology& pool(uint32_t index) const override {
+    return topology_->pools()[index];
+  }
+  //   plain server:  its connection.
+  //   group, write (or read with read_from: master): its master while writes are open; parked
+  //                  while its master is being switched or unreachable (at most the pool's
+  //                  failover_wait); an error while several nodes claim master.
+  //   group, read:   the node the pool's read_from picks (worker_groups.cpp).
+  const std::string* sendRequest(uint32_t pool, uint32_t server, uint64_t session_id,
+                                 bool read_only, std::string_view raw,
+                                 std::span<const std::string_view> args,
+                                 backend::ReplyTarget& target, common::TimePoint received) override;
+  void watchClient(int fd, ClientSession& session, uint32_t old_events,
+                   uint32_t new_events) override;
+  void deferFlush(ClientSession& session) override;
+  void deferCall(std::function<void()> call) override;
+  void destroySession(ClientSession& session) override;
+  const ProxyStats& proxyStats() const override { return stats_; }
+  asio::io_context& io() override { return io_; }
+
   PoolCounters& poolCounters(uint32_t index) { return *pool_counters_[index]; }
   // The connection a session uses for a server (a group's master): sessions are spread over
   // the server_connections connections, and one session always uses the same one, so its
@@ -126,48 +143,8 @@ class Worker final : private backend::FlushGatherer {
   backend::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t session_id) {
     return backends_.connection(nodes_.master(pool, server), session_id);
   }
-  // Sends one request (or fragment) of session `session_id` that the router placed on
-  // `server` of `pool`: `raw` RESP bytes, or (when `raw` is empty) `args` encoded.
-  //   plain server:  its connection.
-  //   group, write (or read with read_from: master): its master while writes are open; parked
-  //                  while its master is being switched or unreachable (at most the pool's
-  //                  failover_wait); an error while several nodes claim master.
-  //   group, read:   the node the pool's read_from picks (worker_groups.cpp).
-  // Returns null when the request was sent or parked (`target` gets its reply later, and
-  // keeps the hold the caller gave it), else the error reply text, valid until the next call.
-  const std::string* sendRequest(uint32_t pool, uint32_t server, uint64_t session_id,
-                                 bool read_only, std::string_view raw,
-                                 std::span<const std::string_view> args,
-                                 backend::ReplyTarget& target, common::TimePoint received);
-
-  RequestPool& requests() { return requests_; }
-  common::BufferPool& buffers() { return buffers_; }
   // How client sockets are read and written (io_uring or one system call each).
   const SocketBatch& socketBatch() const { return socket_batch_; }
-  const resp::ParserLimits& parserLimits() const { return parser_limits_; }
-  // Scratch shared by the sessions of this worker. Valid only within one dispatch: no
-  // dispatch runs inside another (backends never complete requests synchronously in send).
-  resp::Request& parsedRequest() { return parsed_request_; }
-  route::Router& router() { return router_; }
-  route::Plan& plan() { return plan_; }
-  std::vector<uint32_t>& fragmentServers() { return fragment_servers_; }
-  std::vector<std::string_view>& fragmentArgs() { return fragment_args_; }
-  std::vector<PendingRequest*>& fragmentList() { return fragment_list_; }
-
-  void destroySession(ClientSession& session);
-  // Changes `fd`'s registration in the client epoll set from `old_events` to `new_events`
-  // (0 means not registered).
-  void watchClient(int fd, ClientSession& session, uint32_t old_events, uint32_t new_events);
-  // Runs `call` later on this worker, outside any dispatch (closing paths only: it allocates).
-  void deferCall(std::function<void()> call);
-  // Queues `session` to flush its output at the end of this loop turn: one post per turn for
-  // all sessions, instead of one per session (which would allocate under load).
-  void deferFlush(ClientSession& session);
-
-  // For INFO (info_command.cpp): the process-wide statistics, and this worker's loop, which
-  // any thread may post to.
-  const ProxyStats& proxyStats() const { return stats_; }
-  asio::io_context& io() { return io_; }
 
  private:
   WorkerView makeView(std::shared_ptr<const topology::Topology> topology);
@@ -237,8 +214,6 @@ class Worker final : private backend::FlushGatherer {
   asio::steady_timer ticker_;
   bool stopping_ = false;  // no timer or wait is re-armed once stop() has begun
   common::Millis tick_interval_{50};
-  RequestPool requests_;
-  common::BufferPool buffers_;
   std::vector<char> read_scratch_;  // kReadsPerBatch slices, one per read of a batch
   SocketBatch socket_batch_;
   struct BatchedRead {
@@ -248,13 +223,6 @@ class Worker final : private backend::FlushGatherer {
   std::vector<BatchedRead> batched_reads_;
   std::vector<ClientSession*> batched_flushes_;
   bool client_pass_posted_ = false;
-  resp::ParserLimits parser_limits_;
-  resp::Request parsed_request_;
-  route::Router router_;
-  route::Plan plan_;
-  std::vector<uint32_t> fragment_servers_;
-  std::vector<std::string_view> fragment_args_;
-  std::vector<PendingRequest*> fragment_list_;
   // One outstanding operation of each kind: re-arming costs no allocation.
   common::HandlerMemory client_events_memory_;
   common::HandlerMemory flush_memory_;

@@ -1,0 +1,108 @@
+// SessionHost: what a ClientSession needs from the worker that owns it. It is the seam that
+// lets a session be driven in a unit test without a worker, an event loop, sockets or
+// backends: a test derives a fake host that records what the session sends and answers it.
+//
+//   ClientSession --pool(i), sendRequest(...)--------------> where requests go (Worker: the
+//                                                            read policy, parked writes, the
+//                                                            BackendPool's connections)
+//                 --watchClient, deferFlush, deferCall,  --> the event loop and the
+//                   destroySession                           end-of-turn socket batch
+//                 --requests(), buffers(), scratch       --> per-worker resources (here)
+//
+// The resources are concrete and live here, so a session reaches them without a virtual
+// call; behaviour is virtual (a few calls per request, none per byte).
+//
+// Thread: the owning worker's only. Lifetime: outlives every session it hosts, and every
+// PendingRequest and buffer they took from it.
+#pragma once
+
+#include <asio/io_context.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/reply_target.h"
+#include "common/buffer_pool.h"
+#include "common/clock.h"
+#include "resp/request_parser.h"
+#include "route/router.h"
+#include "server/pending_request.h"
+#include "topology/topology.h"
+
+namespace sy::server {
+
+class ClientSession;
+struct ProxyStats;
+
+class SessionHost {
+ public:
+  SessionHost();
+  SessionHost(const SessionHost&) = delete;
+  SessionHost& operator=(const SessionHost&) = delete;
+
+  // The pool of index `index` in the snapshot this host serves now.
+  virtual const topology::PoolTopology& pool(uint32_t index) const = 0;
+  // Sends one request (or fragment) of session `session_id` that the router placed on
+  // `server` of `pool`: `raw` RESP bytes, or (when `raw` is empty) `args` encoded. Returns
+  // null when the request was sent or parked (`target` gets its reply later, and keeps the
+  // hold the caller gave it), else the error reply text, valid until the next call.
+  virtual const std::string* sendRequest(uint32_t pool, uint32_t server, uint64_t session_id,
+                                         bool read_only, std::string_view raw,
+                                         std::span<const std::string_view> args,
+                                         backend::ReplyTarget& target,
+                                         common::TimePoint received) = 0;
+
+  // Changes `fd`'s registration for readiness events from `old_events` to `new_events` (0
+  // means not registered).
+  virtual void watchClient(int fd, ClientSession& session, uint32_t old_events,
+                           uint32_t new_events) = 0;
+  // Queues `session` to flush its output at the end of this loop turn (see
+  // ClientSession::takeDeferredFlush).
+  virtual void deferFlush(ClientSession& session) = 0;
+  // Runs `call` later, outside any dispatch (closing paths only: it may allocate).
+  virtual void deferCall(std::function<void()> call) = 0;
+  // The session has finished: destroy it (the last use of it).
+  virtual void destroySession(ClientSession& session) = 0;
+
+  // For INFO: the process-wide statistics, and a loop that any thread may post to in order
+  // to complete a request on this host's thread.
+  virtual const ProxyStats& proxyStats() const = 0;
+  virtual asio::io_context& io() = 0;
+
+  // The password clients of a pool must AUTH with (client_auth, else redis_auth); empty
+  // when they need none.
+  const std::string& poolAuth(uint32_t index) const { return pool(index).config->clientPassword(); }
+  bool poolRequiresAuth(uint32_t index) const { return !poolAuth(index).empty(); }
+
+  RequestPool& requests() { return requests_; }
+  common::BufferPool& buffers() { return buffers_; }
+  const resp::ParserLimits& parserLimits() const { return parser_limits_; }
+  // Scratch shared by the sessions of this host. Valid only within one dispatch: no
+  // dispatch runs inside another (backends never complete requests synchronously in send).
+  resp::Request& parsedRequest() { return parsed_request_; }
+  route::Router& router() { return router_; }
+  route::Plan& plan() { return plan_; }
+  std::vector<uint32_t>& fragmentServers() { return fragment_servers_; }
+  std::vector<std::string_view>& fragmentArgs() { return fragment_args_; }
+  std::vector<PendingRequest*>& fragmentList() { return fragment_list_; }
+
+ protected:
+  ~SessionHost() = default;
+
+ private:
+  RequestPool requests_;
+  common::BufferPool buffers_;
+  resp::ParserLimits parser_limits_;
+  resp::Request parsed_request_;
+  route::Router router_;
+  route::Plan plan_;
+  std::vector<uint32_t> fragment_servers_;
+  std::vector<std::string_view> fragment_args_;
+  std::vector<PendingRequest*> fragment_list_;
+};
+
+}  // namespace sy::server

@@ -1,0 +1,307 @@
+// ClientSession driven through SessionHost by a fake host: no worker, no event loop, no
+// sockets. The test hands the session its input as a read would, answers the requests the
+// session sends as a backend would, and collects what the session writes.
+#include "server/client_session.h"
+
+#include <sys/epoll.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../topology/build_topology.h"
+#include "resp/encoder.h"
+#include "resp/errors.h"
+#include "resp/request_parser.h"
+#include "server/proxy_stats.h"
+#include "server/session_host.h"
+
+namespace sy::server {
+namespace {
+
+constexpr std::string_view kOneServer =
+    "alpha:\n"
+    "  listen: 127.0.0.1:22121\n"
+    "  servers:\n"
+    "    - 127.0.0.1:6379:1 a\n";
+
+constexpr std::string_view kTwoShards =
+    "alpha:\n"
+    "  listen: 127.0.0.1:22121\n"
+    "  hash: fnv1a_64\n"
+    "  distribution: ketama\n"
+    "  servers:\n"
+    "    - 127.0.0.1:6379:1 a\n"
+    "    - 127.0.0.1:6380:1 b\n";
+
+constexpr std::string_view kWithPassword =
+    "alpha:\n"
+    "  listen: 127.0.0.1:22121\n"
+    "  client_auth: sesame\n"
+    "  servers:\n"
+    "    - 127.0.0.1:6379:1 a\n";
+
+// One request the session handed to a backend.
+struct Sent {
+  uint32_t server;
+  bool read_only;
+  std::vector<std::string> args;
+  backend::ReplyTarget* target;
+};
+
+class FakeHost final : public SessionHost {
+ public:
+  explicit FakeHost(std::string_view yaml) : topology_(topology::buildFromYaml(yaml)) {}
+
+  const topology::PoolTopology& pool(uint32_t index) const override {
+    return topology_->pools()[index];
+  }
+  const std::string* sendRequest(uint32_t /*pool*/, uint32_t server, uint64_t /*session_id*/,
+                                 bool read_only, std::string_view raw,
+                                 std::span<const std::string_view> args,
+                                 backend::ReplyTarget& target,
+                                 common::TimePoint /*received*/) override {
+    if (!refusal.empty()) return &refusal;
+    Sent sent_request{server, read_only, {}, &target};
+    if (raw.empty()) {
+      sent_request.args.assign(args.begin(), args.end());
+    } else {
+      resp::RequestParser parser;
+      resp::Request parsed;
+      size_t consumed = 0;
+      EXPECT_EQ(parser.parse(raw, consumed, parsed), resp::ParseStatus::kOk);
+      EXPECT_EQ(consumed, raw.size());
+      sent_request.args.assign(parsed.args.begin(), parsed.args.end());
+    }
+    sent.push_back(std::move(sent_request));
+    return nullptr;
+  }
+  void watchClient(int /*fd*/, ClientSession& /*session*/, uint32_t /*old_events*/,
+                   uint32_t new_events) override {
+    interest = new_events;
+  }
+  void deferFlush(ClientSession& session) override { flushes.push_back(&session); }
+  void deferCall(std::function<void()> call) override { calls.push_back(std::move(call)); }
+  void destroySession(ClientSession& /*session*/) override { on_destroy(); }
+  const ProxyStats& proxyStats() const override { return stats_; }
+  asio::io_context& io() override { return io_; }
+
+  std::vector<Sent> sent;
+  std::string refusal;  // not empty: sendRequest refuses with it
+  uint32_t interest = 0;
+  std::vector<ClientSession*> flushes;
+  std::vector<std::function<void()>> calls;
+  std::function<void()> on_destroy;
+
+ private:
+  std::shared_ptr<const topology::Topology> topology_;
+  ProxyStats stats_;
+  asio::io_context io_;
+};
+
+class ClientSessionTest : public ::testing::Test {
+ protected:
+  void start(std::string_view yaml) {
+    host_ = std::make_unique<FakeHost>(yaml);
+    host_->on_destroy = [this] { session_.reset(); };
+    session_ = std::make_unique<ClientSession>(*host_, -1, false, 0, counters_, open_clients_, 1);
+    session_->start();
+  }
+  ~ClientSessionTest() override {
+    if (session_) session_->close("test finished");
+    runDeferredCalls();
+  }
+
+  // `bytes` arrive as one read (the session reads into the scratch the host lends it).
+  void receive(std::string_view bytes) {
+    ASSERT_TRUE(session_);
+    std::span<char> space = session_->onEvents(EPOLLIN, scratch_);
+    ASSERT_GE(space.size(), bytes.size());
+    std::memcpy(space.data(), bytes.data(), bytes.size());
+    session_->onRead(space, static_cast<ssize_t>(bytes.size()));
+  }
+  void receiveEof() { session_->onRead(scratch_, 0); }
+
+  // What the session writes at the end of this turn (every send(2) takes all of it).
+  std::string written() {
+    std::string out;
+    std::vector<ClientSession*> flushing;
+    flushing.swap(host_->flushes);
+    for (ClientSession* session : flushing) {
+      std::span<const char> bytes = session->takeDeferredFlush();
+      if (!bytes.empty()) {
+        out.append(bytes.data(), bytes.size());
+        session->finishDeferredFlush(static_cast<ssize_t>(bytes.size()));
+      }
+      session->endDeferredFlush();
+    }
+    return out;
+  }
+  void runDeferredCalls() {
+    while (!host_->calls.empty()) {
+      std::vector<std::function<void()>> calls;
+      calls.swap(host_->calls);
+      for (auto& call : calls) call();
+    }
+  }
+  void reply(size_t sent_index, std::string_view framed) {
+    host_->sent.at(sent_index).target->onBackendReply(framed);
+  }
+
+  PoolCounters counters_;
+  std::atomic<int64_t> open_clients_{1};
+  std::unique_ptr<FakeHost> host_;
+  std::unique_ptr<ClientSession> session_;
+  std::vector<char> scratch_ = std::vector<char>(64 * 1024);
+};
+
+std::string command(std::initializer_list<std::string_view> args) {
+  common::ByteBuffer out;
+  std::vector<std::string_view> list(args);
+  resp::appendCommand(out, list);
+  return std::string(out.view());
+}
+
+TEST_F(ClientSessionTest, RepliesLeaveInRequestOrderWhateverOrderTheyArriveIn) {
+  start(kOneServer);
+  receive(command({"GET", "x"}) + command({"SET", "y", "1"}) + command({"GET", "z"}));
+  ASSERT_EQ(host_->sent.size(), 3u);
+  EXPECT_EQ(host_->sent[0].args, (std::vector<std::string>{"GET", "x"}));
+  EXPECT_TRUE(host_->sent[0].read_only);
+  EXPECT_FALSE(host_->sent[1].read_only);
+  reply(2, "$1\r\nz\r\n");
+  reply(1, "+OK\r\n");
+  EXPECT_EQ(written(), "");  // the first reply is still missing
+  reply(0, "$-1\r\n");
+  EXPECT_EQ(written(), "$-1\r\n+OK\r\n$1\r\nz\r\n");
+}
+
+TEST_F(ClientSessionTest, LocalCommandsAreAnsweredWithoutABackend) {
+  start(kOneServer);
+  receive("PING\r\n" + command({"ECHO", "hi"}) + command({"CLIENT", "SETNAME", "me"}) +
+          command({"CLIENT", "GETNAME"}));
+  EXPECT_TRUE(host_->sent.empty());
+  EXPECT_EQ(written(), "+PONG\r\n$2\r\nhi\r\n+OK\r\n$2\r\nme\r\n");
+}
+
+TEST_F(ClientSessionTest, RefusalsAndRouteErrorsAreRepliedAndTheConnectionStays) {
+  start(kTwoShards);
+  receive(command({"FLUSHDB"}) + command({"SHUTDOWN"}) + command({"NOSUCH", "a"}) +
+          command({"GET"}));
+  EXPECT_TRUE(host_->sent.empty());
+  const std::string out = written();
+  EXPECT_NE(out.find("-ERR unknown command 'NOSUCH', with args beginning with: 'a' \r\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("-ERR wrong number of arguments for 'get' command\r\n"), std::string::npos)
+      << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '-'), 4) << out;
+  receive("PING\r\n");
+  EXPECT_EQ(written(), "+PONG\r\n");
+}
+
+TEST_F(ClientSessionTest, ABackendThatCannotTakeTheRequestGivesItsErrorAtOnce) {
+  start(kOneServer);
+  host_->refusal = "ERR backend a (127.0.0.1:6379) is unavailable: connection refused";
+  receive(command({"GET", "x"}));
+  EXPECT_EQ(written(), "-ERR backend a (127.0.0.1:6379) is unavailable: connection refused\r\n");
+}
+
+TEST_F(ClientSessionTest, MgetIsSplitPerShardAndMergedInKeyOrder) {
+  start(kTwoShards);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 12; ++i) keys.push_back("key:" + std::to_string(i));
+  std::vector<std::string_view> args = {"MGET"};
+  args.insert(args.end(), keys.begin(), keys.end());
+  common::ByteBuffer request;
+  resp::appendCommand(request, args);
+  receive(request.view());
+  ASSERT_EQ(host_->sent.size(), 2u);  // twelve keys over two shards land on both
+  EXPECT_NE(host_->sent[0].server, host_->sent[1].server);
+  for (size_t s = 1; s < 2; --s) {  // the second shard answers first
+    std::string framed = "*" + std::to_string(host_->sent[s].args.size() - 1) + "\r\n";
+    for (size_t k = 1; k < host_->sent[s].args.size(); ++k) {
+      const std::string value = "v-" + host_->sent[s].args[k];
+      framed += "$" + std::to_string(value.size()) + "\r\n" + value + "\r\n";
+    }
+    reply(s, framed);
+  }
+  std::string expected = "*12\r\n";
+  for (const std::string& key : keys) {
+    expected += "$" + std::to_string(key.size() + 2) + "\r\nv-" + key + "\r\n";
+  }
+  EXPECT_EQ(written(), expected);
+}
+
+TEST_F(ClientSessionTest, KeysOnSeveralShardsOfAMultiKeyWriteAreRefused) {
+  start(kTwoShards);
+  // The twelve keys of the MGET test, which land on both shards.
+  receive(command({"SUNIONSTORE", "key:0", "key:1", "key:2", "key:3", "key:4", "key:5", "key:6",
+                   "key:7", "key:8", "key:9", "key:10", "key:11"}));
+  EXPECT_TRUE(host_->sent.empty());
+  EXPECT_EQ(written(), "-" + std::string(resp::kErrCrossShard) + "\r\n");
+}
+
+TEST_F(ClientSessionTest, APoolWithAPasswordWantsAuthFirst) {
+  start(kWithPassword);
+  receive(command({"GET", "x"}) + command({"AUTH", "wrong"}) + command({"AUTH", "sesame"}) +
+          command({"GET", "x"}));
+  ASSERT_EQ(host_->sent.size(), 1u);  // only the GET after a good AUTH
+  reply(0, "$1\r\n1\r\n");
+  EXPECT_EQ(written(),
+            "-NOAUTH Authentication required.\r\n"
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+            "+OK\r\n$1\r\n1\r\n");
+}
+
+TEST_F(ClientSessionTest, AProtocolErrorIsAnsweredThenTheConnectionCloses) {
+  start(kOneServer);
+  bool destroyed = false;
+  host_->on_destroy = [&] {
+    destroyed = true;
+    session_.reset();
+  };
+  receive(command({"GET", "x"}) + "*1\r\n$x\r\n" + command({"GET", "never"}));
+  ASSERT_EQ(host_->sent.size(), 1u);
+  reply(0, "$1\r\nv\r\n");
+  EXPECT_EQ(written(), "$1\r\nv\r\n-ERR Protocol error: invalid bulk length\r\n");
+  runDeferredCalls();
+  EXPECT_TRUE(destroyed);
+}
+
+TEST_F(ClientSessionTest, AClientThatLeavesDropsTheRepliesStillToCome) {
+  start(kOneServer);
+  receive(command({"GET", "x"}) + command({"GET", "y"}));
+  ASSERT_EQ(host_->sent.size(), 2u);
+  receiveEof();
+  runDeferredCalls();
+  EXPECT_EQ(session_, nullptr);  // destroyed, though its requests are in flight
+  reply(1, "$1\r\ny\r\n");       // the backends still answer: the replies are dropped
+  reply(0, "$1\r\nx\r\n");
+  EXPECT_EQ(host_->requests().liveCount(), 0u);
+  EXPECT_EQ(counters_[common::PoolStat::client_eof].get(), 1u);
+}
+
+TEST_F(ClientSessionTest, PastThePendingLimitTheSessionStopsReadingUntilHalfIsAnswered) {
+  start(kOneServer);
+  EXPECT_EQ(host_->interest, static_cast<uint32_t>(EPOLLIN));
+  std::string many;
+  for (size_t i = 0; i < ClientSession::kMaxPending + 100; ++i) many += command({"GET", "k"});
+  receive(many);
+  EXPECT_EQ(host_->sent.size(), ClientSession::kMaxPending);  // the rest waits, unparsed
+  EXPECT_EQ(host_->interest, 0u);
+  for (size_t i = 0; i < ClientSession::kMaxPending / 2; ++i) reply(i, "$1\r\nv\r\n");
+  EXPECT_EQ(written().size(), 7 * (ClientSession::kMaxPending / 2));
+  EXPECT_EQ(host_->sent.size(), ClientSession::kMaxPending + 100);  // resumed: all sent
+  EXPECT_EQ(host_->interest, static_cast<uint32_t>(EPOLLIN));
+}
+
+}  // namespace
+}  // namespace sy::server
