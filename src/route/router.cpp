@@ -36,6 +36,7 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
   out.keys.clear();
   out.error.clear();
   out.well_formed = false;
+  out.retry_read = false;
   const command::CommandInfo* command = command::findCommand(args);
   out.command = command;
   if (command == nullptr) {
@@ -83,8 +84,7 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
 
 void Router::planKeyless(const topology::PoolTopology& pool, std::string_view name, Plan& out) {
   if (pool.servers.size() == 1) {
-    out.kind = PlanKind::kForward;
-    out.server = 0;
+    forwardTo(pool, 0, out);
     return;
   }
   out.kind = PlanKind::kError;
@@ -121,8 +121,7 @@ void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::
     }
   }
   if (one_server) {
-    out.kind = PlanKind::kForward;
-    out.server = first_server;
+    forwardTo(pool, first_server, out);
     out.keys.clear();
     return;
   }
@@ -132,6 +131,13 @@ void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::
   }
   out.kind = PlanKind::kError;
   out.error = std::string(resp::kErrCrossShard);
+}
+
+void Router::forwardTo(const topology::PoolTopology& pool, uint32_t server, Plan& out) {
+  out.kind = PlanKind::kForward;
+  out.server = server;
+  out.retry_read = out.read_only && pool.servers[server].is_group &&
+                   pool.config->read_from != config::ReadFrom::kMaster;
 }
 
 }  // namespace sy::route

@@ -33,6 +33,10 @@ struct Plan {
   const command::CommandInfo* command = nullptr;  // null only for unknown commands
   uint32_t server = 0;                            // kForward: the backend
   bool read_only = false;                         // the command is flagged read-only
+  // kForward: a read of a replication group whose read_from may pick a replica. If its
+  // connection fails (lost, refused, timed out) before the reply, it is sent once more by the
+  // same read policy, which no longer picks the failed node: reads are safe to repeat.
+  bool retry_read = false;
   // The command, its subcommand and its arity are valid: what Redis checks before it asks
   // for authentication (an unknown command gets its error even from an unauthenticated
   // client; a known one gets NOAUTH).
@@ -50,6 +54,7 @@ class Router {
   void planKeyed(const topology::PoolTopology& pool, std::span<const std::string_view> args,
                  Plan& out);
   void planKeyless(const topology::PoolTopology& pool, std::string_view name, Plan& out);
+  void forwardTo(const topology::PoolTopology& pool, uint32_t server, Plan& out);
 
   std::vector<uint32_t> key_positions_;
 };

@@ -201,7 +201,7 @@ void ClientSession::dispatch(const resp::Request& parsed) {
       executeLocal(*this, request, args, *plan.command);
       return;
     case route::PlanKind::kForward:
-      forward(request, plan.server, plan.read_only, parsed);
+      forward(request, plan, parsed);
       return;
     case route::PlanKind::kSplit:
       split(request, plan, args);
@@ -217,13 +217,12 @@ void ClientSession::countRejected(const command::CommandInfo* command) {
   }
 }
 
-void ClientSession::forward(PendingRequest& request, uint32_t server, bool read_only,
+void ClientSession::forward(PendingRequest& request, const route::Plan& plan,
                             const resp::Request& parsed) {
   request.hold();  // the backend's hold, given back with the reply
   std::string_view raw = parsed.is_inline ? std::string_view() : parsed.raw;
-  const topology::PoolTopology& pool = host_.pool(pool_index_);
-  if (read_only && pool.servers[server].is_group &&
-      pool.config->read_from != config::ReadFrom::kMaster) {
+  const uint32_t server = plan.server;
+  if (plan.retry_read) {
     if (raw.empty()) {
       resp::appendCommand(request.retry_request, parsed.args);
     } else {
@@ -232,7 +231,7 @@ void ClientSession::forward(PendingRequest& request, uint32_t server, bool read_
     request.retry_pool = pool_index_;
     request.retry_server = server;
   }
-  const std::string* error = host_.sendRequest(pool_index_, server, id_, read_only, raw,
+  const std::string* error = host_.sendRequest(pool_index_, server, id_, plan.read_only, raw,
                                                parsed.args, request, request.received);
   if (error != nullptr) {
     request.release();

@@ -110,8 +110,7 @@ class ClientSession {
   void processStash();
   size_t processInput(std::string_view data);
   void dispatch(const resp::Request& request);
-  void forward(PendingRequest& request, uint32_t server, bool read_only,
-               const resp::Request& parsed);
+  void forward(PendingRequest& request, const route::Plan& plan, const resp::Request& parsed);
   void split(PendingRequest& parent, const route::Plan& plan,
              std::span<const std::string_view> args);
   void protocolError(std::string_view message);

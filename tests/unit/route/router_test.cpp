@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../topology/build_topology.h"
 #include "command/command.h"
 #include "config/config.h"
 #include "resp/errors.h"
@@ -359,6 +360,46 @@ TEST_F(RouterTest, WellFormedOnlyPastTheChecksRedisMakesBeforeAuthentication) {
   const Plan& cross = planFor(two(), {"RENAME", keyOn(0), keyOn(1)});
   EXPECT_EQ(cross.kind, PlanKind::kError);
   EXPECT_TRUE(cross.well_formed);
+}
+
+}  // namespace
+}  // namespace sy::route
+
+namespace sy::route {
+namespace {
+
+// A read of a replication group that read_from may send to a replica is planned as one to
+// send again, by the same policy, if its connection fails before the reply.
+TEST(RouterRetry, OnlyGroupReadsThatMayGoToAReplicaAreRetried) {
+  auto topology = topology::buildFromYaml(
+      "replicas:\n"
+      "  listen: 127.0.0.1:22131\n"
+      "  read_from: prefer_replica\n"
+      "  servers:\n"
+      "    - 127.0.0.1:6390:1 g\n"
+      "    - 127.0.0.1:6391:1 g\n"
+      "masters:\n"
+      "  listen: 127.0.0.1:22132\n"
+      "  servers:\n"
+      "    - 127.0.0.1:6392:1 h\n"
+      "    - 127.0.0.1:6393:1 h\n"
+      "plain:\n"
+      "  listen: 127.0.0.1:22133\n"
+      "  servers:\n"
+      "    - 127.0.0.1:6394:1\n");
+  ASSERT_NE(topology, nullptr);
+  Router router;
+  Plan plan;
+  auto planFor = [&](size_t pool, std::vector<std::string_view> args) {
+    router.plan(topology->pools()[pool], args, plan);
+    EXPECT_EQ(plan.kind, PlanKind::kForward);
+    return plan.retry_read;
+  };
+  EXPECT_TRUE(planFor(0, {"GET", "k"}));
+  EXPECT_TRUE(planFor(0, {"DBSIZE"}));  // keyless, on a pool of one group
+  EXPECT_FALSE(planFor(0, {"SET", "k", "v"}));
+  EXPECT_FALSE(planFor(1, {"GET", "k"}));  // read_from: master
+  EXPECT_FALSE(planFor(2, {"GET", "k"}));  // not a group
 }
 
 }  // namespace
