@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include "common/handler_memory.h"
@@ -402,9 +403,11 @@ bool BackendConnection::processReplies() {
 
 // The whole reply was read (so later replies stay paired) and dropped on the way.
 std::string BackendConnection::oversizedReplyError(uint64_t size) const {
-  return fmt::format("-{}{} bytes, more than the {}-byte limit{}\r\n",
-                     resp::kErrReplyTooLargePrefix, size, options_.max_reply_bytes,
-                     resp::kErrReplyTooLargeSuffix);
+  std::string reply = "-";
+  fmt::format_to(std::back_inserter(reply), resp::kErrReplyTooLarge, size,
+                 options_.max_reply_bytes);
+  reply += "\r\n";
+  return reply;
 }
 
 void BackendConnection::expireRequests(common::TimePoint now) {

@@ -1,8 +1,14 @@
 // Client-visible error strings, in one place (STYLE.md rule 9).
 //
-// Each is the text after the "-ERR " (or other prefix) that the caller adds when it replies.
-// The protocol errors use Redis 7.0's own wording so clients and their tests see what a real
-// server would say. Other modules add their strings here, grouped by the module that emits them.
+// Each is an error reply's text without the leading '-' and the CRLF, its prefix ("ERR",
+// "NOAUTH", ...) included, unless its group says otherwise. The protocol errors use Redis 7.0's
+// own wording so clients and their tests see what a real server would say. Other modules add
+// their strings here, grouped by the module that emits them.
+//
+// A text with variable parts is a fmt format string, its "{}" fields named in the comment
+// above it, used as fmt::format(resp::kErr..., args...): fmt checks it against the arguments
+// at compile time, so a mismatch cannot reach the data path. The request parser alone keeps a
+// prefix (kErrExpectedDollarPrefix), as it writes its text into a fixed buffer without fmt.
 #pragma once
 
 #include <string_view>
@@ -44,10 +50,10 @@ inline constexpr std::string_view kErrReplyStreamed =
     "reply: RESP3 streamed types are not supported";
 
 // --- Backend replies the proxy does not forward. Replied to the client that asked only. ---
-// "<prefix><size> bytes, more than the <limit>-byte limit<suffix>"
-inline constexpr std::string_view kErrReplyTooLargePrefix = "ERR the backend's reply is ";
-inline constexpr std::string_view kErrReplyTooLargeSuffix =
-    " on a reply the proxy forwards; the command was executed";
+// {} the reply's size, {} the limit, both in bytes.
+inline constexpr std::string_view kErrReplyTooLarge =
+    "ERR the backend's reply is {} bytes, more than the {}-byte limit on a reply the proxy "
+    "forwards; the command was executed";
 
 // --- Routing (route/). Replied as "-<text>"; the connection stays open. ---
 inline constexpr std::string_view kErrCrossShard =
@@ -70,8 +76,8 @@ inline constexpr std::string_view kErrSyntax = "ERR syntax error";
 inline constexpr std::string_view kErrHelloProtocolNotInteger =
     "ERR Protocol version is not an integer or out of range";
 inline constexpr std::string_view kErrNoProto = "NOPROTO unsupported protocol version";
-// Followed by the option (cut to 64 bytes) and a closing quote.
-inline constexpr std::string_view kErrHelloSyntaxPrefix = "ERR Syntax error in HELLO option '";
+// {} the option, cut to 64 bytes.
+inline constexpr std::string_view kErrHelloSyntax = "ERR Syntax error in HELLO option '{}'";
 inline constexpr std::string_view kErrBadClientName =
     "ERR Client names cannot contain spaces, newlines or special characters.";
 

@@ -154,8 +154,7 @@ void hello(ClientSession& session, PendingRequest& request,
       name = args[++i];
       if (!validClientName(*name)) return request.completeWithError(resp::kErrBadClientName);
     } else {
-      return request.completeWithError(
-          fmt::format("{}{}'", resp::kErrHelloSyntaxPrefix, args[i].substr(0, 64)));
+      return request.completeWithError(fmt::format(resp::kErrHelloSyntax, args[i].substr(0, 64)));
     }
   }
   if (user && !authenticate(session, *user, *password)) {
