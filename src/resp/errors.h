@@ -55,6 +55,36 @@ inline constexpr std::string_view kErrReplyTooLarge =
     "ERR the backend's reply is {} bytes, more than the {}-byte limit on a reply the proxy "
     "forwards; the command was executed";
 
+// --- Backend connections (backend/). Replied to each request a connection refuses or fails;
+// the first two {} are the backend's name and address. ---
+// {} the requests waiting for it, {} their bytes.
+inline constexpr std::string_view kErrBackendOverloaded =
+    "ERR backend {} ({}) is overloaded: {} requests ({} bytes) are waiting for it";
+// {} the timeout in ms.
+inline constexpr std::string_view kErrBackendTimedOut = "ERR backend {} ({}) timed out after {} ms";
+// {} why (a reason below, or the OS's text): new requests, while the connection backs off.
+inline constexpr std::string_view kErrBackendUnavailable = "ERR backend {} ({}) is unavailable: {}";
+// {} why: the requests in flight when the connection failed.
+inline constexpr std::string_view kErrBackendFailed = "ERR backend {} ({}) failed: {}";
+
+// --- Why a backend connection failed (backend/). Logged, and the last {} of
+// kErrBackendUnavailable and kErrBackendFailed. ---
+// {} the OS's text.
+inline constexpr std::string_view kErrReasonNoSocket = "cannot create socket: {}";
+// {} the connect timeout in ms.
+inline constexpr std::string_view kErrReasonConnectTimedOut = "connect timed out after {} ms";
+// {} the OS's text.
+inline constexpr std::string_view kErrReasonWriteFailed = "write failed: {}";
+inline constexpr std::string_view kErrReasonClosedByBackend = "connection closed by backend";
+// {} the framer's text (kErrReply... above).
+inline constexpr std::string_view kErrReasonMalformedReply = "malformed reply: {}";
+inline constexpr std::string_view kErrReasonUnpairedReply = "reply with no request in flight";
+// {} how long the oldest request has waited past its deadline, in ms.
+inline constexpr std::string_view kErrReasonStalled = "no reply for {} ms";
+// {} the handshake command (AUTH, SELECT), {} the backend's error text.
+inline constexpr std::string_view kErrReasonHandshakeRejected = "backend rejected {}: {}";
+inline constexpr std::string_view kErrReasonServerRemoved = "its server left the configuration";
+
 // --- Routing (route/). Replied as "-<text>"; the connection stays open. ---
 inline constexpr std::string_view kErrCrossShard =
     "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "
