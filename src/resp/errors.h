@@ -85,6 +85,44 @@ inline constexpr std::string_view kErrReasonStalled = "no reply for {} ms";
 inline constexpr std::string_view kErrReasonHandshakeRejected = "backend rejected {}: {}";
 inline constexpr std::string_view kErrReasonServerRemoved = "its server left the configuration";
 
+// --- Command table checks (command/). Redis 7.0's words; CR and LF in a {} become spaces. ---
+// {} the subcommand, cut to 128 bytes; {} the container's name in capitals.
+inline constexpr std::string_view kErrUnknownSubcommand =
+    "ERR unknown subcommand '{}'. Try {} HELP.";
+// {} the command's name as the table has it ("config|get").
+inline constexpr std::string_view kErrWrongArity = "ERR wrong number of arguments for '{}' command";
+
+// --- Why the proxy refuses a command (command/policy.h). The reason that ends the router's
+// "not supported" reply. ---
+inline constexpr std::string_view kErrRefusalNotSupported =
+    "this command is not supported through the proxy";
+inline constexpr std::string_view kErrRefusalPrivateConnection =
+    "transactions and pub/sub need a private backend connection, which the proxy does not provide "
+    "yet";
+inline constexpr std::string_view kErrRefusalBackendControl =
+    "the proxy does not let clients stop, reconfigure or take over its backends";
+inline constexpr std::string_view kErrRefusalReplication =
+    "replication is managed by the proxy and Sentinel, not by clients";
+inline constexpr std::string_view kErrRefusalCluster =
+    "CLUSTER commands are not supported through the proxy";
+inline constexpr std::string_view kErrRefusalConnectionState =
+    "this command changes the state of a shared backend connection";
+inline constexpr std::string_view kErrRefusalOtherDatabases =
+    "the proxy serves one database; commands that touch other databases are not supported";
+inline constexpr std::string_view kErrRefusalAcl =
+    "ACL commands would act on the backends' users, not on the proxy's clients";
+inline constexpr std::string_view kErrRefusalDebugging =
+    "debugging commands are not supported through the proxy";
+inline constexpr std::string_view kErrRefusalTracking =
+    "client-side caching (tracking) is not supported through the proxy";
+// For blocking commands, and for commands whose arguments make them block (XREAD BLOCK).
+inline constexpr std::string_view kErrRefusalBlocking =
+    "blocking commands are not supported through the proxy";
+inline constexpr std::string_view kErrRefusalClientList =
+    "CLIENT LIST would show the proxy's backend connections, not the clients of the proxy";
+inline constexpr std::string_view kErrRefusalMigrate =
+    "MIGRATE would move keys away from the backend the proxy places them on";
+
 // --- Routing (route/). Replied as "-<text>"; the connection stays open. ---
 inline constexpr std::string_view kErrCrossShard =
     "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "

@@ -59,7 +59,7 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
   if (command->handling != command::Handling::kRefused && command::mayBlock(*command, args)) {
     out.kind = PlanKind::kError;
     out.error = fmt::format("ERR '{}' is not supported by switchyard: {}", command->name,
-                            command::kBlockingRefusal);
+                            resp::kErrRefusalBlocking);
     return;
   }
   switch (command->handling) {
