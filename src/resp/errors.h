@@ -124,6 +124,20 @@ inline constexpr std::string_view kErrRefusalMigrate =
     "MIGRATE would move keys away from the backend the proxy places them on";
 
 // --- Routing (route/). Replied as "-<text>"; the connection stays open. ---
+// {} the command's name, cut to 128 bytes; {} its arguments, each as kErrUnknownCommandArg,
+// until they reach 128 bytes (Redis 7.0's words).
+inline constexpr std::string_view kErrUnknownCommand =
+    "ERR unknown command '{}', with args beginning with: {}";
+inline constexpr std::string_view kErrUnknownCommandArg = "'{}' ";
+// {} the command's name as the table has it, {} why (a kErrRefusal... reason).
+inline constexpr std::string_view kErrNotSupported = "ERR '{}' is not supported by switchyard: {}";
+// {} the command's name, {} the pool's name, {} its number of backends.
+inline constexpr std::string_view kErrKeylessInShardedPool =
+    "ERR '{}' has no key to route by, and pool '{}' has {} backends: it runs only through a pool "
+    "with a single backend";
+// {} the command's name.
+inline constexpr std::string_view kErrInvalidKeyArguments =
+    "ERR invalid key arguments for '{}' command";
 inline constexpr std::string_view kErrCrossShard =
     "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "
     "together)";
