@@ -142,6 +142,13 @@ inline constexpr std::string_view kErrCrossShard =
     "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "
     "together)";
 
+// --- Replication groups (topology/, server/). Replied to the request that cannot be served;
+// the first two {} are the group's and the pool's names. ---
+// {} how many nodes claim master, {} their addresses.
+inline constexpr std::string_view kErrSeveralMasters =
+    "ERR switchyard: group '{}' of pool '{}': {} nodes claim master ({}); writes are refused "
+    "rather than split between them";
+
 // --- Authentication (server/). Replied as "-<text>"; the connection stays open. Redis 7.0's
 // words, byte for byte, so clients that match on them keep working. ---
 inline constexpr std::string_view kErrNoAuth = "NOAUTH Authentication required.";
