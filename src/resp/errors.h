@@ -148,6 +148,16 @@ inline constexpr std::string_view kErrCrossShard =
 inline constexpr std::string_view kErrSeveralMasters =
     "ERR switchyard: group '{}' of pool '{}': {} nodes claim master ({}); writes are refused "
     "rather than split between them";
+// {} how long the write was parked, in ms. TRYAGAIN: the client may retry it as it is.
+inline constexpr std::string_view kErrNoConfirmedMaster =
+    "TRYAGAIN switchyard: group '{}' of pool '{}' has no confirmed master (a failover is under "
+    "way, or the master is unreachable); the write waited {} ms and was not sent, retry it";
+inline constexpr std::string_view kErrNoHealthyReplica =
+    "ERR switchyard: group '{}' of pool '{}' has no healthy replica to read from (read_from: "
+    "replica)";
+inline constexpr std::string_view kErrGroupLeft =
+    "ERR switchyard: group '{}' of pool '{}' left the configuration before the write could be "
+    "sent";
 
 // --- Authentication (server/). Replied as "-<text>"; the connection stays open. Redis 7.0's
 // words, byte for byte, so clients that match on them keep working. ---
