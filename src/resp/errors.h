@@ -180,4 +180,24 @@ inline constexpr std::string_view kErrHelloSyntax = "ERR Syntax error in HELLO o
 inline constexpr std::string_view kErrBadClientName =
     "ERR Client names cannot contain spaces, newlines or special characters.";
 
+// --- Commands the proxy answers itself (server/). Replied as "-<text>"; the connection stays
+// open. ---
+// SELECT's argument, in Redis 7.0's words.
+inline constexpr std::string_view kErrNotInteger = "ERR value is not an integer or out of range";
+inline constexpr std::string_view kErrSelectNotAllowed =
+    "ERR SELECT is not allowed through switchyard: clients always use database 0 (the pool's "
+    "redis_db chooses the backend database)";
+// {} the subcommand, cut to 64 bytes.
+inline constexpr std::string_view kErrClientSubcommandNotSupported =
+    "ERR 'client|{}' is not supported by switchyard";
+// COMMAND GETKEYS, in Redis 7.0's words.
+inline constexpr std::string_view kErrGetKeysUnknownCommand = "ERR Invalid command specified";
+inline constexpr std::string_view kErrGetKeysWrongArity =
+    "ERR Invalid number of arguments specified for command";
+inline constexpr std::string_view kErrGetKeysNoKeys = "ERR The command has no key arguments";
+// {} the command's name.
+inline constexpr std::string_view kErrNoLocalHandler =
+    "ERR '{}' is marked local but switchyard has no local handler for it";
+inline constexpr std::string_view kErrInfoUnavailable = "ERR INFO is not available in this process";
+
 }  // namespace sy::resp
