@@ -200,4 +200,16 @@ inline constexpr std::string_view kErrNoLocalHandler =
     "ERR '{}' is marked local but switchyard has no local handler for it";
 inline constexpr std::string_view kErrInfoUnavailable = "ERR INFO is not available in this process";
 
+// --- Split commands (server/merge.cpp). Replied for the whole command, or (MGET) for each key
+// of a fragment whose reply does not fit. ---
+inline constexpr std::string_view kErrUnexpectedSplitReply =
+    "ERR unexpected reply from backend to a split command";
+
+// --- Client connections (server/). ---
+// Written to a connection past the pool's client_connections, which is then closed; Redis
+// 7.0's words.
+inline constexpr std::string_view kErrMaxClients = "ERR max number of clients reached";
+// Replied to the writes still parked when the proxy stops.
+inline constexpr std::string_view kErrShuttingDown = "ERR switchyard is shutting down";
+
 }  // namespace sy::resp
