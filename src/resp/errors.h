@@ -33,7 +33,8 @@ inline constexpr std::string_view kErrExpectedDollarPrefix = "Protocol error: ex
 inline constexpr std::string_view kErrBulkNotTerminated =
     "Protocol error: bulk argument not followed by CRLF";
 
-// --- Reply framer (backend -> proxy). Logged; the backend connection is closed. ---
+// --- Reply framer (backend -> proxy). Logged; the backend connection is closed, and its
+// requests in flight get the text in kErrReasonMalformedReply. ---
 inline constexpr std::string_view kErrReplyUnknownType = "reply: unknown type byte";
 inline constexpr std::string_view kErrReplyBadLineEnd = "reply: CR not followed by LF";
 inline constexpr std::string_view kErrReplyLineTooLong = "reply: header or line too long";
@@ -49,7 +50,8 @@ inline constexpr std::string_view kErrReplyBadVerbatim =
 inline constexpr std::string_view kErrReplyStreamed =
     "reply: RESP3 streamed types are not supported";
 
-// --- Backend replies the proxy does not forward. Replied to the client that asked only. ---
+// --- Backend replies the proxy does not forward (backend/). Replied to the client that asked
+// only. ---
 // {} the reply's size, {} the limit, both in bytes.
 inline constexpr std::string_view kErrReplyTooLarge =
     "ERR the backend's reply is {} bytes, more than the {}-byte limit on a reply the proxy "
@@ -128,6 +130,7 @@ inline constexpr std::string_view kErrRefusalMigrate =
 // until they reach 128 bytes (Redis 7.0's words).
 inline constexpr std::string_view kErrUnknownCommand =
     "ERR unknown command '{}', with args beginning with: {}";
+// {} one argument, cut to the room left.
 inline constexpr std::string_view kErrUnknownCommandArg = "'{}' ";
 // {} the command's name as the table has it, {} why (a kErrRefusal... reason).
 inline constexpr std::string_view kErrNotSupported = "ERR '{}' is not supported by switchyard: {}";
