@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include "common/handler_memory.h"
@@ -37,8 +38,8 @@ constexpr uint64_t kMaxInFlightBytes = 64 * 1024 * 1024;
 
 void BackendConnection::HandshakeStep::onBackendReply(std::string_view framed_reply) {
   if (resp::isErrorReply(framed_reply)) {
-    owner_.fail(
-        fmt::format("backend rejected {}: {}", command_, resp::lineReplyText(framed_reply)));
+    owner_.fail(fmt::format(resp::kErrReasonHandshakeRejected, command_,
+                            resp::lineReplyText(framed_reply)));
   }
 }
 
@@ -110,9 +111,9 @@ bool BackendConnection::admit() {
     case State::kReady:
     case State::kConnecting:
       if (in_flight_.size() < kMaxInFlight && in_flight_bytes_ < kMaxInFlightBytes) return true;
-      unavailable_message_ = fmt::format(
-          "ERR backend {} ({}) is overloaded: {} requests ({} bytes) are waiting for it",
-          options_.name, options_.address_text, in_flight_.size(), in_flight_bytes_);
+      unavailable_message_ =
+          fmt::format(resp::kErrBackendOverloaded, options_.name, options_.address_text,
+                      in_flight_.size(), in_flight_bytes_);
       return false;
     case State::kBackoff:
       if (common::now() < retry_at_) return false;
@@ -165,7 +166,7 @@ void BackendConnection::startConnect() {
   if (!error) socket_.non_blocking(true, error);
   if (error) {
     state_ = State::kIdle;
-    fail(fmt::format("cannot create socket: {}", error.message()));
+    fail(fmt::format(resp::kErrReasonNoSocket, error.message()));
     return;
   }
   state_ = State::kConnecting;
@@ -180,7 +181,7 @@ void BackendConnection::startConnect() {
   connect_timer_.expires_after(common::Millis(options_.connect_timeout_ms));
   connect_timer_.async_wait([this, generation](const std::error_code& ec) {
     if (ec || generation != generation_ || state_ != State::kConnecting) return;
-    fail(fmt::format("connect timed out after {} ms", options_.connect_timeout_ms));
+    fail(fmt::format(resp::kErrReasonConnectTimedOut, options_.connect_timeout_ms));
   });
 }
 
@@ -250,7 +251,7 @@ void BackendConnection::flush() {
       waitWritable();
       break;
     }
-    if (error) return fail(fmt::format("write failed: {}", error.message()));
+    if (error) return fail(fmt::format(resp::kErrReasonWriteFailed, error.message()));
     out_.consume(written);
   }
   if (out_.empty()) unsent_requests_ = 0;
@@ -282,7 +283,7 @@ void BackendConnection::finishGatheredFlush(ssize_t result) {
     return;
   }
   if (result < 0) {
-    return fail(fmt::format("write failed: {}", std::strerror(static_cast<int>(-result))));
+    return fail(fmt::format(resp::kErrReasonWriteFailed, std::strerror(static_cast<int>(-result))));
   }
   out_.consume(static_cast<size_t>(result));
   if (!out_.empty()) return flush();  // the socket took part: write the rest (or wait)
@@ -329,8 +330,9 @@ void BackendConnection::onReadable(const std::error_code& first_error, size_t fi
   for (int reads = 0;; ++reads) {
     if (error || n == 0) {
       (*counters_)[common::ServerStat::server_eof].add();
-      return fail(error && error != asio::error::eof ? error.message()
-                                                     : std::string("connection closed by backend"));
+      return fail(error && error != asio::error::eof
+                      ? error.message()
+                      : std::string(resp::kErrReasonClosedByBackend));
     }
     in_.commit(n);
     if (!processReplies() || generation != generation_) return;
@@ -361,12 +363,12 @@ bool BackendConnection::processReplies() {
     }
     if (status == resp::ParseStatus::kError) {
       (*counters_)[common::ServerStat::server_err].add();
-      fail(fmt::format("malformed reply: {}", framer_.error()));
+      fail(fmt::format(resp::kErrReasonMalformedReply, framer_.error()));
       return false;
     }
     if (in_flight_.empty()) {
       (*counters_)[common::ServerStat::server_err].add();
-      fail("reply with no request in flight");
+      fail(resp::kErrReasonUnpairedReply);
       return false;
     }
     InFlight entry = in_flight_.pop();
@@ -402,9 +404,11 @@ bool BackendConnection::processReplies() {
 
 // The whole reply was read (so later replies stay paired) and dropped on the way.
 std::string BackendConnection::oversizedReplyError(uint64_t size) const {
-  return fmt::format("-{}{} bytes, more than the {}-byte limit{}\r\n",
-                     resp::kErrReplyTooLargePrefix, size, options_.max_reply_bytes,
-                     resp::kErrReplyTooLargeSuffix);
+  std::string reply = "-";
+  fmt::format_to(std::back_inserter(reply), resp::kErrReplyTooLarge, size,
+                 options_.max_reply_bytes);
+  reply += "\r\n";
+  return reply;
 }
 
 void BackendConnection::expireRequests(common::TimePoint now) {
@@ -421,9 +425,8 @@ void BackendConnection::expireRequests(common::TimePoint now) {
       entry.target = nullptr;
       (*counters_)[common::ServerStat::server_timedout].add();
       timed_out = true;
-      target->onBackendFailure(fmt::format("ERR backend {} ({}) timed out after {} ms",
-                                           options_.name, options_.address_text,
-                                           options_.timeout_ms));
+      target->onBackendFailure(fmt::format(resp::kErrBackendTimedOut, options_.name,
+                                           options_.address_text, options_.timeout_ms));
     }
     ++expired_prefix_;
   }
@@ -434,7 +437,7 @@ void BackendConnection::expireRequests(common::TimePoint now) {
   const InFlight& oldest = in_flight_.front();
   if (oldest.deadline != kNoDeadline && now - oldest.deadline > common::Millis(stall_ms)) {
     (*counters_)[common::ServerStat::server_err].add();
-    fail(fmt::format("no reply for {} ms", stall_ms));
+    fail(fmt::format(resp::kErrReasonStalled, stall_ms));
   }
 }
 
@@ -459,8 +462,8 @@ void BackendConnection::fail(std::string_view reason) {
   backoff_ = std::clamp(backoff_ * 2, kFirstBackoff, kMaxBackoff);
   retry_at_ = common::now() + backoff_;
   setConnectedGauge(false);
-  unavailable_message_ = fmt::format("ERR backend {} ({}) is unavailable: {}", options_.name,
-                                     options_.address_text, reason);
+  unavailable_message_ =
+      fmt::format(resp::kErrBackendUnavailable, options_.name, options_.address_text, reason);
   if (was_up && closing_) {
     spdlog::info("backend {} ({}) connection closed: {}", options_.name, options_.address_text,
                  reason);
@@ -476,7 +479,7 @@ void BackendConnection::fail(std::string_view reason) {
   framer_.reset();
   expired_prefix_ = 0;
   std::string lost =
-      fmt::format("ERR backend {} ({}) failed: {}", options_.name, options_.address_text, reason);
+      fmt::format(resp::kErrBackendFailed, options_.name, options_.address_text, reason);
   // Targets may send new requests from their callbacks; state_ is kBackoff, so those are
   // refused and nothing is pushed while this loop drains the FIFO.
   while (!in_flight_.empty()) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "resp/errors.h"
+
 namespace sy::backend {
 
 void BackendPool::assign(std::vector<NodeSpec> nodes, bool connect_new) {
@@ -61,7 +63,7 @@ void BackendPool::closeAll(std::string_view reason) {
 
 void BackendPool::retire(std::unique_ptr<BackendConnection> connection) {
   if (connection->inFlight() == 0) {
-    connection->close("its server left the configuration");
+    connection->close(resp::kErrReasonServerRemoved);
     graveyard_.push_back(std::move(connection));
   } else {
     retired_.push_back(std::move(connection));
@@ -78,7 +80,7 @@ void BackendPool::tendRetired(common::TimePoint now) {
       ++i;
       continue;
     }
-    retired_[i]->close("its server left the configuration");
+    retired_[i]->close(resp::kErrReasonServerRemoved);
     graveyard_.push_back(std::move(retired_[i]));
     retired_[i] = std::move(retired_.back());
     retired_.pop_back();

@@ -1,16 +1,29 @@
 // Arity checks and Redis's error texts for the command table.
+#include <fmt/format.h>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
 
 #include "command/command.h"
+#include "resp/errors.h"
 
 namespace sy::command {
 namespace {
 
 // Redis replaces CR and LF in error replies with spaces so the reply stays one line.
-void appendOneLine(std::string& out, std::string_view text) {
+std::string oneLine(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
   for (char c : text) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  return out;
+}
+
+std::string upperCase(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) out.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - ('a' - 'A')) : c);
+  return out;
 }
 
 }  // namespace
@@ -22,21 +35,12 @@ bool arityOk(const CommandInfo& command, size_t argc) {
 
 std::string unknownSubcommandError(const CommandInfo& container, std::string_view subcommand) {
   constexpr size_t kMaxShown = 128;  // Redis prints at most 128 bytes of the subcommand
-  std::string out = "ERR unknown subcommand '";
-  appendOneLine(out, subcommand.substr(0, kMaxShown));
-  out += "'. Try ";
-  for (char c : container.name) {
-    out.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - ('a' - 'A')) : c);
-  }
-  out += " HELP.";
-  return out;
+  return fmt::format(resp::kErrUnknownSubcommand, oneLine(subcommand.substr(0, kMaxShown)),
+                     upperCase(container.name));
 }
 
 std::string wrongArityError(const CommandInfo& command) {
-  std::string out = "ERR wrong number of arguments for '";
-  out += command.name;
-  out += "' command";
-  return out;
+  return fmt::format(resp::kErrWrongArity, command.name);
 }
 
 }  // namespace sy::command

@@ -198,8 +198,4 @@ inline constexpr std::string_view kPresentedRedisVersion = "7.0.15";
 std::string unknownSubcommandError(const CommandInfo& container, std::string_view subcommand);
 std::string wrongArityError(const CommandInfo& command);
 
-// The reason a refused blocking call gets (also used when mayBlock() is true).
-inline constexpr std::string_view kBlockingRefusal =
-    "blocking commands are not supported through the proxy";
-
 }  // namespace sy::command

@@ -5,15 +5,17 @@
 // Rules:
 //   - A command listed here gets the handling written next to it.
 //   - A command not listed that has keys (a key spec not flagged not_key) is kForward.
-//   - A command not listed without keys is kRefused with kNotSupported. A unit test makes
-//     sure every keyless command of Redis 7.0 is listed, so this default only catches
-//     commands of a future Redis until someone decides about them here.
+//   - A command not listed without keys is kRefused with resp::kErrRefusalNotSupported. A
+//     unit test makes sure every keyless command of Redis 7.0 is listed, so this default only
+//     catches commands of a future Redis until someone decides about them here.
+// The refusal reasons, words for the client, are in resp/errors.h.
 // Internal to sy_command: include command/command.h instead.
 #pragma once
 
 #include <string_view>
 
 #include "command/command.h"
+#include "resp/errors.h"
 
 namespace sy::command {
 
@@ -23,28 +25,6 @@ struct PolicyEntry {
   MergeRule merge = MergeRule::kNone;
   std::string_view refusal = {};
 };
-
-// Refusal reasons, in words for the client.
-inline constexpr std::string_view kNotSupported = "this command is not supported through the proxy";
-inline constexpr std::string_view kPrivateConnection =
-    "transactions and pub/sub need a private backend connection, which the proxy does not provide "
-    "yet";
-inline constexpr std::string_view kBackendControl =
-    "the proxy does not let clients stop, reconfigure or take over its backends";
-inline constexpr std::string_view kReplication =
-    "replication is managed by the proxy and Sentinel, not by clients";
-inline constexpr std::string_view kClusterCommands =
-    "CLUSTER commands are not supported through the proxy";
-inline constexpr std::string_view kConnectionState =
-    "this command changes the state of a shared backend connection";
-inline constexpr std::string_view kOtherDatabases =
-    "the proxy serves one database; commands that touch other databases are not supported";
-inline constexpr std::string_view kAcl =
-    "ACL commands would act on the backends' users, not on the proxy's clients";
-inline constexpr std::string_view kDebugging =
-    "debugging commands are not supported through the proxy";
-inline constexpr std::string_view kTracking =
-    "client-side caching (tracking) is not supported through the proxy";
 
 // clang-format off
 inline constexpr PolicyEntry kPolicy[] = {
@@ -84,18 +64,17 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"client|setname", Handling::kLocal},
     {"client|info", Handling::kLocal},
     // The rest of CLIENT would list, kill, pause or reconfigure the proxy's backend connections.
-    {"client|list", Handling::kRefused, MergeRule::kNone,
-     "CLIENT LIST would show the proxy's backend connections, not the clients of the proxy"},
-    {"client|kill", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"client|pause", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"client|unpause", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"client|unblock", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"client|no-evict", Handling::kRefused, MergeRule::kNone, kConnectionState},
-    {"client|reply", Handling::kRefused, MergeRule::kNone, kConnectionState},
-    {"client|tracking", Handling::kRefused, MergeRule::kNone, kTracking},
-    {"client|caching", Handling::kRefused, MergeRule::kNone, kTracking},
-    {"client|getredir", Handling::kRefused, MergeRule::kNone, kTracking},
-    {"client|trackinginfo", Handling::kRefused, MergeRule::kNone, kTracking},
+    {"client|list", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalClientList},
+    {"client|kill", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"client|pause", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"client|unpause", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"client|unblock", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"client|no-evict", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},
+    {"client|reply", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},
+    {"client|tracking", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalTracking},
+    {"client|caching", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalTracking},
+    {"client|getredir", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalTracking},
+    {"client|trackinginfo", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalTracking},
     // The other containers answer an unknown subcommand locally (see Handling::kLocal).
     {"acl", Handling::kLocal},
     {"cluster", Handling::kLocal},
@@ -171,125 +150,125 @@ inline constexpr PolicyEntry kPolicy[] = {
     // --- Refused: blocking commands would stall a backend connection that other clients'
     // requests are pipelined on. XREAD and XREADGROUP block only with BLOCK: they stay
     // kForward and the caller refuses them when mayBlock() says so.
-    {"blpop", Handling::kRefused, MergeRule::kNone, kBlockingRefusal},
-    {"brpop", Handling::kRefused, MergeRule::kNone, kBlockingRefusal},
-    {"blmove", Handling::kRefused, MergeRule::kNone, kBlockingRefusal},
-    {"brpoplpush", Handling::kRefused, MergeRule::kNone, kBlockingRefusal},
-    {"blmpop", Handling::kRefused, MergeRule::kNone, kBlockingRefusal},
-    {"bzpopmin", Handling::kRefused, MergeRule::kNone, kBlockingRefusal},
-    {"bzpopmax", Handling::kRefused, MergeRule::kNone, kBlockingRefusal},
-    {"bzmpop", Handling::kRefused, MergeRule::kNone, kBlockingRefusal},
+    {"blpop", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
+    {"brpop", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
+    {"blmove", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
+    {"brpoplpush", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
+    {"blmpop", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
+    {"bzpopmin", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
+    {"bzpopmax", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
+    {"bzmpop", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
     // WAIT blocks too, and counts the writes of every client sharing the connection.
-    {"wait", Handling::kRefused, MergeRule::kNone, kBlockingRefusal},
+    {"wait", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
 
     // --- Refused: transactions and subscriptions hold state on the connection.
-    {"multi", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
-    {"exec", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
-    {"discard", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
-    {"watch", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
-    {"unwatch", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
-    {"subscribe", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
-    {"psubscribe", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
-    {"ssubscribe", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
-    {"unsubscribe", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
-    {"punsubscribe", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
-    {"sunsubscribe", Handling::kRefused, MergeRule::kNone, kPrivateConnection},
+    {"multi", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    {"exec", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    {"discard", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    {"watch", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    {"unwatch", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    {"subscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    {"psubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    {"ssubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    {"unsubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    {"punsubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    {"sunsubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
 
     // --- Refused: connection state that would leak to every client of a shared connection.
-    {"reset", Handling::kRefused, MergeRule::kNone, kConnectionState},
-    {"readonly", Handling::kRefused, MergeRule::kNone, kConnectionState},
-    {"readwrite", Handling::kRefused, MergeRule::kNone, kConnectionState},
-    {"asking", Handling::kRefused, MergeRule::kNone, kConnectionState},
+    {"reset", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},
+    {"readonly", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},
+    {"readwrite", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},
+    {"asking", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},
 
     // --- Refused: stopping, reconfiguring or taking over a backend.
-    {"shutdown", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"config|set", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"config|rewrite", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"config|resetstat", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"monitor", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"save", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"bgsave", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"bgrewriteaof", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"latency|reset", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"slowlog|reset", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"memory|purge", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"module|list", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"module|load", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"module|loadex", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"module|unload", Handling::kRefused, MergeRule::kNone, kBackendControl},
+    {"shutdown", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"config|set", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"config|rewrite", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"config|resetstat", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"monitor", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"save", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"bgsave", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"bgrewriteaof", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"latency|reset", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"slowlog|reset", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"memory|purge", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"module|list", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"module|load", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"module|loadex", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"module|unload", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
     // SCRIPT KILL and FUNCTION KILL would stop another client's script; flushing or loading
     // functions changes what every client of every backend can call.
-    {"script|kill", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"script|flush", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"function|kill", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"function|load", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"function|delete", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"function|flush", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"function|restore", Handling::kRefused, MergeRule::kNone, kBackendControl},
-    {"debug", Handling::kRefused, MergeRule::kNone, kDebugging},
-    {"script|debug", Handling::kRefused, MergeRule::kNone, kDebugging},
-    {"pfdebug", Handling::kRefused, MergeRule::kNone, kDebugging},
-    {"pfselftest", Handling::kRefused, MergeRule::kNone, kDebugging},
+    {"script|kill", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"script|flush", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"function|kill", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"function|load", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"function|delete", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"function|flush", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"function|restore", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
+    {"debug", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalDebugging},
+    {"script|debug", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalDebugging},
+    {"pfdebug", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalDebugging},
+    {"pfselftest", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalDebugging},
 
     // --- Refused: the proxy owns replication and failover (DESIGN.md 1.1); ROLE would expose
     // the backend behind the proxy.
-    {"replicaof", Handling::kRefused, MergeRule::kNone, kReplication},
-    {"slaveof", Handling::kRefused, MergeRule::kNone, kReplication},
-    {"failover", Handling::kRefused, MergeRule::kNone, kReplication},
-    {"sync", Handling::kRefused, MergeRule::kNone, kReplication},
-    {"psync", Handling::kRefused, MergeRule::kNone, kReplication},
-    {"replconf", Handling::kRefused, MergeRule::kNone, kReplication},
-    {"role", Handling::kRefused, MergeRule::kNone, kReplication},
+    {"replicaof", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalReplication},
+    {"slaveof", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalReplication},
+    {"failover", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalReplication},
+    {"sync", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalReplication},
+    {"psync", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalReplication},
+    {"replconf", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalReplication},
+    {"role", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalReplication},
 
     // --- Refused: data placement is the proxy's. MIGRATE moves keys to a server the proxy
     // does not place them on; MOVE, SWAPDB and FLUSHALL reach databases other than the pool's
     // redis_db. RESTORE-ASKING is part of cluster resharding.
-    {"migrate", Handling::kRefused, MergeRule::kNone,
-     "MIGRATE would move keys away from the backend the proxy places them on"},
-    {"move", Handling::kRefused, MergeRule::kNone, kOtherDatabases},
-    {"swapdb", Handling::kRefused, MergeRule::kNone, kOtherDatabases},
-    {"flushall", Handling::kRefused, MergeRule::kNone, kOtherDatabases},
-    {"restore-asking", Handling::kRefused, MergeRule::kNone, kClusterCommands},
+    {"migrate", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalMigrate},
+    {"move", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalOtherDatabases},
+    {"swapdb", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalOtherDatabases},
+    {"flushall", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalOtherDatabases},
+    {"restore-asking", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
 
     // --- Refused: cluster support comes with cluster pools.
-    {"cluster|addslots", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|addslotsrange", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|bumpepoch", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|count-failure-reports", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|countkeysinslot", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|delslots", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|delslotsrange", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|failover", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|flushslots", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|forget", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|getkeysinslot", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|info", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|keyslot", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|links", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|meet", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|myid", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|nodes", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|replicas", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|replicate", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|reset", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|saveconfig", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|set-config-epoch", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|setslot", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|shards", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|slaves", Handling::kRefused, MergeRule::kNone, kClusterCommands},
-    {"cluster|slots", Handling::kRefused, MergeRule::kNone, kClusterCommands},
+    {"cluster|addslots", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|addslotsrange", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|bumpepoch", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|count-failure-reports", Handling::kRefused, MergeRule::kNone,
+     resp::kErrRefusalCluster},
+    {"cluster|countkeysinslot", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|delslots", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|delslotsrange", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|failover", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|flushslots", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|forget", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|getkeysinslot", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|info", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|keyslot", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|links", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|meet", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|myid", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|nodes", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|replicas", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|replicate", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|reset", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|saveconfig", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|set-config-epoch", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|setslot", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|shards", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|slaves", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
+    {"cluster|slots", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
 
     // --- Refused: ACL acts on backend users; the proxy will have its own users.
-    {"acl|deluser", Handling::kRefused, MergeRule::kNone, kAcl},
-    {"acl|dryrun", Handling::kRefused, MergeRule::kNone, kAcl},
-    {"acl|getuser", Handling::kRefused, MergeRule::kNone, kAcl},
-    {"acl|list", Handling::kRefused, MergeRule::kNone, kAcl},
-    {"acl|load", Handling::kRefused, MergeRule::kNone, kAcl},
-    {"acl|log", Handling::kRefused, MergeRule::kNone, kAcl},
-    {"acl|save", Handling::kRefused, MergeRule::kNone, kAcl},
-    {"acl|setuser", Handling::kRefused, MergeRule::kNone, kAcl},
-    {"acl|users", Handling::kRefused, MergeRule::kNone, kAcl},
-    {"acl|whoami", Handling::kRefused, MergeRule::kNone, kAcl},
+    {"acl|deluser", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalAcl},
+    {"acl|dryrun", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalAcl},
+    {"acl|getuser", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalAcl},
+    {"acl|list", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalAcl},
+    {"acl|load", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalAcl},
+    {"acl|log", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalAcl},
+    {"acl|save", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalAcl},
+    {"acl|setuser", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalAcl},
+    {"acl|users", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalAcl},
+    {"acl|whoami", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalAcl},
 };
 // clang-format on
 
@@ -321,7 +300,7 @@ constexpr CommandInfo makeCommand(std::string_view name, int arity, uint32_t fla
                    Handling::kRefused,
                    MergeRule::kNone,
                    keyFinderFor(name),
-                   kNotSupported,
+                   resp::kErrRefusalNotSupported,
                    key_specs,
                    subcommands,
                    info_reply,

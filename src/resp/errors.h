@@ -1,8 +1,14 @@
 // Client-visible error strings, in one place (STYLE.md rule 9).
 //
-// Each is the text after the "-ERR " (or other prefix) that the caller adds when it replies.
-// The protocol errors use Redis 7.0's own wording so clients and their tests see what a real
-// server would say. Other modules add their strings here, grouped by the module that emits them.
+// Each is an error reply's text without the leading '-' and the CRLF, its prefix ("ERR",
+// "NOAUTH", ...) included, unless its group says otherwise. The protocol errors use Redis 7.0's
+// own wording so clients and their tests see what a real server would say. Other modules add
+// their strings here, grouped by the module that emits them.
+//
+// A text with variable parts is a fmt format string, its "{}" fields named in the comment
+// above it, used as fmt::format(resp::kErr..., args...): fmt checks it against the arguments
+// at compile time, so a mismatch cannot reach the data path. The request parser alone keeps a
+// prefix (kErrExpectedDollarPrefix), as it writes its text into a fixed buffer without fmt.
 #pragma once
 
 #include <string_view>
@@ -27,7 +33,8 @@ inline constexpr std::string_view kErrExpectedDollarPrefix = "Protocol error: ex
 inline constexpr std::string_view kErrBulkNotTerminated =
     "Protocol error: bulk argument not followed by CRLF";
 
-// --- Reply framer (backend -> proxy). Logged; the backend connection is closed. ---
+// --- Reply framer (backend -> proxy). Logged; the backend connection is closed, and its
+// requests in flight get the text in kErrReasonMalformedReply. ---
 inline constexpr std::string_view kErrReplyUnknownType = "reply: unknown type byte";
 inline constexpr std::string_view kErrReplyBadLineEnd = "reply: CR not followed by LF";
 inline constexpr std::string_view kErrReplyLineTooLong = "reply: header or line too long";
@@ -43,16 +50,117 @@ inline constexpr std::string_view kErrReplyBadVerbatim =
 inline constexpr std::string_view kErrReplyStreamed =
     "reply: RESP3 streamed types are not supported";
 
-// --- Backend replies the proxy does not forward. Replied to the client that asked only. ---
-// "<prefix><size> bytes, more than the <limit>-byte limit<suffix>"
-inline constexpr std::string_view kErrReplyTooLargePrefix = "ERR the backend's reply is ";
-inline constexpr std::string_view kErrReplyTooLargeSuffix =
-    " on a reply the proxy forwards; the command was executed";
+// --- Backend replies the proxy does not forward (backend/). Replied to the client that asked
+// only. ---
+// {} the reply's size, {} the limit, both in bytes.
+inline constexpr std::string_view kErrReplyTooLarge =
+    "ERR the backend's reply is {} bytes, more than the {}-byte limit on a reply the proxy "
+    "forwards; the command was executed";
+
+// --- Backend connections (backend/). Replied to each request a connection refuses or fails;
+// the first two {} are the backend's name and address. ---
+// {} the requests waiting for it, {} their bytes.
+inline constexpr std::string_view kErrBackendOverloaded =
+    "ERR backend {} ({}) is overloaded: {} requests ({} bytes) are waiting for it";
+// {} the timeout in ms.
+inline constexpr std::string_view kErrBackendTimedOut = "ERR backend {} ({}) timed out after {} ms";
+// {} why (a reason below, or the OS's text): new requests, while the connection backs off.
+inline constexpr std::string_view kErrBackendUnavailable = "ERR backend {} ({}) is unavailable: {}";
+// {} why: the requests in flight when the connection failed.
+inline constexpr std::string_view kErrBackendFailed = "ERR backend {} ({}) failed: {}";
+
+// --- Why a backend connection failed (backend/). Logged, and the last {} of
+// kErrBackendUnavailable and kErrBackendFailed. ---
+// {} the OS's text.
+inline constexpr std::string_view kErrReasonNoSocket = "cannot create socket: {}";
+// {} the connect timeout in ms.
+inline constexpr std::string_view kErrReasonConnectTimedOut = "connect timed out after {} ms";
+// {} the OS's text.
+inline constexpr std::string_view kErrReasonWriteFailed = "write failed: {}";
+inline constexpr std::string_view kErrReasonClosedByBackend = "connection closed by backend";
+// {} the framer's text (kErrReply... above).
+inline constexpr std::string_view kErrReasonMalformedReply = "malformed reply: {}";
+inline constexpr std::string_view kErrReasonUnpairedReply = "reply with no request in flight";
+// {} how long the oldest request has waited past its deadline, in ms.
+inline constexpr std::string_view kErrReasonStalled = "no reply for {} ms";
+// {} the handshake command (AUTH, SELECT), {} the backend's error text.
+inline constexpr std::string_view kErrReasonHandshakeRejected = "backend rejected {}: {}";
+inline constexpr std::string_view kErrReasonServerRemoved = "its server left the configuration";
+
+// --- Command table checks (command/). Redis 7.0's words; CR and LF in a {} become spaces. ---
+// {} the subcommand, cut to 128 bytes; {} the container's name in capitals.
+inline constexpr std::string_view kErrUnknownSubcommand =
+    "ERR unknown subcommand '{}'. Try {} HELP.";
+// {} the command's name as the table has it ("config|get").
+inline constexpr std::string_view kErrWrongArity = "ERR wrong number of arguments for '{}' command";
+
+// --- Why the proxy refuses a command (command/policy.h). The reason that ends the router's
+// "not supported" reply. ---
+inline constexpr std::string_view kErrRefusalNotSupported =
+    "this command is not supported through the proxy";
+inline constexpr std::string_view kErrRefusalPrivateConnection =
+    "transactions and pub/sub need a private backend connection, which the proxy does not provide "
+    "yet";
+inline constexpr std::string_view kErrRefusalBackendControl =
+    "the proxy does not let clients stop, reconfigure or take over its backends";
+inline constexpr std::string_view kErrRefusalReplication =
+    "replication is managed by the proxy and Sentinel, not by clients";
+inline constexpr std::string_view kErrRefusalCluster =
+    "CLUSTER commands are not supported through the proxy";
+inline constexpr std::string_view kErrRefusalConnectionState =
+    "this command changes the state of a shared backend connection";
+inline constexpr std::string_view kErrRefusalOtherDatabases =
+    "the proxy serves one database; commands that touch other databases are not supported";
+inline constexpr std::string_view kErrRefusalAcl =
+    "ACL commands would act on the backends' users, not on the proxy's clients";
+inline constexpr std::string_view kErrRefusalDebugging =
+    "debugging commands are not supported through the proxy";
+inline constexpr std::string_view kErrRefusalTracking =
+    "client-side caching (tracking) is not supported through the proxy";
+// For blocking commands, and for commands whose arguments make them block (XREAD BLOCK).
+inline constexpr std::string_view kErrRefusalBlocking =
+    "blocking commands are not supported through the proxy";
+inline constexpr std::string_view kErrRefusalClientList =
+    "CLIENT LIST would show the proxy's backend connections, not the clients of the proxy";
+inline constexpr std::string_view kErrRefusalMigrate =
+    "MIGRATE would move keys away from the backend the proxy places them on";
 
 // --- Routing (route/). Replied as "-<text>"; the connection stays open. ---
+// {} the command's name, cut to 128 bytes; {} its arguments, each as kErrUnknownCommandArg,
+// until they reach 128 bytes (Redis 7.0's words).
+inline constexpr std::string_view kErrUnknownCommand =
+    "ERR unknown command '{}', with args beginning with: {}";
+// {} one argument, cut to the room left.
+inline constexpr std::string_view kErrUnknownCommandArg = "'{}' ";
+// {} the command's name as the table has it, {} why (a kErrRefusal... reason).
+inline constexpr std::string_view kErrNotSupported = "ERR '{}' is not supported by switchyard: {}";
+// {} the command's name, {} the pool's name, {} its number of backends.
+inline constexpr std::string_view kErrKeylessInShardedPool =
+    "ERR '{}' has no key to route by, and pool '{}' has {} backends: it runs only through a pool "
+    "with a single backend";
+// {} the command's name.
+inline constexpr std::string_view kErrInvalidKeyArguments =
+    "ERR invalid key arguments for '{}' command";
 inline constexpr std::string_view kErrCrossShard =
     "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "
     "together)";
+
+// --- Replication groups (topology/, server/). Replied to the request that cannot be served;
+// the first two {} are the group's and the pool's names. ---
+// {} how many nodes claim master, {} their addresses.
+inline constexpr std::string_view kErrSeveralMasters =
+    "ERR switchyard: group '{}' of pool '{}': {} nodes claim master ({}); writes are refused "
+    "rather than split between them";
+// {} how long the write was parked, in ms. TRYAGAIN: the client may retry it as it is.
+inline constexpr std::string_view kErrNoConfirmedMaster =
+    "TRYAGAIN switchyard: group '{}' of pool '{}' has no confirmed master (a failover is under "
+    "way, or the master is unreachable); the write waited {} ms and was not sent, retry it";
+inline constexpr std::string_view kErrNoHealthyReplica =
+    "ERR switchyard: group '{}' of pool '{}' has no healthy replica to read from (read_from: "
+    "replica)";
+inline constexpr std::string_view kErrGroupLeft =
+    "ERR switchyard: group '{}' of pool '{}' left the configuration before the write could be "
+    "sent";
 
 // --- Authentication (server/). Replied as "-<text>"; the connection stays open. Redis 7.0's
 // words, byte for byte, so clients that match on them keep working. ---
@@ -70,9 +178,41 @@ inline constexpr std::string_view kErrSyntax = "ERR syntax error";
 inline constexpr std::string_view kErrHelloProtocolNotInteger =
     "ERR Protocol version is not an integer or out of range";
 inline constexpr std::string_view kErrNoProto = "NOPROTO unsupported protocol version";
-// Followed by the option (cut to 64 bytes) and a closing quote.
-inline constexpr std::string_view kErrHelloSyntaxPrefix = "ERR Syntax error in HELLO option '";
+// {} the option, cut to 64 bytes.
+inline constexpr std::string_view kErrHelloSyntax = "ERR Syntax error in HELLO option '{}'";
 inline constexpr std::string_view kErrBadClientName =
     "ERR Client names cannot contain spaces, newlines or special characters.";
+
+// --- Commands the proxy answers itself (server/). Replied as "-<text>"; the connection stays
+// open. ---
+// SELECT's argument, in Redis 7.0's words.
+inline constexpr std::string_view kErrNotInteger = "ERR value is not an integer or out of range";
+inline constexpr std::string_view kErrSelectNotAllowed =
+    "ERR SELECT is not allowed through switchyard: clients always use database 0 (the pool's "
+    "redis_db chooses the backend database)";
+// {} the subcommand, cut to 64 bytes.
+inline constexpr std::string_view kErrClientSubcommandNotSupported =
+    "ERR 'client|{}' is not supported by switchyard";
+// COMMAND GETKEYS, in Redis 7.0's words.
+inline constexpr std::string_view kErrGetKeysUnknownCommand = "ERR Invalid command specified";
+inline constexpr std::string_view kErrGetKeysWrongArity =
+    "ERR Invalid number of arguments specified for command";
+inline constexpr std::string_view kErrGetKeysNoKeys = "ERR The command has no key arguments";
+// {} the command's name.
+inline constexpr std::string_view kErrNoLocalHandler =
+    "ERR '{}' is marked local but switchyard has no local handler for it";
+inline constexpr std::string_view kErrInfoUnavailable = "ERR INFO is not available in this process";
+
+// --- Split commands (server/merge.cpp). Replied for the whole command, or (MGET) for each key
+// of a fragment whose reply does not fit. ---
+inline constexpr std::string_view kErrUnexpectedSplitReply =
+    "ERR unexpected reply from backend to a split command";
+
+// --- Client connections (server/). ---
+// Written to a connection past the pool's client_connections, which is then closed; Redis
+// 7.0's words.
+inline constexpr std::string_view kErrMaxClients = "ERR max number of clients reached";
+// Replied to the writes still parked when the proxy stops.
+inline constexpr std::string_view kErrShuttingDown = "ERR switchyard is shutting down";
 
 }  // namespace sy::resp

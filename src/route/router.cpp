@@ -25,10 +25,10 @@ std::string unknownCommandError(std::span<const std::string_view> args) {
   constexpr size_t kShown = 128;
   std::string shown_args;
   for (size_t i = 1; i < args.size() && shown_args.size() < kShown; ++i) {
-    shown_args += fmt::format("'{}' ", clip(args[i].substr(0, kShown - shown_args.size())));
+    shown_args += fmt::format(resp::kErrUnknownCommandArg,
+                              clip(args[i].substr(0, kShown - shown_args.size())));
   }
-  return fmt::format("ERR unknown command '{}', with args beginning with: {}", clip(args[0]),
-                     shown_args);
+  return fmt::format(resp::kErrUnknownCommand, clip(args[0]), shown_args);
 }
 
 void Router::plan(const topology::PoolTopology& pool, std::span<const std::string_view> args,
@@ -59,8 +59,7 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
   out.well_formed = true;
   if (command->handling != command::Handling::kRefused && command::mayBlock(*command, args)) {
     out.kind = PlanKind::kError;
-    out.error = fmt::format("ERR '{}' is not supported by switchyard: {}", command->name,
-                            command::kBlockingRefusal);
+    out.error = fmt::format(resp::kErrNotSupported, command->name, resp::kErrRefusalBlocking);
     return;
   }
   switch (command->handling) {
@@ -69,8 +68,7 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
       return;
     case command::Handling::kRefused:
       out.kind = PlanKind::kError;
-      out.error = fmt::format("ERR '{}' is not supported by switchyard: {}", command->name,
-                              command->refusal);
+      out.error = fmt::format(resp::kErrNotSupported, command->name, command->refusal);
       return;
     case command::Handling::kKeyless:
       planKeyless(pool, command->name, out);
@@ -88,10 +86,8 @@ void Router::planKeyless(const topology::PoolTopology& pool, std::string_view na
     return;
   }
   out.kind = PlanKind::kError;
-  out.error = fmt::format(
-      "ERR '{}' has no key to route by, and pool '{}' has {} backends: it runs only through a "
-      "pool with a single backend",
-      name, pool.config->name, pool.servers.size());
+  out.error =
+      fmt::format(resp::kErrKeylessInShardedPool, name, pool.config->name, pool.servers.size());
 }
 
 void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::string_view> args,
@@ -99,7 +95,7 @@ void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::
   const command::CommandInfo& command = *out.command;
   if (!command::extractKeys(command, args, key_positions_)) {
     out.kind = PlanKind::kError;
-    out.error = fmt::format("ERR invalid key arguments for '{}' command", command.name);
+    out.error = fmt::format(resp::kErrInvalidKeyArguments, command.name);
     return;
   }
   if (key_positions_.empty()) {  // e.g. EVAL with numkeys 0

@@ -9,6 +9,7 @@
 #include "common/byte_buffer.h"
 #include "common/clock.h"
 #include "resp/encoder.h"
+#include "resp/errors.h"
 #include "server/client_session.h"
 #include "server/pending_request.h"
 #include "server/proxy_stats.h"
@@ -21,7 +22,7 @@ void executeInfo(ClientSession& session, PendingRequest& request,
   SessionHost& host = session.host();
   const ProxyStats& stats = host.proxyStats();
   if (stats.control_io == nullptr || !stats.render_info) {
-    return request.completeWithError("ERR INFO is not available in this process");
+    return request.completeWithError(resp::kErrInfoUnavailable);
   }
   std::vector<std::string> sections(args.begin() + 1, args.end());
   // By name: the control thread's snapshot may already be newer than this worker's.

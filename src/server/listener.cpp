@@ -7,13 +7,13 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
+#include <array>
+
+#include "resp/errors.h"
 #include "server/worker.h"
 #include "topology/topology.h"
 
 namespace sy::server {
-namespace {
-constexpr std::string_view kMaxClientsError = "-ERR max number of clients reached\r\n";
-}  // namespace
 
 Listener::Listener(asio::io_context& io, const config::PoolConfig& pool, uint32_t pool_index,
                    ProxyStats& stats, std::atomic<int64_t>& open_clients,
@@ -106,7 +106,9 @@ void Listener::onAccepted(asio::generic::stream_protocol::socket socket) {
     stats_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
     std::error_code ignored;
     socket.non_blocking(true, ignored);
-    asio::write(socket, asio::buffer(kMaxClientsError.data(), kMaxClientsError.size()), ignored);
+    const std::array<asio::const_buffer, 3> reply = {
+        asio::buffer("-", 1), asio::buffer(resp::kErrMaxClients), asio::buffer("\r\n", 2)};
+    asio::write(socket, reply, ignored);
     socket.close(ignored);
     return;
   }

@@ -55,11 +55,9 @@ void quit(PendingRequest& request) {
 
 void select(PendingRequest& request, std::string_view db) {
   auto index = parseInteger(db);
-  if (!index) return request.completeWithError("ERR value is not an integer or out of range");
+  if (!index) return request.completeWithError(resp::kErrNotInteger);
   if (*index != 0) {
-    return request.completeWithError(
-        "ERR SELECT is not allowed through switchyard: clients always use database 0 (the pool's "
-        "redis_db chooses the backend database)");
+    return request.completeWithError(resp::kErrSelectNotAllowed);
   }
   common::ByteBuffer& out = replyBuffer();
   resp::appendSimple(out, "OK");
@@ -154,8 +152,7 @@ void hello(ClientSession& session, PendingRequest& request,
       name = args[++i];
       if (!validClientName(*name)) return request.completeWithError(resp::kErrBadClientName);
     } else {
-      return request.completeWithError(
-          fmt::format("{}{}'", resp::kErrHelloSyntaxPrefix, args[i].substr(0, 64)));
+      return request.completeWithError(fmt::format(resp::kErrHelloSyntax, args[i].substr(0, 64)));
     }
   }
   if (user && !authenticate(session, *user, *password)) {
@@ -190,7 +187,7 @@ void client(ClientSession& session, PendingRequest& request,
                                       session.client_name));
   } else {
     return request.completeWithError(
-        fmt::format("ERR 'client|{}' is not supported by switchyard", sub.substr(0, 64)));
+        fmt::format(resp::kErrClientSubcommandNotSupported, sub.substr(0, 64)));
   }
   request.complete(out.view());
 }
@@ -221,13 +218,13 @@ void commandInfo(PendingRequest& request, std::span<const std::string_view> args
 void commandGetKeys(PendingRequest& request, std::span<const std::string_view> args) {
   auto target = args.subspan(2);
   const command::CommandInfo* info = command::findCommand(target);
-  if (info == nullptr) return request.completeWithError("ERR Invalid command specified");
+  if (info == nullptr) return request.completeWithError(resp::kErrGetKeysUnknownCommand);
   if (!command::arityOk(*info, target.size())) {
-    return request.completeWithError("ERR Invalid number of arguments specified for command");
+    return request.completeWithError(resp::kErrGetKeysWrongArity);
   }
   thread_local std::vector<uint32_t> positions;
   if (!command::extractKeys(*info, target, positions) || positions.empty()) {
-    return request.completeWithError("ERR The command has no key arguments");
+    return request.completeWithError(resp::kErrGetKeysNoKeys);
   }
   common::ByteBuffer& out = replyBuffer();
   resp::appendArrayHeader(out, positions.size());
@@ -258,7 +255,7 @@ void commandFamily(PendingRequest& request, std::span<const std::string_view> ar
     return request.complete(out.view());
   }
   request.completeWithError(
-      fmt::format("ERR unknown subcommand '{}'. Try COMMAND HELP.", sub.substr(0, 128)));
+      fmt::format(resp::kErrUnknownSubcommand, sub.substr(0, 128), "COMMAND"));
 }
 
 }  // namespace
@@ -279,8 +276,7 @@ void executeLocal(ClientSession& session, PendingRequest& request,
   if (is(name, "CLIENT") && args.size() >= 2) return client(session, request, args);
   if (is(name, "COMMAND")) return commandFamily(request, args);
   if (is(name, "INFO")) return executeInfo(session, request, args);
-  request.completeWithError(fmt::format(
-      "ERR '{}' is marked local but switchyard has no local handler for it", command.name));
+  request.completeWithError(fmt::format(resp::kErrNoLocalHandler, command.name));
 }
 
 }  // namespace sy::server

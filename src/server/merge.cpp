@@ -6,6 +6,7 @@
 
 #include "common/byte_buffer.h"
 #include "resp/encoder.h"
+#include "resp/errors.h"
 #include "resp/reply_inspect.h"
 #include "server/pending_request.h"
 
@@ -50,7 +51,7 @@ std::string_view mergeArray(const PendingRequest& parent, MergeScratch& s) {
       if (resp::isErrorReply(reply)) {
         s.errors.append(reply);
       } else {
-        resp::appendError(s.errors, "ERR unexpected reply from backend to a split command");
+        resp::appendError(s.errors, resp::kErrUnexpectedSplitReply);
       }
       std::string_view error = s.errors.view().substr(start);
       for (uint32_t ordinal : fragment->key_ordinals) s.elements[ordinal] = error;
@@ -72,7 +73,7 @@ std::string_view mergeSum(const PendingRequest& parent, MergeScratch& s) {
     auto value = resp::integerReply(fragment->reply.view());
     if (!value) {
       s.out.clear();
-      resp::appendError(s.out, "ERR unexpected reply from backend to a split command");
+      resp::appendError(s.out, resp::kErrUnexpectedSplitReply);
       return s.out.view();
     }
     total += *value;
@@ -93,7 +94,7 @@ std::string_view mergeFragments(const PendingRequest& parent) {
   s.out.clear();
   for (const PendingRequest* fragment : parent.fragments) {
     if (fragment->reply.view() != "+OK\r\n") {
-      resp::appendError(s.out, "ERR unexpected reply from backend to a split command");
+      resp::appendError(s.out, resp::kErrUnexpectedSplitReply);
       return s.out.view();
     }
   }

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "resp/errors.h"
+
 namespace sy::server {
 
 std::vector<ParkedWrite> ParkedWrites::takeAll() {
@@ -36,11 +38,7 @@ void ParkedWrites::failAll(std::string_view message) {
 
 std::string ParkedWrites::noMasterError(std::string_view pool, std::string_view group,
                                         int64_t waited_ms) {
-  return fmt::format(
-      "TRYAGAIN switchyard: group '{}' of pool '{}' has no confirmed master (a failover is "
-      "under way, or the master is unreachable); the write waited {} ms and was not sent, "
-      "retry it",
-      group, pool, waited_ms);
+  return fmt::format(resp::kErrNoConfirmedMaster, group, pool, waited_ms);
 }
 
 }  // namespace sy::server

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <map>
 
+#include "resp/errors.h"
 #include "server/client_session.h"
 #include "server/ejector.h"
 #include "topology/topology_diff.h"
@@ -228,7 +229,7 @@ void Worker::closeAll() {
   open.reserve(sessions_.size());
   for (auto& [session, owned] : sessions_) open.push_back(session);
   for (ClientSession* session : open) session->close("shutting down");
-  parked_.failAll("ERR switchyard is shutting down");
+  parked_.failAll(resp::kErrShuttingDown);
   backends_.closeAll("switchyard is shutting down");
 }
 

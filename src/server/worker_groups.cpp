@@ -15,6 +15,7 @@
 #include <span>
 
 #include "resp/encoder.h"
+#include "resp/errors.h"
 #include "server/worker.h"
 #include "topology/topology_diff.h"
 
@@ -32,10 +33,8 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
   } else if (read_only && pool_topology.config->read_from != config::ReadFrom::kMaster) {
     connection = pickReader(pool_index, server, session_id);
     if (connection == nullptr) {
-      route_error_ = fmt::format(
-          "ERR switchyard: group '{}' of pool '{}' has no healthy replica to read from "
-          "(read_from: replica)",
-          info.stats_name, pool_topology.config->name);
+      route_error_ =
+          fmt::format(resp::kErrNoHealthyReplica, info.stats_name, pool_topology.config->name);
       return &route_error_;
     }
   } else if (read_only) {
@@ -127,10 +126,7 @@ void Worker::releaseParked() {
       }
     }
     if (info == nullptr || !info->is_group) {
-      write.target->onBackendFailure(fmt::format(
-          "ERR switchyard: group '{}' of pool '{}' left the configuration before the write "
-          "could be sent",
-          write.group, write.pool));
+      write.target->onBackendFailure(fmt::format(resp::kErrGroupLeft, write.group, write.pool));
       continue;
     }
     bool suspected =

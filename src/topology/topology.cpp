@@ -4,9 +4,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+
+#include "resp/errors.h"
 
 namespace sy::topology {
 
@@ -116,9 +119,8 @@ void applyView(const PoolTopology& pool, ServerInfo& server,
   if (view->claimed_masters.size() > 1) {
     server.writes = WriteState::kRefused;
     server.write_refusal =
-        "ERR switchyard: group '" + server.stats_name + "' of pool '" + pool.config->name +
-        "': " + std::to_string(view->claimed_masters.size()) + " nodes claim master (" +
-        claimedMastersText(*view) + "); writes are refused rather than split between them";
+        fmt::format(resp::kErrSeveralMasters, server.stats_name, pool.config->name,
+                    view->claimed_masters.size(), claimedMastersText(*view));
   } else if (view->master_confirmed && !view->failover_in_progress) {
     server.writes = WriteState::kOpen;
   } else {

@@ -7,6 +7,7 @@
 
 #include "command/command.h"
 #include "command/policy.h"
+#include "resp/errors.h"
 
 namespace sy::command {
 namespace {
@@ -135,7 +136,7 @@ TEST(CommandPolicy, RefusesWhatWouldStallOrHijackABackend) {
         "bzpopmin",     "bzpopmax",     "blmpop",    "bzmpop"}) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kRefused) << name;
   }
-  EXPECT_EQ(findTopLevel("blpop")->refusal, kBlockingRefusal);
+  EXPECT_EQ(findTopLevel("blpop")->refusal, resp::kErrRefusalBlocking);
   EXPECT_NE(findTopLevel("multi")->refusal.find("private"), std::string_view::npos);
   for (const CommandInfo* command : everyCommand()) {
     const bool blocking = command->hasFlag(kFlagBlocking);

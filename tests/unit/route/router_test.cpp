@@ -157,7 +157,7 @@ TEST_F(RouterTest, RefusedCommandsGiveTheirReason) {
   const std::string private_connection =
       "transactions and pub/sub need a private backend connection, which the proxy does not "
       "provide yet";
-  const std::string blocking = std::string(command::kBlockingRefusal);
+  const std::string blocking = std::string(resp::kErrRefusalBlocking);
   for (const Case& c : std::initializer_list<Case>{
            {{"SHUTDOWN"}, "ERR 'shutdown' is not supported by switchyard: " + backend_control},
            {{"CONFIG", "SET", "maxmemory", "1"},
@@ -180,7 +180,7 @@ TEST_F(RouterTest, XreadIsRefusedOnlyWithBlock) {
   const Plan& blocking = planFor(two(), {"XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", "0"});
   EXPECT_EQ(blocking.kind, PlanKind::kError);
   EXPECT_EQ(blocking.error, "ERR 'xread' is not supported by switchyard: " +
-                                std::string(command::kBlockingRefusal));
+                                std::string(resp::kErrRefusalBlocking));
 
   const Plan& plain = planFor(two(), {"XREAD", "COUNT", "1", "STREAMS", "s", "0"});
   EXPECT_EQ(plain.kind, PlanKind::kForward);
