@@ -16,9 +16,9 @@
 // *reply* from Redis is not a failure: the handler gets it as a framed reply.
 //
 // Thread: the control thread that runs `io`. Owned through shared_ptr because asio handlers
-// keep it alive until they have run; close() (also called by the destructor of the owner's
-// handle, see ControlConnection::Handle) drops every handler without calling it, so a closed
-// connection never calls back into its owner.
+// keep it alive until they have run; close() drops every handler without calling it, so a
+// closed connection never calls back into its owner: an owner closes its connections before
+// it goes away (NodeConnections does so for the connections it holds).
 #pragma once
 
 #include <asio/generic/stream_protocol.hpp>
