@@ -4,7 +4,8 @@ memory must come back to where they started. Prints the memory cost of an idle c
 import socket
 import time
 
-from harness import encode_command, fd_count, raise_nofile_limit, rss_bytes, spread_keys
+from harness import MEMORY_SLACK, encode_command, fd_count, raise_nofile_limit, rss_bytes, \
+    spread_keys
 
 WAVES = 4
 PER_WAVE = 500
@@ -73,9 +74,13 @@ def test_waves_of_connections_release_fds_and_memory(sharded, capsys):
         print(f"\n[{proxy.name}] idle connection cost: {per_connection / 1024:.1f} KiB "
               f"(RSS {base_rss / MIB:.1f} MiB -> {open_rss[0] / MIB:.1f} MiB with {PER_WAVE} "
               f"connections; after {WAVES * PER_WAVE} connections: {final_rss / MIB:.1f} MiB)")
-    assert peak_growth < 64 * MIB, f"RSS grew {peak_growth / MIB:.1f} MiB"
-    assert open_rss[-1] - open_rss[0] < 4 * MIB, f"RSS per wave keeps growing: {open_rss}"
-    assert final_rss - base_rss < 16 * MIB, f"RSS {base_rss} -> {final_rss} after closing"
+    assert peak_growth < 64 * MIB * MEMORY_SLACK, f"RSS grew {peak_growth / MIB:.1f} MiB"
+    # The first wave may leave the allocator (and a sanitizer's quarantine) holding freed
+    # blocks that the second wave does not reuse; from then on a wave must cost nothing.
+    steady_growth = open_rss[-1] - open_rss[1]
+    assert steady_growth < 4 * MIB * MEMORY_SLACK, f"RSS per wave keeps growing: {open_rss}"
+    assert final_rss - base_rss < 16 * MIB * MEMORY_SLACK, \
+        f"RSS {base_rss} -> {final_rss} after closing"
     assert sharded.client.get(keys[0]) == b"v"
 
 
