@@ -164,6 +164,9 @@ class BackendConnection {
   int fd() { return socket_.native_handle(); }
 
   bool isReady() const { return state_ == State::kReady; }
+  // Lost (or refused, or timed out connecting) and not reconnected since. A private
+  // connection in this state has lost its backend state (MULTI, WATCH, a block).
+  bool hasFailed() const { return state_ == State::kBackoff; }
   // Backing off after a failure: send() would refuse at once.
   bool isBackingOff() const { return state_ == State::kBackoff && common::now() < retry_at_; }
   size_t inFlight() const { return in_flight_.size(); }

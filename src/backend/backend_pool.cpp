@@ -9,14 +9,24 @@ namespace sy::backend {
 
 void BackendPool::assign(std::vector<NodeSpec> nodes, bool connect_new) {
   std::map<ConnectionKey, ConnectionList> kept;
+  std::map<ConnectionKey, Node*> old_nodes;
   for (Node& node : nodes_) {
     ConnectionList& list = kept[node.key];
     for (auto& connection : node.connections) list.push_back(std::move(connection));
+    old_nodes.emplace(node.key, &node);
   }
   std::vector<Node> next;
   next.reserve(nodes.size());
   for (NodeSpec& spec : nodes) {
     Node node(spec.key, spec.preconnect);
+    node.options = spec.options;
+    node.counters = spec.counters;
+    node.private_limit = spec.private_limit;
+    node.private_open = spec.private_open;
+    auto old = old_nodes.find(spec.key);
+    if (old != old_nodes.end() && old->second->private_open == spec.private_open) {
+      node.idle = std::move(old->second->idle);  // moved once: a key names one node
+    }
     auto found = kept.find(spec.key);
     if (found != kept.end()) {
       for (auto& connection : found->second) {
@@ -37,7 +47,73 @@ void BackendPool::assign(std::vector<NodeSpec> nodes, bool connect_new) {
   for (auto& [key, list] : kept) {
     for (auto& connection : list) retire(std::move(connection));
   }
+  for (Node& node : nodes_) {
+    for (auto& connection : node.idle) {
+      closePrivate(std::move(connection), node.private_open, resp::kErrReasonServerRemoved);
+    }
+  }
   nodes_ = std::move(next);
+}
+
+BackendConnection* BackendPool::lease(NodeId id) {
+  Node& node = nodes_[id];
+  if (node.private_open == nullptr) return nullptr;
+  std::unique_ptr<BackendConnection> connection;
+  while (!node.idle.empty() && !connection) {
+    connection = std::move(node.idle.back());
+    node.idle.pop_back();
+    if (!connection->isReady()) {  // the backend closed it while it was idle
+      closePrivate(std::move(connection), node.private_open, resp::kErrReasonLeaseEnded);
+    }
+  }
+  if (!connection) {
+    if (node.private_open->fetch_add(1) >= node.private_limit) {
+      node.private_open->fetch_sub(1);
+      return nullptr;
+    }
+    connection = std::make_unique<BackendConnection>(io_, node.options, *node.counters);
+  }
+  connection->updateKnobs(node.options.timeout_ms, node.options.keepalive);
+  BackendConnection* leased = connection.get();
+  leased_.emplace(leased, Leased{std::move(connection), node.key, node.private_open});
+  return leased;
+}
+
+void BackendPool::giveBack(BackendConnection& connection, bool reusable, std::string_view reason) {
+  auto found = leased_.find(&connection);
+  if (found == leased_.end()) return;
+  Leased entry = std::move(found->second);
+  leased_.erase(found);
+  if (reusable && entry.connection->isReady() && entry.connection->inFlight() == 0) {
+    for (Node& node : nodes_) {
+      // Kept idle only below the limit: an idle connection must not refuse another
+      // worker's lease.
+      if (node.key == entry.key && node.private_open == entry.private_open &&
+          node.idle.size() < kMaxIdlePrivate && node.private_open->load() < node.private_limit) {
+        node.idle.push_back(std::move(entry.connection));
+        return;
+      }
+    }
+  }
+  closePrivate(std::move(entry.connection), entry.private_open, reason);
+}
+
+bool BackendPool::leaseServes(const BackendConnection& connection, NodeId node) const {
+  auto found = leased_.find(&connection);
+  return found != leased_.end() && node < nodes_.size() && nodes_[node].key == found->second.key;
+}
+
+size_t BackendPool::idlePrivateCount() const {
+  size_t count = 0;
+  for (const Node& node : nodes_) count += node.idle.size();
+  return count;
+}
+
+void BackendPool::closePrivate(std::unique_ptr<BackendConnection> connection,
+                               std::atomic<int64_t>* private_open, std::string_view reason) {
+  connection->close(reason);
+  if (private_open != nullptr) private_open->fetch_sub(1);
+  graveyard_.push_back(std::move(connection));
 }
 
 void BackendPool::connectPreconnected() {
@@ -51,13 +127,16 @@ void BackendPool::expireRequests(common::TimePoint now) {
   for (Node& node : nodes_) {
     for (auto& connection : node.connections) connection->expireRequests(now);
   }
+  for (auto& [address, entry] : leased_) entry.connection->expireRequests(now);
   tendRetired(now);
 }
 
 void BackendPool::closeAll(std::string_view reason) {
   for (Node& node : nodes_) {
     for (auto& connection : node.connections) connection->close(reason);
+    for (auto& connection : node.idle) connection->close(reason);
   }
+  for (auto& [address, entry] : leased_) entry.connection->close(reason);
   for (auto& connection : retired_) connection->close(reason);
 }
 

@@ -1,4 +1,6 @@
-// BackendPool: one worker's shared pipelined connections, by node.
+// BackendPool: one worker's backend connections, by node: shared pipelined ones, and private
+// ones that a client session leases for a connection-stateful mode (a transaction, a
+// blocking command).
 //
 //   assign(nodes)             nodes[i] becomes node i, served by server_connections
 //                             connections; equal ConnectionKey: the connections move to
@@ -9,6 +11,15 @@
 //                             requests to one node stay in order
 //   expireRequests(now)       deadlines; retired connections that have drained are closed,
 //                             and destroyed a call later, once their cancelled handlers ran
+//   lease(node)               a private connection: an idle one of the node's if there is
+//                             one, else a new one; none past the node's private_limit, which
+//                             counts the node's open private connections across every worker
+//   giveBack(connection, ok)  ends a lease: kept idle (at most kMaxIdlePrivate a node, and
+//                             only while the node is below private_limit) when the caller
+//                             vouches for its state and its node is still served with the
+//                             same key; otherwise closed
+//   leaseServes(c, node)      the leased connection still reaches the node `node` is now (a
+//                             swap that changes the node's key, e.g. a failover, breaks it)
 //
 // A retired connection takes no new request; its requests in flight finish (or time out)
 // first. Nothing here knows pools, groups or read policies: the caller maps those to node
@@ -20,15 +31,18 @@
 
 #include <asio/io_context.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "backend/backend_connection.h"
 #include "backend/connection_key.h"
 #include "common/clock.h"
+#include "resp/errors.h"
 
 namespace sy::backend {
 
@@ -40,6 +54,10 @@ struct NodeSpec {
   BackendOptions options;
   BackendCounters* counters = nullptr;  // borrowed; must outlive every connection of the node
   bool preconnect = false;              // connect new connections at once (see assign)
+  // Private connections: the most the node may have open across the proxy, and the count
+  // they share (borrowed; outlives the pool). Null: the node leases none.
+  uint32_t private_limit = 0;
+  std::atomic<int64_t>* private_open = nullptr;
 };
 
 class BackendPool {
@@ -65,7 +83,20 @@ class BackendPool {
   void expireRequests(common::TimePoint now);
   void closeAll(std::string_view reason);
 
+  static constexpr size_t kMaxIdlePrivate = 4;
+  // A private connection to `node` with the node's options, or null when the node has
+  // private_limit open already. The caller owns its use until giveBack().
+  BackendConnection* lease(NodeId node);
+  // Ends a lease. `reusable`: nothing is in flight on it and the backend holds no state for
+  // it (no MULTI, WATCH or block); else (or when the node changed) it is closed.
+  // `reason` is what its requests in flight, if any, fail with when it is closed.
+  void giveBack(BackendConnection& connection, bool reusable,
+                std::string_view reason = resp::kErrReasonLeaseEnded);
+  bool leaseServes(const BackendConnection& connection, NodeId node) const;
+
   size_t retiredCount() const { return retired_.size(); }
+  size_t leasedCount() const { return leased_.size(); }
+  size_t idlePrivateCount() const;
 
  private:
   using ConnectionList = std::vector<std::unique_ptr<BackendConnection>>;
@@ -76,15 +107,30 @@ class BackendPool {
     ConnectionKey key;
     bool preconnect = false;
     ConnectionList connections;
+    // Private connections.
+    BackendOptions options;
+    BackendCounters* counters = nullptr;
+    uint32_t private_limit = 0;
+    std::atomic<int64_t>* private_open = nullptr;
+    ConnectionList idle;  // reset, ready, waiting for a lease
+  };
+  struct Leased {
+    std::unique_ptr<BackendConnection> connection;
+    ConnectionKey key;
+    std::atomic<int64_t>* private_open;
   };
 
   void retire(std::unique_ptr<BackendConnection> connection);
+  // Closes a private connection and gives its place in the node's count back.
+  void closePrivate(std::unique_ptr<BackendConnection> connection,
+                    std::atomic<int64_t>* private_open, std::string_view reason);
   void tendRetired(common::TimePoint now);
 
   asio::io_context& io_;
   std::vector<Node> nodes_;
   ConnectionList retired_;    // draining their requests in flight
   ConnectionList graveyard_;  // closed; destroyed on the next expireRequests()
+  std::unordered_map<const BackendConnection*, Leased> leased_;
 };
 
 }  // namespace sy::backend

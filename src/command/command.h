@@ -1,11 +1,11 @@
 // The command table: every Redis 7.0 command with its flags, arity, key specs and the
 // proxy's handling of it (see docs/commands.md for the policy as a table).
 //
-//   request args ──> findCommand() ──> CommandInfo (static, immutable)
-//                                        ├─ arityOk()      wrong count? wrongArityError()
-//                                        ├─ handling       forward / split / local / keyless /
-//                                        refused ├─ extractKeys()  key positions for routing └─
-//                                        mayBlock()     XREAD ... BLOCK and friends
+//   request args --findCommand()--> CommandInfo (static, immutable)
+//     arityOk()      wrong count? wrongArityError()
+//     handling       forward / split / local / keyless / refused / transaction / blocking
+//     extractKeys()  key positions for routing
+//     mayBlock()     XREAD ... BLOCK and friends
 //
 // The Redis facts (flags, arity, key specs, COMMAND INFO / COMMAND DOCS replies) are generated
 // by tools/gen_command_table.py from a real redis-server into command_*.inc; the proxy's
@@ -106,6 +106,14 @@ enum class Handling : uint8_t {
   kKeyless,
   // Never reaches a backend; `refusal` says why, in words for the client.
   kRefused,
+  // MULTI EXEC DISCARD WATCH UNWATCH: the session leases a private connection to the master
+  // of the shard of the transaction's first key and pins itself there until the transaction
+  // (and every WATCH) ends.
+  kTransaction,
+  // Blocking commands (BLPOP ...): sent alone on a private connection to the master of their
+  // keys' shard, without the pool's timeout; the session reads nothing more until the reply.
+  // XREAD and XREADGROUP are kForward, and planned so when mayBlock() says they block.
+  kBlocking,
 };
 
 // How the partial replies of a kSplit command are merged.

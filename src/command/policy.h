@@ -147,33 +147,31 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"xgroup|help", Handling::kKeyless},
     {"xinfo|help", Handling::kKeyless},
 
-    // --- Refused: blocking commands would stall a backend connection that other clients'
-    // requests are pipelined on. XREAD and XREADGROUP block only with BLOCK: they stay
-    // kForward and the caller refuses them when mayBlock() says so.
-    {"blpop", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
-    {"brpop", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
-    {"blmove", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
-    {"brpoplpush", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
-    {"blmpop", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
-    {"bzpopmin", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
-    {"bzpopmax", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
-    {"bzmpop", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
-    // WAIT blocks too, and counts the writes of every client sharing the connection.
-    {"wait", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBlocking},
-
-    // --- Refused: transactions and subscriptions hold state on the connection.
-    {"multi", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
-    {"exec", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
-    {"discard", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
-    {"watch", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
-    {"unwatch", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    // --- Private connections (command.h: kBlocking, kTransaction). A blocking command would
+    // stall a shared connection that other clients' requests are pipelined on; a transaction
+    // holds state on its connection.
+    {"blpop", Handling::kBlocking},
+    {"brpop", Handling::kBlocking},
+    {"blmove", Handling::kBlocking},
+    {"brpoplpush", Handling::kBlocking},
+    {"blmpop", Handling::kBlocking},
+    {"bzpopmin", Handling::kBlocking},
+    {"bzpopmax", Handling::kBlocking},
+    {"bzmpop", Handling::kBlocking},
+    {"multi", Handling::kTransaction},
+    {"exec", Handling::kTransaction},
+    {"discard", Handling::kTransaction},
+    {"watch", Handling::kTransaction},
+    {"unwatch", Handling::kTransaction},
+    // WAIT counts the writes of the connection it runs on, which a client shares with others.
+    {"wait", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalWait},
+    // --- Refused: subscriptions hold state on the connection.
     {"subscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
     {"psubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
     {"ssubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
     {"unsubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
     {"punsubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
     {"sunsubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
-
     // --- Refused: connection state that would leak to every client of a shared connection.
     {"reset", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},
     {"readonly", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},

@@ -87,6 +87,9 @@ struct PoolConfig {
   bool preconnect = false;
   bool auto_eject_hosts = false;
   uint32_t server_connections = 1;
+  // The most private connections (transactions, blocking commands) the proxy opens to one
+  // server (a group's master), across its workers.
+  uint32_t private_connections = 256;
   int64_t server_retry_timeout_ms = 30000;
   uint32_t server_failure_limit = 2;
   std::vector<ServerConfig> servers;  // in file order, never empty

@@ -104,6 +104,7 @@ const PoolParser::KeyHandler PoolParser::kKeyHandlers[] = {
     {"preconnect", &PoolParser::setPreconnect},
     {"auto_eject_hosts", &PoolParser::setAutoEjectHosts},
     {"server_connections", &PoolParser::setServerConnections},
+    {"private_connections", &PoolParser::setPrivateConnections},
     {"server_retry_timeout", &PoolParser::setServerRetryTimeout},
     {"server_failure_limit", &PoolParser::setServerFailureLimit},
     {"servers", &PoolParser::setServers},
@@ -397,6 +398,10 @@ void PoolParser::setServerConnections(const YAML::Node& value, int line) {
     fail(line, key_, "must be at least 1");
   }
   pool_.server_connections = static_cast<uint32_t>(integer(value, line, 1, kMaxInt));
+}
+
+void PoolParser::setPrivateConnections(const YAML::Node& value, int line) {
+  pool_.private_connections = static_cast<uint32_t>(integer(value, line, 0, kMaxInt));
 }
 
 void PoolParser::setServerRetryTimeout(const YAML::Node& value, int line) {

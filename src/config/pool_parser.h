@@ -56,6 +56,7 @@ class PoolParser {
   void setPreconnect(const YAML::Node& value, int line);
   void setAutoEjectHosts(const YAML::Node& value, int line);
   void setServerConnections(const YAML::Node& value, int line);
+  void setPrivateConnections(const YAML::Node& value, int line);
   void setServerRetryTimeout(const YAML::Node& value, int line);
   void setServerFailureLimit(const YAML::Node& value, int line);
   void setServers(const YAML::Node& value, int line);

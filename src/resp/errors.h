@@ -86,6 +86,9 @@ inline constexpr std::string_view kErrReasonStalled = "no reply for {} ms";
 // {} the handshake command (AUTH, SELECT), {} the backend's error text.
 inline constexpr std::string_view kErrReasonHandshakeRejected = "backend rejected {}: {}";
 inline constexpr std::string_view kErrReasonServerRemoved = "its server left the configuration";
+inline constexpr std::string_view kErrReasonLeaseEnded = "its private lease ended";
+inline constexpr std::string_view kErrReasonMasterChanged =
+    "its node no longer takes the writes it was leased for (a failover or a reload)";
 
 // --- Command table checks (command/). Redis 7.0's words; CR and LF in a {} become spaces. ---
 // {} the subcommand, cut to 128 bytes; {} the container's name in capitals.
@@ -99,8 +102,7 @@ inline constexpr std::string_view kErrWrongArity = "ERR wrong number of argument
 inline constexpr std::string_view kErrRefusalNotSupported =
     "this command is not supported through the proxy";
 inline constexpr std::string_view kErrRefusalPrivateConnection =
-    "transactions and pub/sub need a private backend connection, which the proxy does not provide "
-    "yet";
+    "pub/sub needs a private backend connection, which the proxy does not provide yet";
 inline constexpr std::string_view kErrRefusalBackendControl =
     "the proxy does not let clients stop, reconfigure or take over its backends";
 inline constexpr std::string_view kErrRefusalReplication =
@@ -117,9 +119,9 @@ inline constexpr std::string_view kErrRefusalDebugging =
     "debugging commands are not supported through the proxy";
 inline constexpr std::string_view kErrRefusalTracking =
     "client-side caching (tracking) is not supported through the proxy";
-// For blocking commands, and for commands whose arguments make them block (XREAD BLOCK).
-inline constexpr std::string_view kErrRefusalBlocking =
-    "blocking commands are not supported through the proxy";
+inline constexpr std::string_view kErrRefusalWait =
+    "WAIT counts the writes of the backend connection it runs on, which clients share through the "
+    "proxy";
 inline constexpr std::string_view kErrRefusalClientList =
     "CLIENT LIST would show the proxy's backend connections, not the clients of the proxy";
 inline constexpr std::string_view kErrRefusalMigrate =
@@ -144,6 +146,36 @@ inline constexpr std::string_view kErrInvalidKeyArguments =
 inline constexpr std::string_view kErrCrossShard =
     "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "
     "together)";
+
+// --- Private connections: transactions and blocking commands (server/). ---
+// {} the server's (group's) name, {} the pool's, {} its private_connections.
+inline constexpr std::string_view kErrNoPrivateConnection =
+    "ERR switchyard: server '{}' of pool '{}' has all its {} private connections (for "
+    "transactions and blocking commands) in use; raise private_connections or retry later";
+// A command whose keys live on another backend than the one the transaction is pinned to.
+// Refused while queuing, which makes EXEC answer kErrExecAbort.
+inline constexpr std::string_view kErrTransactionCrossShard =
+    "CROSSSLOT Keys in request don't hash to the backend this transaction (or WATCH) is pinned "
+    "to (use a hash tag to keep them together)";
+// {} the command's name.
+inline constexpr std::string_view kErrNotInTransaction =
+    "ERR '{}' cannot be queued in a transaction through switchyard";
+// Redis 7.0's words: EXEC after a command was refused while queuing.
+inline constexpr std::string_view kErrExecAbort =
+    "EXECABORT Transaction discarded because of previous errors.";
+// The private connection of a transaction was lost (the backend failed, or a failover made
+// its node no longer the master): EXEC answers this and nothing was executed.
+inline constexpr std::string_view kErrTransactionLost =
+    "EXECABORT Transaction discarded because its backend connection was lost or its master "
+    "changed (nothing was executed)";
+// Redis 7.0's words for EXEC and DISCARD outside a transaction.
+inline constexpr std::string_view kErrExecWithoutMulti = "ERR EXEC without MULTI";
+inline constexpr std::string_view kErrDiscardWithoutMulti = "ERR DISCARD without MULTI";
+inline constexpr std::string_view kErrMultiNested = "ERR MULTI calls can not be nested";
+inline constexpr std::string_view kErrWatchInMulti = "ERR WATCH inside MULTI is not allowed";
+// A command queued after the transaction's connection was lost (before EXEC).
+inline constexpr std::string_view kErrQueuedAfterLoss =
+    "ERR switchyard: this transaction's backend connection was lost; EXEC will abort it";
 
 // --- Replication groups (topology/, server/). Replied to the request that cannot be served;
 // the first two {} are the group's and the pool's names. ---

@@ -36,6 +36,7 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
   out.keys.clear();
   out.error.clear();
   out.well_formed = false;
+  out.keyless = false;
   out.retry_read = false;
   const command::CommandInfo* command = command::findCommand(args);
   out.command = command;
@@ -57,11 +58,6 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
     return;
   }
   out.well_formed = true;
-  if (command->handling != command::Handling::kRefused && command::mayBlock(*command, args)) {
-    out.kind = PlanKind::kError;
-    out.error = fmt::format(resp::kErrNotSupported, command->name, resp::kErrRefusalBlocking);
-    return;
-  }
   switch (command->handling) {
     case command::Handling::kLocal:
       out.kind = PlanKind::kLocal;
@@ -74,13 +70,35 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
       planKeyless(pool, command->name, out);
       return;
     case command::Handling::kForward:
+      planKeyed(pool, args, out);
+      if (out.kind == PlanKind::kForward && command::mayBlock(*command, args)) {
+        out.kind = PlanKind::kBlocking;
+        out.retry_read = false;
+      }
+      return;
     case command::Handling::kSplit:
       planKeyed(pool, args, out);
+      return;
+    case command::Handling::kBlocking:
+      planKeyed(pool, args, out);
+      if (out.kind == PlanKind::kForward) out.kind = PlanKind::kBlocking;
+      out.retry_read = false;
+      return;
+    case command::Handling::kTransaction:
+      if (command->name == "watch") {
+        planKeyed(pool, args, out);
+        if (out.kind == PlanKind::kForward) out.kind = PlanKind::kTransaction;
+      } else {
+        out.kind = PlanKind::kTransaction;
+        out.server = kAnyServer;
+      }
+      out.retry_read = false;
       return;
   }
 }
 
 void Router::planKeyless(const topology::PoolTopology& pool, std::string_view name, Plan& out) {
+  out.keyless = true;
   if (pool.servers.size() == 1) {
     forwardTo(pool, 0, out);
     return;

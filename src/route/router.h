@@ -6,6 +6,12 @@
 //     kKeyless -> forward to the only backend, or an error in a sharded pool
 //     kForward -> keys --placer--> one backend (all keys must agree) or a CROSSSLOT error
 //     kSplit   -> keys --placer--> one backend: forward untouched; several: Plan::kSplit
+//     kTransaction -> Plan::kTransaction: WATCH on its keys' backend, the rest on any
+//     kBlocking (and XREAD ... BLOCK) -> keys --placer--> one backend: Plan::kBlocking
+//
+// A plan says where a request goes for a session in its ordinary (shared) mode; a session
+// pinned to one backend by a transaction (server/transaction.cpp) reads the same plan to
+// check that the request belongs there.
 //
 // Thread: one Router per worker (it keeps scratch vectors to avoid allocating).
 #pragma once
@@ -21,7 +27,10 @@
 
 namespace sy::route {
 
-enum class PlanKind { kForward, kSplit, kLocal, kError };
+enum class PlanKind { kForward, kSplit, kLocal, kError, kTransaction, kBlocking };
+
+// Plan::server of a request that may go to any backend (MULTI, EXEC, ...).
+inline constexpr uint32_t kAnyServer = UINT32_MAX;
 
 struct KeyRoute {
   uint32_t position;  // index of the key in the request's args
@@ -31,8 +40,9 @@ struct KeyRoute {
 struct Plan {
   PlanKind kind = PlanKind::kError;
   const command::CommandInfo* command = nullptr;  // null only for unknown commands
-  uint32_t server = 0;                            // kForward: the backend
-  bool read_only = false;                         // the command is flagged read-only
+  // kForward, kBlocking: the backend; kTransaction: WATCH's backend, else kAnyServer.
+  uint32_t server = 0;
+  bool read_only = false;  // the command is flagged read-only
   // kForward: a read of a replication group whose read_from may pick a replica. If its
   // connection fails (lost, refused, timed out) before the reply, it is sent once more by the
   // same read policy, which no longer picks the failed node: reads are safe to repeat.
@@ -41,6 +51,9 @@ struct Plan {
   // for authentication (an unknown command gets its error even from an unauthenticated
   // client; a known one gets NOAUTH).
   bool well_formed = false;
+  // The command has no key (kKeyless, or EVAL with no key): in a sharded pool it is kError,
+  // but a session pinned to one backend may send it there.
+  bool keyless = false;
   std::string error;           // kError: the reply text without '-' and CRLF
   std::vector<KeyRoute> keys;  // kSplit: every key with its backend, in request order
 };

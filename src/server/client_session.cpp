@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -57,7 +58,8 @@ void ClientSession::start() { updateInterest(); }
 void ClientSession::updateInterest() {
   if (closing_) return;
   uint32_t wanted = 0;
-  if (!paused_ && !input_closed_) wanted |= EPOLLIN;
+  if (!paused_ && !input_closed_ && !blocked_) wanted |= EPOLLIN;
+  if (blocked_) wanted |= EPOLLRDHUP;  // not reading, but a client that leaves ends the block
   if (write_blocked_) wanted |= EPOLLOUT;
   if (wanted == interest_) return;
   host_.watchClient(fd_, *this, interest_, wanted);
@@ -70,6 +72,11 @@ std::span<char> ClientSession::onEvents(uint32_t events, std::span<char> scratch
     write_blocked_ = false;
     flush();
     if (closing_) return {};
+  }
+  if (blocked_ && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    counters_[common::PoolStat::client_eof].add();
+    close("client closed the connection while blocked");  // the backend stops waiting for it
+    return {};
   }
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
     std::span<char> space = readSpace(scratch);
@@ -87,7 +94,7 @@ void ClientSession::endOp() {
 
 // The stash when a request spans reads, else the worker's scratch.
 std::span<char> ClientSession::readSpace(std::span<char> scratch) {
-  if (closing_ || paused_ || input_closed_) return {};
+  if (closing_ || paused_ || input_closed_ || blocked_) return {};
   if (!stash_) return scratch;
   size_t stashed = stash_->size();
   size_t wanted = parser_.bytesNeeded() > stashed ? parser_.bytesNeeded() - stashed : 0;
@@ -150,7 +157,7 @@ size_t ClientSession::processInput(std::string_view data) {
   processing_ = true;
   resp::Request& request = host_.parsedRequest();
   size_t offset = 0;
-  while (offset < data.size() && !paused_ && !closing_ && !input_closed_) {
+  while (offset < data.size() && !paused_ && !closing_ && !input_closed_ && !blocked_) {
     size_t consumed = 0;
     auto status = parser_.parse(data.substr(offset), consumed, request);
     if (status == resp::ParseStatus::kNeedMore) break;
@@ -186,9 +193,22 @@ void ClientSession::dispatch(const resp::Request& parsed) {
   host_.router().plan(host_.pool(pool_index_), args, plan);
   if (needsAuth(plan)) {
     countRejected(plan.command);
+    if (in_multi_) dirty_ = true;  // Redis flags the transaction too
     request.completeWithError(resp::kErrNoAuth);
     return;
   }
+  if (pinned() && onLease(plan)) {
+    dispatchPinned(request, plan, parsed);
+    return;
+  }
+  dispatchShared(request, plan, parsed);
+}
+
+// Where requests go outside a transaction: the shared connections, the proxy itself, or (a
+// blocking command, MULTI, WATCH) a private connection.
+void ClientSession::dispatchShared(PendingRequest& request, const route::Plan& plan,
+                                   const resp::Request& parsed) {
+  std::span<const std::string_view> args(parsed.args);
   if (plan.kind == route::PlanKind::kError) {
     counters_[common::PoolStat::forward_error].add();
     countRejected(plan.command);
@@ -205,6 +225,12 @@ void ClientSession::dispatch(const resp::Request& parsed) {
       return;
     case route::PlanKind::kSplit:
       split(request, plan, args);
+      return;
+    case route::PlanKind::kTransaction:
+      startTransaction(request, plan, parsed);
+      return;
+    case route::PlanKind::kBlocking:
+      sendBlocking(request, plan, parsed);
       return;
     case route::PlanKind::kError:
       return;
@@ -326,11 +352,13 @@ void ClientSession::onRequestDone(PendingRequest& request, std::string_view repl
   if (pending_.front() != &request) {
     request.reply.append(reply);
     request.done = true;
+    if (lease_ != nullptr || blocked_) tendLease();
     return;
   }
   writeReply(request, reply);
   drainReady();
   scheduleFlush();
+  if (lease_ != nullptr || blocked_) tendLease();
 }
 
 // Writes every reply at the head of the queue that is already complete.
@@ -401,9 +429,14 @@ void ClientSession::flush() {
 
 // Resumes reading once the queue and the output have drained to half their limits.
 void ClientSession::maybeResume() {
-  if (!paused_ || closing_) return;
-  if (pending_.size() > kMaxPending / 2 || outputBytes() > kMaxOutputBytes / 2) return;
-  paused_ = false;
+  if (closing_ || blocked_) return;
+  if (paused_) {
+    if (pending_.size() > kMaxPending / 2 || outputBytes() > kMaxOutputBytes / 2) return;
+    paused_ = false;
+  } else if (!unblocked_) {
+    return;
+  }
+  unblocked_ = false;
   if (processing_) return;  // the running processInput loop carries on
   if (stash_) processStash();
   updateInterest();
@@ -432,6 +465,13 @@ void ClientSession::close(std::string_view reason) {
     PendingRequest* request = pending_.pop();
     request->session = nullptr;
     request->release();  // the session's hold; backends still hold requests in flight
+  }
+  if (lease_ != nullptr) {
+    // Closing a connection that is blocked or in a transaction makes the backend forget the
+    // client at once (an element pushed later is not popped for nobody).
+    backend::BackendConnection* leased = std::exchange(lease_, nullptr);
+    bool reusable = !pinned() && !blocked_ && leased->inFlight() == 0;
+    host_.returnConnection(*leased, reusable, resp::kErrReasonLeaseEnded);
   }
   host_.buffers().release(std::move(stash_));
   host_.buffers().release(std::move(out_));

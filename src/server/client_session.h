@@ -20,6 +20,11 @@
 // another index calls followPool(); one that removes the pool calls leavePool(): the session
 // reads nothing more, writes the replies still pending, then closes.
 //
+// Private connections (session_private.cpp): MULTI or WATCH pin the session to a connection
+// it leases to the master of one backend until the transaction and its WATCH end; a blocking
+// command goes alone on a leased connection, and the session reads nothing more until it is
+// answered (as Redis makes a blocked client wait).
+//
 // Host: the Worker in the proxy; anything implementing SessionHost in a unit test.
 //
 // Lifetime: owned by its host (the Worker). close() stops everything; the object is destroyed from
@@ -36,7 +41,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "backend/backend_connection.h"
 #include "common/byte_buffer.h"
 #include "common/ring_queue.h"
 #include "resp/request_parser.h"
@@ -91,6 +98,9 @@ class ClientSession {
   // Topology swaps (worker thread, between events).
   void followPool(uint32_t pool_index) { pool_index_ = pool_index; }
   void leavePool();
+  // After a swap: a leased connection whose node no longer takes its server's writes is
+  // closed, and the transaction it carried fails.
+  void checkLease();
 
   uint64_t id() const { return id_; }
   // The pool's index in the worker's current topology, or kNoPool.
@@ -110,10 +120,33 @@ class ClientSession {
   void processStash();
   size_t processInput(std::string_view data);
   void dispatch(const resp::Request& request);
+  void dispatchShared(PendingRequest& request, const route::Plan& plan,
+                      const resp::Request& parsed);
   void forward(PendingRequest& request, const route::Plan& plan, const resp::Request& parsed);
   void split(PendingRequest& parent, const route::Plan& plan,
              std::span<const std::string_view> args);
   void protocolError(std::string_view message);
+  // Private connections (session_private.cpp).
+  bool pinned() const { return in_multi_ || watching_; }
+  // While pinned, whether `plan`'s request goes on the lease: everything inside MULTI; with
+  // only WATCH, transaction commands and requests for the lease's backend.
+  bool onLease(const route::Plan& plan) const;
+  void dispatchPinned(PendingRequest& request, const route::Plan& plan,
+                      const resp::Request& parsed);
+  void startTransaction(PendingRequest& request, const route::Plan& plan,
+                        const resp::Request& parsed);
+  void pinnedTransactionCommand(PendingRequest& request, const route::Plan& plan,
+                                const resp::Request& parsed);
+  void execPinned(PendingRequest& request, const resp::Request& parsed);
+  void sendBlocking(PendingRequest& request, const route::Plan& plan, const resp::Request& parsed);
+  bool pinTo(uint32_t server, PendingRequest& request);
+  void sendHeld();
+  void sendOnLease(PendingRequest& request, const resp::Request& parsed);
+  void sendOnLease(PendingRequest& request, std::span<const std::string_view> args);
+  void refuseQueued(PendingRequest& request, std::string_view error);
+  void resetTransaction();
+  void tendLease();
+  void loseLease(std::string_view reason);
   bool needsAuth(const route::Plan& plan) const;
   // Counts a request of `command` (null: unknown) refused before execution.
   void countRejected(const command::CommandInfo* command);
@@ -147,6 +180,19 @@ class ClientSession {
   bool close_after_flush_ = false;
   bool leaving_pool_ = false;  // its pool was removed: close once nothing is pending
   bool closing_ = false;
+
+  // Private connections (session_private.cpp).
+  backend::BackendConnection* lease_ = nullptr;  // leased from the host, to lease_server_
+  uint32_t lease_server_ = 0;
+  bool blocked_ = false;       // a blocking command is out: dispatch nothing more until its reply
+  bool unblocked_ = false;     // its reply came: resume reading at the next flush
+  bool in_multi_ = false;      // MULTI accepted: commands are queued by the backend
+  bool multi_unsent_ = false;  // MULTI answered here; its backend is not known yet
+  bool multi_lost_ = false;    // the lease was lost after MULTI: EXEC fails
+  bool watching_ = false;      // WATCH sent on the lease
+  bool watch_lost_ = false;    // the lease was lost while watching: EXEC answers nil
+  bool dirty_ = false;         // a command was refused while queuing: EXEC aborts
+  std::vector<std::string> held_;  // keyless commands queued while multi_unsent_
 };
 
 }  // namespace sy::server

@@ -40,14 +40,30 @@ void PendingRequest::completeWithError(std::string_view message) {
 }
 
 void PendingRequest::onBackendReply(std::string_view framed_reply) {
-  complete(framed_reply);
+  if (rewritten()) {
+    completeRewritten();
+  } else {
+    complete(framed_reply);
+  }
   release();  // the backend's hold
 }
 
 void PendingRequest::onBackendFailure(std::string_view message) {
   if (!retry_request.empty() && retryRead()) return;  // the new backend keeps the hold
-  completeWithError(message);
+  if (rewritten()) {
+    completeRewritten();  // the transaction is discarded either way
+  } else {
+    completeWithError(message);
+  }
   release();  // the backend's hold
+}
+
+void PendingRequest::completeRewritten() {
+  if (rewrite_nil) {
+    complete("*-1\r\n");
+  } else {
+    completeWithError(rewrite_error);
+  }
 }
 
 bool PendingRequest::retryRead() {
@@ -91,6 +107,8 @@ void PendingRequest::reset() {
   key_ordinals.clear();
   retry_request.clear();
   retry_request.shrinkIfIdle(kKeptReplyCapacity);
+  rewrite_error = {};
+  rewrite_nil = false;
   holds_ = 0;
 }
 

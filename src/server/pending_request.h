@@ -61,6 +61,12 @@ class PendingRequest final : public backend::ReplyTarget {
   uint32_t retry_pool = 0;
   uint32_t retry_server = 0;
 
+  // A transaction's EXEC that the session turned into DISCARD (server/transaction.cpp): the
+  // client gets this error (kErrExecAbort, kErrTransactionLost) or, when `rewrite_nil`, a nil
+  // array, whatever the backend answered. Empty and false: the reply as it is.
+  std::string_view rewrite_error;
+  bool rewrite_nil = false;
+
   void hold() { ++holds_; }
   // Drops one hold; the last one returns the object to its pool.
   void release();
@@ -77,6 +83,8 @@ class PendingRequest final : public backend::ReplyTarget {
  private:
   friend class RequestPool;
   void fragmentDone();
+  bool rewritten() const { return rewrite_nil || !rewrite_error.empty(); }
+  void completeRewritten();
   void reset();
   // Sends retry_request again (once); true when it went out and its reply will come.
   bool retryRead();

@@ -38,4 +38,11 @@ std::atomic<int64_t>& ProxyStats::poolClients(std::string_view pool) {
   return *it->second;
 }
 
+std::atomic<int64_t>& ProxyStats::privateConnections(std::string_view pool,
+                                                     std::string_view server) {
+  auto& slot = private_connections_[{std::string(pool), std::string(server)}];
+  if (!slot) slot = std::make_unique<std::atomic<int64_t>>(0);
+  return *slot;
+}
+
 }  // namespace sy::server

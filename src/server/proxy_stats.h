@@ -93,6 +93,9 @@ class ProxyStats {
   // Control thread: the count of open client connections of the pool named `pool` (created
   // at 0 when new). Listeners add on accept; workers subtract on close, through the pointer.
   std::atomic<int64_t>& poolClients(std::string_view pool);
+  // Control thread: the count of open private connections to server `server` of pool
+  // `pool` across the workers (created at 0), which private_connections bounds.
+  std::atomic<int64_t>& privateConnections(std::string_view pool, std::string_view server);
 
   std::atomic<uint64_t> total_connections{0};
   std::atomic<int64_t> curr_connections{0};
@@ -106,6 +109,8 @@ class ProxyStats {
 
  private:
   std::map<std::string, std::unique_ptr<std::atomic<int64_t>>, std::less<>> pool_clients_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<std::atomic<int64_t>>>
+      private_connections_;
 };
 
 }  // namespace sy::server

@@ -5,6 +5,8 @@
 //   ClientSession --pool(i), sendRequest(...)--------------> where requests go (Worker: the
 //                                                            read policy, parked writes, the
 //                                                            BackendPool's connections)
+//                 --leaseConnection, returnConnection --> private connections (transactions,
+//                   leaseServes                           blocking commands)
 //                 --watchClient, deferFlush, deferCall,  --> the event loop and the
 //                   destroySession                           end-of-turn socket batch
 //                 --requests(), buffers(), scratch       --> per-worker resources (here)
@@ -25,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/backend_connection.h"
 #include "backend/reply_target.h"
 #include "common/buffer_pool.h"
 #include "common/clock.h"
@@ -55,6 +58,20 @@ class SessionHost {
                                          std::span<const std::string_view> args,
                                          backend::ReplyTarget& target,
                                          common::TimePoint received) = 0;
+
+  // A private connection (backend/backend_pool.h, lease) to the node that takes the writes of
+  // `server` of `pool`: a plain server, or a group's master while its writes are open. Null,
+  // with `error` pointing at the reply text, when none can be leased now. The session sends
+  // on it directly until returnConnection().
+  virtual backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server,
+                                                      const std::string*& error) = 0;
+  // Ends a lease (BackendPool::giveBack): `reusable` when the session knows the backend holds
+  // no state for it; `reason` fails its requests in flight when it is closed.
+  virtual void returnConnection(backend::BackendConnection& connection, bool reusable,
+                                std::string_view reason) = 0;
+  // The leased `connection` still reaches the node that takes `server`'s writes now.
+  virtual bool leaseServes(const backend::BackendConnection& connection, uint32_t pool,
+                           uint32_t server) const = 0;
 
   // Changes `fd`'s registration for readiness events from `old_events` to `new_events` (0
   // means not registered).

@@ -68,8 +68,10 @@ WorkerView Worker::makeView(std::shared_ptr<const topology::Topology> topology) 
     view.pools.push_back(&counters_.pool(name));
     std::vector<backend::BackendCounters*> servers;
     std::vector<backend::HealthObserver*> health;
+    std::vector<std::atomic<int64_t>*> private_open;
     for (const auto& server : pool.servers) {
       servers.push_back(&counters_.server(name, server.stats_name));
+      private_open.push_back(&stats_.privateConnections(name, server.stats_name));
       health.push_back(ejector_ ? &ejector_->observer(name, server.stats_name) : nullptr);
     }
     std::vector<std::vector<backend::BackendCounters*>> replicas;
@@ -81,6 +83,7 @@ WorkerView Worker::makeView(std::shared_ptr<const topology::Topology> topology) 
       replicas.push_back(std::move(nodes));
     }
     view.servers.push_back(std::move(servers));
+    view.private_open.push_back(std::move(private_open));
     view.health.push_back(std::move(health));
     view.replicas.push_back(std::move(replicas));
   }
@@ -100,6 +103,9 @@ void Worker::applyView(WorkerView view) {
   if (topology_) moveSessions(*view.topology);
   topology_ = std::move(view.topology);
   pool_counters_ = std::move(view.pools);
+  // A private connection whose node no longer takes its server's writes (a failover, a
+  // reload) is closed: its session's transaction fails instead of reaching a former master.
+  for (auto& [session, owned] : sessions_) session->checkLease();
   updateTickInterval();
   if (parked_.size() > 0) releaseParked();
 }
@@ -118,8 +124,9 @@ void Worker::assignBackends(const WorkerView& view) {
     for (const auto& server : pools[p].servers) {
       backend::BackendOptions options = backendOptions(view, pool, server);
       nodes_.setMaster(pool, server.index, static_cast<backend::NodeId>(specs.size()));
-      specs.push_back(backend::NodeSpec{topology::connectionKey(pools[p], server), options,
-                                        view.servers[p][server.index], preconnect});
+      specs.push_back(backend::NodeSpec{
+          topology::connectionKey(pools[p], server), options, view.servers[p][server.index],
+          preconnect, pools[p].config->private_connections, view.private_open[p][server.index]});
       for (size_t r = 0; r < server.replicas.size(); ++r) {
         const topology::ReadNode& node = server.replicas[r];
         backend::BackendOptions replica_options = options;

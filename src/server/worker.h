@@ -81,6 +81,8 @@ struct WorkerView {
   std::vector<PoolCounters*> pools;                             // [pool]
   std::vector<std::vector<backend::BackendCounters*>> servers;  // [pool][server]
   std::vector<std::vector<backend::HealthObserver*>> health;    // [pool][server], may be null
+  // Open private connections of each server (a group's master), [pool][server].
+  std::vector<std::vector<std::atomic<int64_t>*>> private_open;
   // Replication groups: the counters of each readable replica, [pool][server][replica].
   std::vector<std::vector<std::vector<backend::BackendCounters*>>> replicas;
 };
@@ -128,6 +130,14 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
                                  bool read_only, std::string_view raw,
                                  std::span<const std::string_view> args,
                                  backend::ReplyTarget& target, common::TimePoint received) override;
+  //   private connections: to a plain server, or to a group's master while writes are
+  //                  open (never parked: a transaction or block waits for nobody).
+  backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server,
+                                              const std::string*& error) override;
+  void returnConnection(backend::BackendConnection& connection, bool reusable,
+                        std::string_view reason) override;
+  bool leaseServes(const backend::BackendConnection& connection, uint32_t pool,
+                   uint32_t server) const override;
   void watchClient(int fd, ClientSession& session, uint32_t old_events,
                    uint32_t new_events) override;
   void deferFlush(ClientSession& session) override;

@@ -67,6 +67,44 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
   return sent ? nullptr : &connection->unavailableMessage();
 }
 
+backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_t server,
+                                                    const std::string*& error) {
+  const topology::PoolTopology& pool_topology = pool(pool_index);
+  const topology::ServerInfo& info = pool_topology.servers[server];
+  if (info.is_group) {
+    if (info.writes == topology::WriteState::kRefused) {
+      error = &info.write_refusal;
+      return nullptr;
+    }
+    bool suspected = !suspected_masters_.empty() && masterSuspected(pool_topology, info);
+    if (info.writes == topology::WriteState::kWait || suspected) {
+      route_error_ = ParkedWrites::noMasterError(pool_topology.config->name, info.stats_name, 0);
+      error = &route_error_;
+      return nullptr;
+    }
+  }
+  backend::BackendConnection* connection = backends_.lease(nodes_.master(pool_index, server));
+  if (connection == nullptr) {
+    route_error_ =
+        fmt::format(resp::kErrNoPrivateConnection, info.stats_name, pool_topology.config->name,
+                    pool_topology.config->private_connections);
+    error = &route_error_;
+  }
+  return connection;
+}
+
+void Worker::returnConnection(backend::BackendConnection& connection, bool reusable,
+                              std::string_view reason) {
+  backends_.giveBack(connection, reusable, reason);
+}
+
+bool Worker::leaseServes(const backend::BackendConnection& connection, uint32_t pool_index,
+                         uint32_t server) const {
+  if (pool_index >= topology_->pools().size()) return false;
+  if (server >= topology_->pools()[pool_index].servers.size()) return false;
+  return backends_.leaseServes(connection, nodes_.master(pool_index, server));
+}
+
 // The node read_from picks (route/read_policy.h), from what the connections the session
 // would use report: backing off or not, requests in flight.
 backend::BackendConnection* Worker::pickReader(uint32_t pool_index, uint32_t server,

@@ -264,8 +264,8 @@ REFUSED = [
     (("CLIENT", "KILL", "TYPE", "normal"), ["client|kill"]),
     (("SLAVEOF", "127.0.0.1", "1"), ["slaveof"]),
     (("REPLICAOF", "127.0.0.1", "1"), ["replicaof"]),
-    (("BLPOP", "list", "0"), ["blpop"]),
-    (("MULTI",), ["multi"]),
+    (("WAIT", "1", "0"), ["wait"]),
+    (("RESET",), ["reset"]),
     (("SUBSCRIBE", "channel"), ["subscribe"]),
     (("PSUBSCRIBE", "ch*"), ["psubscribe"]),
 ]

@@ -32,6 +32,10 @@ std::string_view handlingName(Handling handling) {
       return "keyless";
     case Handling::kRefused:
       return "refused";
+    case Handling::kTransaction:
+      return "transaction";
+    case Handling::kBlocking:
+      return "blocking";
   }
   return "?";
 }
@@ -40,7 +44,7 @@ std::string note(const CommandInfo& command) {
   switch (command.handling) {
     case Handling::kForward:
       if (command.name == "xread" || command.name == "xreadgroup") {
-        return "routed by its keys; refused with BLOCK (mayBlock())";
+        return "routed by its keys; with BLOCK, as blocking";
       }
       if (command.hasFlag(kFlagNoMandatoryKeys)) {
         return "routed by its keys; with no key, as keyless";
@@ -65,6 +69,11 @@ std::string note(const CommandInfo& command) {
       return "forwarded only when the pool has one backend";
     case Handling::kRefused:
       return std::string(command.refusal);
+    case Handling::kTransaction:
+      return command.name == "watch" ? "pins the session to the master of its keys' backend"
+                                     : "pins the session to one backend's master";
+    case Handling::kBlocking:
+      return "on a private connection to the master of its keys' backend";
   }
   return "";
 }
@@ -82,6 +91,13 @@ std::string render() {
          "- **local**: answered by the proxy.\n"
          "- **keyless**: no key; forwarded only when the pool has a single backend, refused in a "
          "sharded pool.\n"
+         "- **transaction**: the session leases a private connection to the master of the "
+         "backend of the transaction's first key (WATCH's keys, or the first keyed command "
+         "after MULTI) and stays pinned to it until EXEC, DISCARD or UNWATCH; a command whose "
+         "keys live elsewhere is refused with CROSSSLOT and EXEC then answers EXECABORT.\n"
+         "- **blocking**: sent alone on a private connection to the master of its keys' "
+         "backend, without the pool's `timeout` (the command's own timeout rules); the client's "
+         "next requests wait for its reply, as Redis makes them wait.\n"
          "- **refused**: never reaches a backend; the client gets an error saying why.\n\n"
          "| command | handling | notes |\n|---|---|---|\n";
   auto row = [&out](const CommandInfo& command) {

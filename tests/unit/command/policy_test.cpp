@@ -97,8 +97,10 @@ TEST(CommandPolicy, SplitCommandsAndTheirMergeRules) {
 TEST(CommandPolicy, CommandsWithKeysAreForwardedUnlessDecidedOtherwise) {
   for (const CommandInfo* command : everyCommand()) {
     if (hasKeys(*command)) {
-      EXPECT_TRUE(command->handling == Handling::kForward ||
-                  command->handling == Handling::kSplit || command->handling == Handling::kRefused)
+      EXPECT_TRUE(
+          command->handling == Handling::kForward || command->handling == Handling::kSplit ||
+          command->handling == Handling::kRefused || command->handling == Handling::kBlocking ||
+          command->handling == Handling::kTransaction)
           << command->name;
     }
     if (command->handling == Handling::kForward) {
@@ -127,21 +129,20 @@ TEST(CommandPolicy, KeysOfForwardedCommandsCanBeFound) {
 
 TEST(CommandPolicy, RefusesWhatWouldStallOrHijackABackend) {
   for (std::string_view name :
-       {"shutdown",     "replicaof",    "slaveof",   "debug",      "monitor",    "failover",
-        "sync",         "psync",        "replconf",  "save",       "bgsave",     "bgrewriteaof",
-        "swapdb",       "migrate",      "move",      "flushall",   "reset",      "wait",
-        "readonly",     "readwrite",    "asking",    "multi",      "exec",       "discard",
-        "watch",        "unwatch",      "subscribe", "psubscribe", "ssubscribe", "unsubscribe",
-        "punsubscribe", "sunsubscribe", "blpop",     "brpop",      "blmove",     "brpoplpush",
-        "bzpopmin",     "bzpopmax",     "blmpop",    "bzmpop"}) {
+       {"shutdown",    "replicaof",    "slaveof",     "debug",     "monitor",    "failover",
+        "sync",        "psync",        "replconf",    "save",      "bgsave",     "bgrewriteaof",
+        "swapdb",      "migrate",      "move",        "flushall",  "reset",      "wait",
+        "readonly",    "readwrite",    "asking",      "subscribe", "psubscribe", "ssubscribe",
+        "unsubscribe", "punsubscribe", "sunsubscribe"}) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kRefused) << name;
   }
-  EXPECT_EQ(findTopLevel("blpop")->refusal, resp::kErrRefusalBlocking);
-  EXPECT_NE(findTopLevel("multi")->refusal.find("private"), std::string_view::npos);
+  EXPECT_EQ(findTopLevel("wait")->refusal, resp::kErrRefusalWait);
+  EXPECT_NE(findTopLevel("subscribe")->refusal.find("private"), std::string_view::npos);
   for (const CommandInfo* command : everyCommand()) {
     const bool blocking = command->hasFlag(kFlagBlocking);
-    if (blocking && command->name != "xread" && command->name != "xreadgroup") {
-      EXPECT_EQ(command->handling, Handling::kRefused) << command->name;
+    if (blocking && command->name != "xread" && command->name != "xreadgroup" &&
+        command->name != "wait") {
+      EXPECT_EQ(command->handling, Handling::kBlocking) << command->name;
     }
     if (command->name.starts_with("cluster|") && command->name != "cluster|help") {
       EXPECT_EQ(command->handling, Handling::kRefused) << command->name;
@@ -152,6 +153,17 @@ TEST(CommandPolicy, RefusesWhatWouldStallOrHijackABackend) {
     const std::vector<std::string_view> args{"client", sub};
     EXPECT_EQ(findCommand(args)->handling, Handling::kRefused) << sub;
   }
+}
+
+TEST(CommandPolicy, TransactionsAndBlockingCommandsLeaseAPrivateConnection) {
+  for (std::string_view name : {"multi", "exec", "discard", "watch", "unwatch"}) {
+    EXPECT_EQ(findTopLevel(name)->handling, Handling::kTransaction) << name;
+  }
+  for (std::string_view name :
+       {"blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop"}) {
+    EXPECT_EQ(findTopLevel(name)->handling, Handling::kBlocking) << name;
+  }
+  EXPECT_EQ(findTopLevel("xread")->handling, Handling::kForward);
 }
 
 TEST(CommandIds, DenseUniqueAndRoundTrip) {

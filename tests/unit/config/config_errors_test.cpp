@@ -96,6 +96,8 @@ TEST(ConfigErrors, BadIntegers) {
   expectKeyError("  redis_db: -1\n", "redis_db", "must not be negative");
   expectKeyError("  server_connections: 0\n", "server_connections", "must be at least 1");
   expectKeyError("  server_connections: -3\n", "server_connections", "must not be negative");
+  expectKeyError("  private_connections: -1\n", "private_connections", "must not be negative");
+  expectKeyError("  private_connections: many\n", "private_connections", "not a whole number");
   expectKeyError("  server_retry_timeout: 0x10\n", "server_retry_timeout", "not a whole number");
   expectKeyError("  server_failure_limit: -2\n", "server_failure_limit", "must not be negative");
   expectKeyError("  timeout: 2147483648\n", "timeout", "out of range (0..2147483647)");

@@ -45,6 +45,7 @@ TEST(ParseConfig, MinimalPoolGetsNutcrackerDefaults) {
   EXPECT_FALSE(pool.preconnect);
   EXPECT_FALSE(pool.auto_eject_hosts);
   EXPECT_EQ(pool.server_connections, 1u);
+  EXPECT_EQ(pool.private_connections, 256u);
   EXPECT_EQ(pool.server_retry_timeout_ms, 30000);
   EXPECT_EQ(pool.server_failure_limit, 2u);
   ASSERT_EQ(pool.servers.size(), 1u);
@@ -75,6 +76,7 @@ TEST(ParseConfig, EveryKeySet) {
       "  preconnect: true\n"
       "  auto_eject_hosts: true\n"
       "  server_connections: 4\n"
+      "  private_connections: 8\n"
       "  server_retry_timeout: 2000\n"
       "  server_failure_limit: 5\n"
       "  servers:\n"
@@ -102,15 +104,16 @@ TEST(ParseConfig, EveryKeySet) {
   EXPECT_TRUE(pool.preconnect);
   EXPECT_TRUE(pool.auto_eject_hosts);
   EXPECT_EQ(pool.server_connections, 4u);
+  EXPECT_EQ(pool.private_connections, 8u);
   EXPECT_EQ(pool.server_retry_timeout_ms, 2000);
   EXPECT_EQ(pool.server_failure_limit, 5u);
   ASSERT_EQ(pool.servers.size(), 2u);
   EXPECT_EQ(pool.servers[0].name, "one");
   EXPECT_EQ(pool.servers[0].stats_name, "one");
-  EXPECT_EQ(pool.servers[0].line, 22);
+  EXPECT_EQ(pool.servers[0].line, 23);
   EXPECT_EQ(pool.servers[1].name, "two");
   EXPECT_EQ(pool.servers[1].weight, 2u);
-  EXPECT_EQ(pool.servers[1].line, 23);
+  EXPECT_EQ(pool.servers[1].line, 24);
 }
 
 TEST(ParseConfig, FalseBooleansAndZeroes) {

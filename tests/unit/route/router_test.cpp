@@ -154,16 +154,13 @@ TEST_F(RouterTest, RefusedCommandsGiveTheirReason) {
   };
   const std::string backend_control =
       "the proxy does not let clients stop, reconfigure or take over its backends";
-  const std::string private_connection =
-      "transactions and pub/sub need a private backend connection, which the proxy does not "
-      "provide yet";
-  const std::string blocking = std::string(resp::kErrRefusalBlocking);
+  const std::string private_connection = std::string(resp::kErrRefusalPrivateConnection);
+  const std::string wait = std::string(resp::kErrRefusalWait);
   for (const Case& c : std::initializer_list<Case>{
            {{"SHUTDOWN"}, "ERR 'shutdown' is not supported by switchyard: " + backend_control},
            {{"CONFIG", "SET", "maxmemory", "1"},
             "ERR 'config|set' is not supported by switchyard: " + backend_control},
-           {{"BLPOP", "list", "0"}, "ERR 'blpop' is not supported by switchyard: " + blocking},
-           {{"MULTI"}, "ERR 'multi' is not supported by switchyard: " + private_connection},
+           {{"WAIT", "1", "0"}, "ERR 'wait' is not supported by switchyard: " + wait},
            {{"SUBSCRIBE", "chan"},
             "ERR 'subscribe' is not supported by switchyard: " + private_connection},
        }) {
@@ -176,17 +173,45 @@ TEST_F(RouterTest, RefusedCommandsGiveTheirReason) {
   }
 }
 
-TEST_F(RouterTest, XreadIsRefusedOnlyWithBlock) {
-  const Plan& blocking = planFor(two(), {"XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", "0"});
-  EXPECT_EQ(blocking.kind, PlanKind::kError);
-  EXPECT_EQ(blocking.error, "ERR 'xread' is not supported by switchyard: " +
-                                std::string(resp::kErrRefusalBlocking));
+TEST_F(RouterTest, BlockingCommandsGoToTheirKeysBackend) {
+  const Plan& blpop = planFor(two(), {"BLPOP", "list", "0"});
+  EXPECT_EQ(blpop.kind, PlanKind::kBlocking);
+  EXPECT_EQ(blpop.server, two().serverForKey("list"));
+  EXPECT_FALSE(blpop.retry_read);
+
+  const Plan& xread = planFor(two(), {"XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", "0"});
+  EXPECT_EQ(xread.kind, PlanKind::kBlocking);
+  EXPECT_EQ(xread.server, two().serverForKey("s"));
 
   const Plan& plain = planFor(two(), {"XREAD", "COUNT", "1", "STREAMS", "s", "0"});
   EXPECT_EQ(plain.kind, PlanKind::kForward);
   EXPECT_EQ(plain.server, two().serverForKey("s"));
   EXPECT_TRUE(plain.read_only);
   EXPECT_EQ(plain.error, "");
+
+  // Keys on two backends: refused as any multi-key command is.
+  std::string a = "a", b = "b";
+  while (two().serverForKey(a) == two().serverForKey(b)) b += "b";
+  const Plan& cross = planFor(two(), {"BLPOP", a, b, "0"});
+  EXPECT_EQ(cross.kind, PlanKind::kError);
+  EXPECT_EQ(cross.error, resp::kErrCrossShard);
+}
+
+TEST_F(RouterTest, TransactionCommands) {
+  for (auto args : std::initializer_list<std::initializer_list<std::string>>{
+           {"MULTI"}, {"EXEC"}, {"DISCARD"}, {"UNWATCH"}}) {
+    const Plan& plan = planFor(two(), args);
+    EXPECT_EQ(plan.kind, PlanKind::kTransaction) << *args.begin();
+    EXPECT_EQ(plan.server, kAnyServer);
+  }
+  const Plan& watch = planFor(two(), {"WATCH", "k"});
+  EXPECT_EQ(watch.kind, PlanKind::kTransaction);
+  EXPECT_EQ(watch.server, two().serverForKey("k"));
+
+  const Plan& keyless = planFor(two(), {"DBSIZE"});
+  EXPECT_EQ(keyless.kind, PlanKind::kError);
+  EXPECT_TRUE(keyless.keyless);
+  EXPECT_FALSE(planFor(two(), {"GET", "k"}).keyless);
 }
 
 TEST_F(RouterTest, LocalCommands) {

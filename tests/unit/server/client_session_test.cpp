@@ -83,6 +83,19 @@ class FakeHost final : public SessionHost {
     sent.push_back(std::move(sent_request));
     return nullptr;
   }
+  // Private connections: the fake has none to lease; it records who asked.
+  backend::BackendConnection* leaseConnection(uint32_t /*pool*/, uint32_t server,
+                                              const std::string*& error) override {
+    lease_requests.push_back(server);
+    error = &lease_refusal;
+    return nullptr;
+  }
+  void returnConnection(backend::BackendConnection& /*connection*/, bool /*reusable*/,
+                        std::string_view /*reason*/) override {}
+  bool leaseServes(const backend::BackendConnection& /*connection*/, uint32_t /*pool*/,
+                   uint32_t /*server*/) const override {
+    return false;
+  }
   void watchClient(int /*fd*/, ClientSession& /*session*/, uint32_t /*old_events*/,
                    uint32_t new_events) override {
     interest = new_events;
@@ -95,6 +108,8 @@ class FakeHost final : public SessionHost {
 
   std::vector<Sent> sent;
   std::string refusal;  // not empty: sendRequest refuses with it
+  std::vector<uint32_t> lease_requests;
+  std::string lease_refusal = "ERR no private connection in this test";
   uint32_t interest = 0;
   std::vector<ClientSession*> flushes;
   std::vector<std::function<void()>> calls;

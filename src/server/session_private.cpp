@@ -1,0 +1,385 @@
+// ClientSession's private connections: transactions and blocking commands (see
+// client_session.h).
+//
+//   ordinary --MULTI, WATCH--> pinned: every request goes on a connection leased to the master
+//                              of one backend (the backend of WATCH's keys, else of the first
+//                              keyed command); a request whose keys live elsewhere is refused
+//   pinned --EXEC, DISCARD or UNWATCH answered, nothing in flight--> ordinary (lease returned)
+//   ordinary --BLPOP ...--> blocked: the command alone on a leased connection without the
+//                           pool's timeout; nothing more is dispatched until its reply
+//
+// The session tracks the transaction state the backend holds for the lease, so that it can
+// answer as Redis does when the backend cannot: MULTI in a sharded pool does not know its
+// backend until its first key, so it is answered "+OK" here and keyless commands "+QUEUED",
+// and both are sent ahead of the first keyed command once it names the backend. A command
+// refused while queuing (unknown, wrong arity, another backend's key) makes EXEC abort:
+// EXEC goes out as DISCARD and its reply becomes EXECABORT. A lease that is lost (backend
+// failure, a failover making its node a replica) fails the transaction; nothing queued is
+// ever sent to another node.
+#include <fmt/format.h>
+
+#include <utility>
+
+#include "command/command.h"
+#include "resp/encoder.h"
+#include "resp/errors.h"
+#include "server/client_session.h"
+#include "server/local_commands.h"
+#include "server/pending_request.h"
+#include "server/proxy_stats.h"
+#include "server/session_host.h"
+
+namespace sy::server {
+namespace {
+
+constexpr std::string_view kOk = "+OK\r\n";
+constexpr std::string_view kQueued = "+QUEUED\r\n";
+constexpr std::string_view kEmptyArray = "*0\r\n";
+constexpr std::string_view kNilArray = "*-1\r\n";
+constexpr std::string_view kMultiRequest = "*1\r\n$5\r\nMULTI\r\n";
+
+enum class TransactionCommand { kMulti, kExec, kDiscard, kWatch, kUnwatch };
+
+TransactionCommand transactionCommand(const command::CommandInfo& command) {
+  if (command.name == "multi") return TransactionCommand::kMulti;
+  if (command.name == "exec") return TransactionCommand::kExec;
+  if (command.name == "discard") return TransactionCommand::kDiscard;
+  if (command.name == "watch") return TransactionCommand::kWatch;
+  return TransactionCommand::kUnwatch;
+}
+
+// Local commands that Redis queues inside MULTI like any other, and answers the same.
+bool queuedByBackend(const command::CommandInfo& command) {
+  return command.name == "ping" || command.name == "echo";
+}
+
+// The reply of a request the client has already been answered for (MULTI and commands
+// queued here before the backend was known): dropped.
+class DroppedReply final : public backend::ReplyTarget {
+ public:
+  void onBackendReply(std::string_view) override {}
+  void onBackendFailure(std::string_view) override {}
+};
+DroppedReply dropped_reply;
+
+}  // namespace
+
+void ClientSession::startTransaction(PendingRequest& request, const route::Plan& plan,
+                                     const resp::Request& parsed) {
+  switch (transactionCommand(*plan.command)) {
+    case TransactionCommand::kMulti:
+      in_multi_ = true;
+      dirty_ = false;
+      if (host_.pool(pool_index_).servers.size() == 1) {
+        if (!pinTo(0, request)) {
+          in_multi_ = false;
+          return;
+        }
+        sendOnLease(request, parsed);
+        return;
+      }
+      multi_unsent_ = true;
+      request.complete(kOk);
+      return;
+    case TransactionCommand::kWatch:
+      if (!pinTo(plan.server, request)) return;
+      watching_ = true;
+      watch_lost_ = false;
+      sendOnLease(request, parsed);
+      return;
+    case TransactionCommand::kUnwatch:
+      watch_lost_ = false;
+      request.complete(kOk);
+      return;
+    case TransactionCommand::kExec:
+      request.completeWithError(resp::kErrExecWithoutMulti);
+      return;
+    case TransactionCommand::kDiscard:
+      request.completeWithError(resp::kErrDiscardWithoutMulti);
+      return;
+  }
+}
+
+bool ClientSession::onLease(const route::Plan& plan) const {
+  if (in_multi_ || plan.kind == route::PlanKind::kTransaction) return true;
+  const bool keyed =
+      plan.kind == route::PlanKind::kForward || plan.kind == route::PlanKind::kBlocking;
+  return keyed && lease_ != nullptr && plan.server == lease_server_;
+}
+
+void ClientSession::dispatchPinned(PendingRequest& request, const route::Plan& plan,
+                                   const resp::Request& parsed) {
+  if (plan.command != nullptr) request.command_id = command::commandId(*plan.command);
+  uint32_t server = route::kAnyServer;
+  switch (plan.kind) {
+    case route::PlanKind::kLocal:
+      if (!in_multi_ || plan.command->name == "quit") {
+        executeLocal(*this, request, parsed.args, *plan.command);
+        return;
+      }
+      if (!queuedByBackend(*plan.command)) {
+        refuseQueued(request, fmt::format(resp::kErrNotInTransaction, plan.command->name));
+        return;
+      }
+      break;
+    case route::PlanKind::kError:
+      if (!plan.keyless) {
+        countRejected(plan.command);
+        refuseQueued(request, plan.error);
+        return;
+      }
+      break;
+    case route::PlanKind::kSplit:
+      refuseQueued(request, resp::kErrTransactionCrossShard);
+      return;
+    case route::PlanKind::kForward:
+    case route::PlanKind::kBlocking:
+    case route::PlanKind::kTransaction:
+      server = plan.server;
+      break;
+  }
+  if (plan.kind == route::PlanKind::kTransaction) {
+    const TransactionCommand which = transactionCommand(*plan.command);
+    if (which != TransactionCommand::kUnwatch || !in_multi_) {
+      pinnedTransactionCommand(request, plan, parsed);
+      return;
+    }
+    // UNWATCH inside MULTI is queued like any command.
+  }
+  const bool pinned_to_server = lease_ != nullptr || multi_lost_;
+  if (server != route::kAnyServer && pinned_to_server && server != lease_server_) {
+    refuseQueued(request, resp::kErrTransactionCrossShard);
+    return;
+  }
+  if (multi_lost_) {
+    refuseQueued(request, resp::kErrQueuedAfterLoss);
+    return;
+  }
+  if (lease_ == nullptr) {  // multi_unsent_: the backend is named by the first key
+    if (server == route::kAnyServer) {
+      std::string& held = held_.emplace_back();
+      if (parsed.is_inline) {
+        common::ByteBuffer encoded;
+        resp::appendCommand(encoded, parsed.args);
+        held.assign(encoded.view());
+      } else {
+        held.assign(parsed.raw);
+      }
+      request.complete(kQueued);
+      return;
+    }
+    if (!pinTo(server, request)) {
+      dirty_ = true;
+      return;
+    }
+    sendHeld();
+  }
+  if (plan.kind == route::PlanKind::kBlocking && !in_multi_) {
+    // Inside MULTI a blocking command does not block; outside (after WATCH) it does.
+    lease_->updateKnobs(-1, lease_->options().keepalive);
+    blocked_ = true;
+  }
+  sendOnLease(request, parsed);
+}
+
+// MULTI, EXEC, DISCARD, WATCH and UNWATCH (outside MULTI) while pinned.
+void ClientSession::pinnedTransactionCommand(PendingRequest& request, const route::Plan& plan,
+                                             const resp::Request& parsed) {
+  const bool connected = lease_ != nullptr && !multi_unsent_;
+  switch (transactionCommand(*plan.command)) {
+    case TransactionCommand::kMulti:
+      if (in_multi_) {  // Redis answers it and the transaction goes on
+        if (connected) {
+          sendOnLease(request, parsed);
+        } else {
+          request.completeWithError(resp::kErrMultiNested);
+        }
+        return;
+      }
+      in_multi_ = true;
+      dirty_ = false;
+      sendOnLease(request, parsed);
+      return;
+    case TransactionCommand::kWatch:
+      if (in_multi_) {
+        if (connected) {
+          sendOnLease(request, parsed);
+        } else {
+          request.completeWithError(resp::kErrWatchInMulti);
+        }
+        return;
+      }
+      if (plan.server != lease_server_) {
+        request.completeWithError(resp::kErrTransactionCrossShard);
+        return;
+      }
+      sendOnLease(request, parsed);
+      return;
+    case TransactionCommand::kUnwatch:  // outside MULTI: the lease ends with its reply
+      watching_ = false;
+      watch_lost_ = false;
+      sendOnLease(request, parsed);
+      return;
+    case TransactionCommand::kExec:
+      execPinned(request, parsed);
+      return;
+    case TransactionCommand::kDiscard:
+      if (!in_multi_ || connected) {
+        sendOnLease(request, parsed);  // without MULTI, Redis's own error
+      } else {
+        request.complete(kOk);
+      }
+      if (in_multi_) resetTransaction();
+      return;
+  }
+}
+
+void ClientSession::execPinned(PendingRequest& request, const resp::Request& parsed) {
+  if (!in_multi_) {  // WATCH without MULTI: Redis answers "EXEC without MULTI"
+    sendOnLease(request, parsed);
+    return;
+  }
+  const bool aborted = dirty_;
+  const bool watch_failed = watch_lost_;
+  const bool lost = multi_lost_;
+  const bool unsent = multi_unsent_;
+  const bool have_held = !held_.empty();
+  resetTransaction();
+  if (lost) {
+    request.completeWithError(resp::kErrTransactionLost);
+    return;
+  }
+  if (aborted) {
+    request.rewrite_error = resp::kErrExecAbort;
+  } else if (watch_failed) {
+    request.rewrite_nil = true;  // a watched key may have changed while the lease was lost
+  }
+  if (unsent) {
+    if (aborted || watch_failed || !have_held) {
+      if (aborted) {
+        request.completeWithError(resp::kErrExecAbort);
+      } else {
+        request.complete(watch_failed ? kNilArray : kEmptyArray);
+      }
+      held_.clear();
+      return;
+    }
+    if (!pinTo(0, request)) {  // only keyless commands: any backend runs them
+      held_.clear();
+      return;
+    }
+    sendHeld();
+  }
+  if (request.rewrite_nil || !request.rewrite_error.empty()) {
+    const std::string_view discard[] = {"DISCARD"};
+    sendOnLease(request, discard);
+    return;
+  }
+  sendOnLease(request, parsed);
+}
+
+void ClientSession::sendBlocking(PendingRequest& request, const route::Plan& plan,
+                                 const resp::Request& parsed) {
+  if (!pinTo(plan.server, request)) return;
+  // The command's own timeout rules (0 blocks for ever), not the pool's.
+  lease_->updateKnobs(-1, lease_->options().keepalive);
+  blocked_ = true;
+  sendOnLease(request, parsed);
+}
+
+// Leases the connection the session pins itself to; on failure answers `request`.
+bool ClientSession::pinTo(uint32_t server, PendingRequest& request) {
+  const std::string* error = nullptr;
+  backend::BackendConnection* connection = host_.leaseConnection(pool_index_, server, error);
+  if (connection == nullptr) {
+    counters_[common::PoolStat::forward_error].add();
+    request.completeWithError(*error);
+    return false;
+  }
+  lease_ = connection;
+  lease_server_ = server;
+  return true;
+}
+
+// After MULTI was answered here: MULTI and the commands queued meanwhile go out first.
+void ClientSession::sendHeld() {
+  multi_unsent_ = false;
+  lease_->send(kMultiRequest, dropped_reply);
+  for (const std::string& held : held_) lease_->send(held, dropped_reply);
+  held_.clear();
+}
+
+void ClientSession::sendOnLease(PendingRequest& request, const resp::Request& parsed) {
+  if (parsed.is_inline) {
+    sendOnLease(request, parsed.args);
+    return;
+  }
+  request.hold();  // the backend's hold
+  if (!lease_->hasFailed() && lease_->send(parsed.raw, request, request.received)) return;
+  request.release();
+  request.completeWithError(lease_->unavailableMessage());
+  loseLease(resp::kErrReasonLeaseEnded);
+}
+
+void ClientSession::sendOnLease(PendingRequest& request, std::span<const std::string_view> args) {
+  request.hold();  // the backend's hold
+  if (!lease_->hasFailed() && lease_->sendCommand(args, request, request.received)) return;
+  request.release();
+  request.completeWithError(lease_->unavailableMessage());
+  loseLease(resp::kErrReasonLeaseEnded);
+}
+
+// A command Redis would refuse while queuing (or that the proxy cannot queue): refused, and
+// the transaction will abort as Redis aborts it.
+void ClientSession::refuseQueued(PendingRequest& request, std::string_view error) {
+  counters_[common::PoolStat::forward_error].add();
+  if (in_multi_) dirty_ = true;
+  request.completeWithError(error);
+}
+
+void ClientSession::resetTransaction() {
+  in_multi_ = false;
+  multi_unsent_ = false;
+  multi_lost_ = false;
+  watching_ = false;
+  watch_lost_ = false;
+  dirty_ = false;
+}
+
+// After a reply reached this session while it holds a lease or is blocked: notices a lost
+// lease, ends a block whose reply came, and returns a lease nothing needs any more.
+void ClientSession::tendLease() {
+  if (lease_ != nullptr && lease_->hasFailed()) loseLease(resp::kErrReasonLeaseEnded);
+  if (blocked_ && (lease_ == nullptr || lease_->inFlight() == 0)) {
+    blocked_ = false;
+    unblocked_ = true;  // the next flush resumes reading (maybeResume)
+    if (lease_ != nullptr) {
+      lease_->updateKnobs(host_.pool(pool_index_).config->timeout_ms, lease_->options().keepalive);
+    }
+  }
+  if (lease_ != nullptr && !pinned() && !blocked_ && lease_->inFlight() == 0) {
+    host_.returnConnection(*std::exchange(lease_, nullptr), true, resp::kErrReasonLeaseEnded);
+  }
+}
+
+// The lease no longer carries the session's backend state: closed (its requests in flight
+// fail with `reason`), and the transaction it carried will fail.
+void ClientSession::loseLease(std::string_view reason) {
+  if (lease_ == nullptr) return;
+  backend::BackendConnection* lost = std::exchange(lease_, nullptr);
+  if (in_multi_) multi_lost_ = true;
+  if (watching_) {
+    watching_ = false;
+    watch_lost_ = true;
+  }
+  host_.returnConnection(*lost, false, reason);
+  if (blocked_) tendLease();
+}
+
+void ClientSession::checkLease() {
+  if (lease_ == nullptr) return;
+  if (pool_index_ != kNoPool && host_.leaseServes(*lease_, pool_index_, lease_server_)) return;
+  loseLease(resp::kErrReasonMasterChanged);
+}
+
+}  // namespace sy::server
