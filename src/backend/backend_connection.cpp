@@ -219,7 +219,8 @@ void BackendConnection::onConnected(const std::error_code& error) {
   backoff_ = common::Millis(0);
   setConnectedGauge(true);
   counters_->connects.add();
-  spdlog::info("backend {} ({}) connected", options_.name, options_.address_text);
+  spdlog::log(options_.log_level, "backend {} ({}) connected", options_.name,
+              options_.address_text);
   armRead();
   flush();
 }
@@ -465,8 +466,8 @@ void BackendConnection::fail(std::string_view reason) {
   unavailable_message_ =
       fmt::format(resp::kErrBackendUnavailable, options_.name, options_.address_text, reason);
   if (was_up && closing_) {
-    spdlog::info("backend {} ({}) connection closed: {}", options_.name, options_.address_text,
-                 reason);
+    spdlog::log(options_.log_level, "backend {} ({}) connection closed: {}", options_.name,
+                options_.address_text, reason);
   } else if (was_up) {
     spdlog::warn("backend {} ({}) connection lost: {}", options_.name, options_.address_text,
                  reason);

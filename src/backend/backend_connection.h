@@ -44,6 +44,8 @@
 #include <string>
 #include <string_view>
 
+#include <spdlog/common.h>
+
 #include "backend/reply_target.h"
 #include "common/byte_buffer.h"
 #include "common/clock.h"
@@ -105,6 +107,9 @@ struct BackendOptions {
   FlushGatherer* flush_gatherer = nullptr;
   // A longer reply is read to its end and dropped as it comes; its request gets an error.
   size_t max_reply_bytes = resp::FramerLimits{}.max_reply_bytes;
+  // Where connects and deliberate closes are logged (a lost connection is always a warning):
+  // private connections come and go with clients, so they log at debug.
+  spdlog::level::level_enum log_level = spdlog::level::info;
 };
 
 // twemproxy's per-server statistics (common::ServerStat) and the latency of the requests

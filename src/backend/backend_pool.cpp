@@ -20,6 +20,7 @@ void BackendPool::assign(std::vector<NodeSpec> nodes, bool connect_new) {
   for (NodeSpec& spec : nodes) {
     Node node(spec.key, spec.preconnect);
     node.options = spec.options;
+    node.options.log_level = spdlog::level::debug;  // for its private connections
     node.counters = spec.counters;
     node.private_limit = spec.private_limit;
     node.private_open = spec.private_open;

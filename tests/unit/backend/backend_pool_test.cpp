@@ -25,8 +25,11 @@ class BackendPoolTest : public BackendConnectionTest {
     pool_.expireRequests(common::now());
   }
 
-  NodeSpec spec(std::string server, uint32_t connections = 1, bool preconnect = false) {
+  NodeSpec spec(std::string server, uint32_t connections = 1, bool preconnect = false,
+                uint32_t private_limit = 4) {
     NodeSpec node;
+    node.private_limit = private_limit;
+    node.private_open = &private_open_;
     node.options = optionsFor(upstream_.port());
     node.options.name = server;
     node.key = ConnectionKey{
@@ -36,9 +39,87 @@ class BackendPoolTest : public BackendConnectionTest {
     return node;
   }
 
-  BackendCounters counters_;  // outlives every connection of the pool
+  // A reply to `request` sent on `connection`, as the upstream's connection `upstream` sees it.
+  bool roundTrip(BackendConnection& connection, size_t upstream, const std::string& name) {
+    RecordingTarget& reply = target(name);
+    if (!connection.send(getRequest(name), reply)) return false;
+    if (!runUntil([&] {
+          return upstream_.connectionCount() > upstream &&
+                 upstream_.received(upstream).ends_with(getRequest(name));
+        })) {
+      return false;
+    }
+    upstream_.write(upstream, "$1\r\nv\r\n");
+    return runUntil([&] { return reply.calls() == 1; }) && connection.inFlight() == 0;
+  }
+
+  std::atomic<int64_t> private_open_{0};  // shared by every node, as if by every worker
+  BackendCounters counters_;              // outlives every connection of the pool
   BackendPool pool_{io_};
 };
+
+TEST_F(BackendPoolTest, LeasesArePrivateBoundedAndReusedWhenReturnedClean) {
+  pool_.assign({spec("a", 1, false, 2)}, false);
+  BackendConnection* first = pool_.lease(0);
+  BackendConnection* second = pool_.lease(0);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(first, second);
+  EXPECT_NE(first, &pool_.connection(0, 0));  // never a shared one
+  EXPECT_EQ(pool_.lease(0), nullptr);         // past private_limit
+  EXPECT_EQ(private_open_.load(), 2);
+
+  ASSERT_TRUE(roundTrip(*first, 0, "one"));
+  // At the limit, a returned connection is closed rather than kept idle: an idle one must
+  // not refuse another worker's lease.
+  pool_.giveBack(*first, true);
+  EXPECT_EQ(pool_.idlePrivateCount(), 0u);
+  EXPECT_EQ(private_open_.load(), 1);
+
+  ASSERT_TRUE(roundTrip(*second, 1, "two"));
+  pool_.giveBack(*second, true);  // below the limit now: kept for the next lease
+  EXPECT_EQ(pool_.idlePrivateCount(), 1u);
+  EXPECT_EQ(private_open_.load(), 1);
+  EXPECT_EQ(pool_.lease(0), second);
+  EXPECT_EQ(pool_.leasedCount(), 1u);
+}
+
+TEST_F(BackendPoolTest, ALeaseReturnedDirtyIsClosedAndItsRequestsFail) {
+  pool_.assign({spec("a")}, false);
+  BackendConnection* leased = pool_.lease(0);
+  ASSERT_NE(leased, nullptr);
+  RecordingTarget& blocked = target("blocked");
+  ASSERT_TRUE(leased->send(getRequest("k"), blocked));
+  ASSERT_TRUE(receivedExactly(getRequest("k")));
+  pool_.giveBack(*leased, false, "the client left");
+  ASSERT_EQ(blocked.failures.size(), 1u);
+  EXPECT_NE(blocked.failures[0].find("the client left"), std::string::npos);
+  EXPECT_EQ(private_open_.load(), 0);
+  EXPECT_EQ(pool_.idlePrivateCount(), 0u);
+  ASSERT_TRUE(runUntil([&] { return upstream_.connection(0).peer_closed; }));
+}
+
+TEST_F(BackendPoolTest, ALeaseServesItsNodeOnlyWhileTheNodesKeyIsUnchanged) {
+  pool_.assign({spec("a"), spec("b")}, false);
+  BackendConnection* leased = pool_.lease(1);
+  ASSERT_NE(leased, nullptr);
+  EXPECT_TRUE(pool_.leaseServes(*leased, 1));
+  EXPECT_FALSE(pool_.leaseServes(*leased, 0));
+  pool_.assign({spec("b"), spec("c")}, false);  // "b" moved to node 0
+  EXPECT_TRUE(pool_.leaseServes(*leased, 0));
+  pool_.assign({spec("c")}, false);  // "b" is gone (a failover names another master)
+  EXPECT_FALSE(pool_.leaseServes(*leased, 0));
+  pool_.giveBack(*leased, true);  // its node left: closed, not kept
+  EXPECT_EQ(pool_.idlePrivateCount(), 0u);
+  EXPECT_EQ(private_open_.load(), 0);
+}
+
+TEST_F(BackendPoolTest, ANodeWithoutAPrivateCountLeasesNothing) {
+  NodeSpec node = spec("a");
+  node.private_open = nullptr;
+  pool_.assign({node}, false);
+  EXPECT_EQ(pool_.lease(0), nullptr);
+}
 
 TEST_F(BackendPoolTest, ASessionAlwaysUsesTheSameOfANodesConnections) {
   pool_.assign({spec("a", 3)}, false);

@@ -318,5 +318,60 @@ TEST_F(ClientSessionTest, PastThePendingLimitTheSessionStopsReadingUntilHalfIsAn
   EXPECT_EQ(host_->interest, static_cast<uint32_t>(EPOLLIN));
 }
 
+// --- transactions and blocking commands, where the host has no private connection to lease
+
+TEST_F(ClientSessionTest, MultiInAShardedPoolIsAnsweredUntilItsFirstKey) {
+  start(kTwoShards);
+  receive(command({"MULTI"}) + command({"PING"}) + command({"ECHO", "x"}));
+  EXPECT_EQ(written(), "+OK\r\n+QUEUED\r\n+QUEUED\r\n");
+  EXPECT_TRUE(host_->lease_requests.empty());  // no backend named yet
+  receive(command({"SET", "k", "1"}));         // names the backend: a lease is asked for
+  ASSERT_EQ(host_->lease_requests.size(), 1u);
+  EXPECT_EQ(written(), "-" + host_->lease_refusal + "\r\n");
+  receive(command({"EXEC"}));  // the refused command aborts the transaction
+  EXPECT_EQ(written(), "-" + std::string(resp::kErrExecAbort) + "\r\n");
+  EXPECT_TRUE(host_->sent.empty());
+  receive(command({"PING"}));  // and the session is out of it
+  EXPECT_EQ(written(), "+PONG\r\n");
+}
+
+TEST_F(ClientSessionTest, AnEmptyOrDiscardedTransactionNeedsNoBackend) {
+  start(kTwoShards);
+  receive(command({"MULTI"}) + command({"EXEC"}) + command({"MULTI"}) + command({"PING"}) +
+          command({"DISCARD"}) + command({"EXEC"}) + command({"DISCARD"}) + command({"UNWATCH"}));
+  EXPECT_EQ(written(), "+OK\r\n*0\r\n+OK\r\n+QUEUED\r\n+OK\r\n-" +
+                           std::string(resp::kErrExecWithoutMulti) + "\r\n-" +
+                           std::string(resp::kErrDiscardWithoutMulti) + "\r\n+OK\r\n");
+  EXPECT_TRUE(host_->lease_requests.empty());
+  EXPECT_TRUE(host_->sent.empty());
+}
+
+TEST_F(ClientSessionTest, CommandsRefusedWhileQueuingAbortTheTransaction) {
+  start(kTwoShards);
+  receive(command({"MULTI"}) + command({"NOSUCH"}) + command({"GET"}) + command({"INFO"}) +
+          command({"MULTI"}) + command({"WATCH", "k"}) + command({"EXEC"}));
+  const std::string out = written();
+  EXPECT_TRUE(out.starts_with("+OK\r\n-ERR unknown command 'NOSUCH'")) << out;
+  EXPECT_NE(out.find("-ERR wrong number of arguments for 'get' command\r\n"), std::string::npos);
+  EXPECT_NE(out.find("-ERR 'info' cannot be queued in a transaction"), std::string::npos);
+  EXPECT_NE(out.find("-" + std::string(resp::kErrMultiNested) + "\r\n"), std::string::npos);
+  EXPECT_NE(out.find("-" + std::string(resp::kErrWatchInMulti) + "\r\n"), std::string::npos);
+  EXPECT_TRUE(out.ends_with("-" + std::string(resp::kErrExecAbort) + "\r\n")) << out;
+  EXPECT_TRUE(host_->sent.empty());
+}
+
+TEST_F(ClientSessionTest, WithoutAPrivateConnectionMultiWatchAndBlpopFailClearly) {
+  start(kOneServer);
+  receive(command({"MULTI"}));
+  EXPECT_EQ(written(), "-" + host_->lease_refusal + "\r\n");
+  receive(command({"EXEC"}));  // the failed MULTI opened no transaction
+  EXPECT_EQ(written(), "-" + std::string(resp::kErrExecWithoutMulti) + "\r\n");
+  receive(command({"WATCH", "k"}) + command({"BLPOP", "q", "0"}) + command({"GET", "k"}));
+  EXPECT_EQ(written(), "-" + host_->lease_refusal + "\r\n-" + host_->lease_refusal + "\r\n");
+  ASSERT_EQ(host_->sent.size(), 1u);  // GET, on the shared path: nothing is pinned or blocked
+  EXPECT_EQ(host_->sent[0].args, (std::vector<std::string>{"GET", "k"}));
+  EXPECT_EQ(host_->lease_requests, (std::vector<uint32_t>{0, 0, 0}));
+}
+
 }  // namespace
 }  // namespace sy::server
