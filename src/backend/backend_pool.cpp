@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include <spdlog/spdlog.h>
+
 #include "resp/errors.h"
 
 namespace sy::backend {
@@ -25,8 +27,14 @@ void BackendPool::assign(std::vector<NodeSpec> nodes, bool connect_new) {
     node.private_limit = spec.private_limit;
     node.private_open = spec.private_open;
     auto old = old_nodes.find(spec.key);
-    if (old != old_nodes.end() && old->second->private_open == spec.private_open) {
-      node.idle = std::move(old->second->idle);  // moved once: a key names one node
+    if (old != old_nodes.end()) {  // moved once: a key names one node
+      node.other_dbs = std::move(old->second->other_dbs);
+      for (auto& [db, list] : node.other_dbs) {
+        for (auto& connection : list) {
+          connection->updateKnobs(spec.options.timeout_ms, spec.options.keepalive);
+        }
+      }
+      if (old->second->private_open == spec.private_open) node.idle = std::move(old->second->idle);
     }
     auto found = kept.find(spec.key);
     if (found != kept.end()) {
@@ -49,20 +57,39 @@ void BackendPool::assign(std::vector<NodeSpec> nodes, bool connect_new) {
     for (auto& connection : list) retire(std::move(connection));
   }
   for (Node& node : nodes_) {
-    for (auto& connection : node.idle) {
+    for (auto& [db, list] : node.other_dbs) {
+      for (auto& connection : list) retire(std::move(connection));
+    }
+    for (auto& [db, connection] : node.idle) {
       closePrivate(std::move(connection), node.private_open, resp::kErrReasonServerRemoved);
     }
   }
   nodes_ = std::move(next);
 }
 
-BackendConnection* BackendPool::lease(NodeId id) {
+const BackendPool::ConnectionList& BackendPool::otherDb(Node& node, int db) {
+  for (auto& [selected, list] : node.other_dbs) {
+    if (selected == db) return list;
+  }
+  auto& [selected, list] = node.other_dbs.emplace_back(db, ConnectionList{});
+  BackendOptions options = node.options;
+  options.log_level = spdlog::level::info;
+  options.db = db;
+  const uint32_t count = std::max<uint32_t>(1, node.key.server_connections);
+  for (uint32_t c = 0; c < count; ++c) {
+    list.push_back(std::make_unique<BackendConnection>(io_, options, *node.counters));
+  }
+  return list;
+}
+
+BackendConnection* BackendPool::lease(NodeId id, int db) {
   Node& node = nodes_[id];
   if (node.private_open == nullptr) return nullptr;
   std::unique_ptr<BackendConnection> connection;
-  while (!node.idle.empty() && !connection) {
-    connection = std::move(node.idle.back());
-    node.idle.pop_back();
+  for (size_t i = node.idle.size(); i-- > 0 && !connection;) {
+    if (node.idle[i].first != db) continue;
+    connection = std::move(node.idle[i].second);
+    node.idle.erase(node.idle.begin() + static_cast<std::ptrdiff_t>(i));
     if (!connection->isReady()) {  // the backend closed it while it was idle
       closePrivate(std::move(connection), node.private_open, resp::kErrReasonLeaseEnded);
     }
@@ -72,7 +99,9 @@ BackendConnection* BackendPool::lease(NodeId id) {
       node.private_open->fetch_sub(1);
       return nullptr;
     }
-    connection = std::make_unique<BackendConnection>(io_, node.options, *node.counters);
+    BackendOptions options = node.options;
+    options.db = db;
+    connection = std::make_unique<BackendConnection>(io_, options, *node.counters);
   }
   connection->updateKnobs(node.options.timeout_ms, node.options.keepalive);
   BackendConnection* leased = connection.get();
@@ -91,7 +120,8 @@ void BackendPool::giveBack(BackendConnection& connection, bool reusable, std::st
       // worker's lease.
       if (node.key == entry.key && node.private_open == entry.private_open &&
           node.idle.size() < kMaxIdlePrivate && node.private_open->load() < node.private_limit) {
-        node.idle.push_back(std::move(entry.connection));
+        const int db = entry.connection->options().db;
+        node.idle.emplace_back(db, std::move(entry.connection));
         return;
       }
     }
@@ -128,6 +158,11 @@ void BackendPool::expireRequests(common::TimePoint now) {
   for (Node& node : nodes_) {
     for (auto& connection : node.connections) connection->expireRequests(now);
   }
+  for (Node& node : nodes_) {
+    for (auto& [db, list] : node.other_dbs) {
+      for (auto& connection : list) connection->expireRequests(now);
+    }
+  }
   for (auto& [address, entry] : leased_) entry.connection->expireRequests(now);
   tendRetired(now);
 }
@@ -135,7 +170,10 @@ void BackendPool::expireRequests(common::TimePoint now) {
 void BackendPool::closeAll(std::string_view reason) {
   for (Node& node : nodes_) {
     for (auto& connection : node.connections) connection->close(reason);
-    for (auto& connection : node.idle) connection->close(reason);
+    for (auto& [db, list] : node.other_dbs) {
+      for (auto& connection : list) connection->close(reason);
+    }
+    for (auto& [db, connection] : node.idle) connection->close(reason);
   }
   for (auto& [address, entry] : leased_) entry.connection->close(reason);
   for (auto& connection : retired_) connection->close(reason);

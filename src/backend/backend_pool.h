@@ -7,11 +7,15 @@
 //                             their new place as they are, with their requests in flight
 //                             (timeout and keepalive applied in place); new key: new
 //                             connections; left over: retired
-//   connection(node, session) the connection that session always uses for that node, so its
-//                             requests to one node stay in order
+//   connection(node, session, db)
+//                             the connection that session always uses for that node and
+//                             database, so its requests to one node stay in order; a
+//                             database other than the node's own (a client's SELECT) gets
+//                             connections of its own, made on first use and kept with the
+//                             node
 //   expireRequests(now)       deadlines; retired connections that have drained are closed,
 //                             and destroyed a call later, once their cancelled handlers ran
-//   lease(node)               a private connection: an idle one of the node's if there is
+//   lease(node, db)           a private connection: an idle one of the node's if there is
 //                             one, else a new one; none past the node's private_limit, which
 //                             counts the node's open private connections across every worker
 //   giveBack(connection, ok)  ends a lease: kept idle (at most kMaxIdlePrivate a node, and
@@ -74,19 +78,20 @@ class BackendPool {
   void connectPreconnected();
 
   size_t nodeCount() const { return nodes_.size(); }
-  BackendConnection& connection(NodeId node, uint64_t session_id) {
+  BackendConnection& connection(NodeId node, uint64_t session_id, int db) {
     Node& entry = nodes_[node];
-    const size_t per_node = entry.connections.size();
-    return *entry.connections[per_node == 1 ? 0 : session_id % per_node];
+    const ConnectionList& list = db == entry.key.db ? entry.connections : otherDb(entry, db);
+    const size_t per_node = list.size();
+    return *list[per_node == 1 ? 0 : session_id % per_node];
   }
 
   void expireRequests(common::TimePoint now);
   void closeAll(std::string_view reason);
 
   static constexpr size_t kMaxIdlePrivate = 4;
-  // A private connection to `node` with the node's options, or null when the node has
-  // private_limit open already. The caller owns its use until giveBack().
-  BackendConnection* lease(NodeId node);
+  // A private connection to `node` with the node's options, SELECTed to `db`, or null when
+  // the node has private_limit open already. The caller owns its use until giveBack().
+  BackendConnection* lease(NodeId node, int db);
   // Ends a lease. `reusable`: nothing is in flight on it and the backend holds no state for
   // it (no MULTI, WATCH or block); else (or when the node changed) it is closed.
   // `reason` is what its requests in flight, if any, fail with when it is closed.
@@ -106,13 +111,15 @@ class BackendPool {
     Node& operator=(Node&&) noexcept = default;
     ConnectionKey key;
     bool preconnect = false;
-    ConnectionList connections;
+    ConnectionList connections;  // SELECTed to key.db
+    // Shared connections SELECTed to other databases, made on first use.
+    std::vector<std::pair<int, ConnectionList>> other_dbs;
     // Private connections.
     BackendOptions options;
     BackendCounters* counters = nullptr;
     uint32_t private_limit = 0;
     std::atomic<int64_t>* private_open = nullptr;
-    ConnectionList idle;  // reset, ready, waiting for a lease
+    std::vector<std::pair<int, std::unique_ptr<BackendConnection>>> idle;  // by database
   };
   struct Leased {
     std::unique_ptr<BackendConnection> connection;
@@ -120,6 +127,7 @@ class BackendPool {
     std::atomic<int64_t>* private_open;
   };
 
+  const ConnectionList& otherDb(Node& node, int db);
   void retire(std::unique_ptr<BackendConnection> connection);
   // Closes a private connection and gives its place in the node's count back.
   void closePrivate(std::unique_ptr<BackendConnection> connection,

@@ -43,7 +43,7 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"echo", Handling::kLocal},
     {"quit", Handling::kLocal},
     {"hello", Handling::kLocal},
-    {"select", Handling::kLocal},  // the session's database, mapped onto the pool's redis_db
+    {"select", Handling::kLocal},  // the session's database (it starts in the pool's redis_db)
     {"auth", Handling::kLocal},    // checked against the proxy's client_auth
     // COMMAND is answered from this table (info_reply, docs_reply, extractKeys()).
     {"command", Handling::kLocal},
@@ -96,8 +96,11 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"keys", Handling::kKeyless},
     {"scan", Handling::kKeyless},
     {"randomkey", Handling::kKeyless},
-    // FLUSHDB empties only the pool's redis_db, the database every client of the proxy sees.
+    // FLUSHDB, FLUSHALL and SWAPDB act on the session's database (SELECT) or on all of them,
+    // as in Redis.
     {"flushdb", Handling::kKeyless},
+    {"flushall", Handling::kKeyless},
+    {"swapdb", Handling::kKeyless},
     {"time", Handling::kKeyless},
     {"lastsave", Handling::kKeyless},
     {"lolwut", Handling::kKeyless},
@@ -219,12 +222,8 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"role", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalReplication},
 
     // --- Refused: data placement is the proxy's. MIGRATE moves keys to a server the proxy
-    // does not place them on; MOVE, SWAPDB and FLUSHALL reach databases other than the pool's
-    // redis_db. RESTORE-ASKING is part of cluster resharding.
+    // does not place them on; RESTORE-ASKING is part of cluster resharding.
     {"migrate", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalMigrate},
-    {"move", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalOtherDatabases},
-    {"swapdb", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalOtherDatabases},
-    {"flushall", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalOtherDatabases},
     {"restore-asking", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
 
     // --- Refused: cluster support comes with cluster pools.

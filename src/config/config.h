@@ -84,6 +84,8 @@ struct PoolConfig {
     return client_auth.empty() ? redis_auth : client_auth;
   }
   int redis_db = 0;
+  // The backends' `databases` setting: SELECT accepts 0 .. databases - 1.
+  int databases = 16;
   bool preconnect = false;
   bool auto_eject_hosts = false;
   uint32_t server_connections = 1;

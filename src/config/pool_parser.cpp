@@ -105,6 +105,7 @@ const PoolParser::KeyHandler PoolParser::kKeyHandlers[] = {
     {"auto_eject_hosts", &PoolParser::setAutoEjectHosts},
     {"server_connections", &PoolParser::setServerConnections},
     {"private_connections", &PoolParser::setPrivateConnections},
+    {"databases", &PoolParser::setDatabases},
     {"server_retry_timeout", &PoolParser::setServerRetryTimeout},
     {"server_failure_limit", &PoolParser::setServerFailureLimit},
     {"servers", &PoolParser::setServers},
@@ -402,6 +403,10 @@ void PoolParser::setServerConnections(const YAML::Node& value, int line) {
 
 void PoolParser::setPrivateConnections(const YAML::Node& value, int line) {
   pool_.private_connections = static_cast<uint32_t>(integer(value, line, 0, kMaxInt));
+}
+
+void PoolParser::setDatabases(const YAML::Node& value, int line) {
+  pool_.databases = static_cast<int>(integer(value, line, 1, kMaxInt));
 }
 
 void PoolParser::setServerRetryTimeout(const YAML::Node& value, int line) {

@@ -57,6 +57,7 @@ class PoolParser {
   void setAutoEjectHosts(const YAML::Node& value, int line);
   void setServerConnections(const YAML::Node& value, int line);
   void setPrivateConnections(const YAML::Node& value, int line);
+  void setDatabases(const YAML::Node& value, int line);
   void setServerRetryTimeout(const YAML::Node& value, int line);
   void setServerFailureLimit(const YAML::Node& value, int line);
   void setServers(const YAML::Node& value, int line);

@@ -112,7 +112,7 @@ inline constexpr std::string_view kErrRefusalCluster =
 inline constexpr std::string_view kErrRefusalConnectionState =
     "this command changes the state of a shared backend connection";
 inline constexpr std::string_view kErrRefusalOtherDatabases =
-    "the proxy serves one database; commands that touch other databases are not supported";
+    "this pool serves its redis_db alone; commands that reach other databases are refused";
 inline constexpr std::string_view kErrRefusalAcl =
     "ACL commands would act on the backends' users, not on the proxy's clients";
 inline constexpr std::string_view kErrRefusalDebugging =
@@ -219,9 +219,14 @@ inline constexpr std::string_view kErrBadClientName =
 // open. ---
 // SELECT's argument, in Redis 7.0's words.
 inline constexpr std::string_view kErrNotInteger = "ERR value is not an integer or out of range";
-inline constexpr std::string_view kErrSelectNotAllowed =
-    "ERR SELECT is not allowed through switchyard: clients always use database 0 (the pool's "
-    "redis_db chooses the backend database)";
+// Redis 7.0's words: SELECT past the backends' `databases` (the pool key of that name).
+inline constexpr std::string_view kErrDbIndexOutOfRange = "ERR DB index is out of range";
+// {} the pool's redis_db.
+inline constexpr std::string_view kErrSelectPoolDb =
+    "ERR switchyard: this pool serves backend database {} (its redis_db) alone, which clients "
+    "see as database 0";
+inline constexpr std::string_view kErrSelectWhileWatching =
+    "ERR switchyard: SELECT while WATCH is active is not supported; UNWATCH first";
 // {} the subcommand, cut to 64 bytes.
 inline constexpr std::string_view kErrClientSubcommandNotSupported =
     "ERR 'client|{}' is not supported by switchyard";

@@ -17,6 +17,12 @@ std::string clip(std::string_view text) {
   return out;
 }
 
+// Commands that name or touch databases other than the session's. A pool with a redis_db
+// serves that database alone (SELECT too is held to it).
+bool reachesOtherDatabases(const command::CommandInfo& command) {
+  return command.name == "move" || command.name == "swapdb" || command.name == "flushall";
+}
+
 }  // namespace
 
 // As Redis 7.0 words it: the name cut to 128 bytes, then arguments until their text reaches
@@ -58,6 +64,11 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
     return;
   }
   out.well_formed = true;
+  if (pool.config->redis_db != 0 && reachesOtherDatabases(*command)) {
+    out.kind = PlanKind::kError;
+    out.error = fmt::format(resp::kErrNotSupported, command->name, resp::kErrRefusalOtherDatabases);
+    return;
+  }
   switch (command->handling) {
     case command::Handling::kLocal:
       out.kind = PlanKind::kLocal;

@@ -41,6 +41,7 @@ ClientSession::ClientSession(SessionHost& host, int fd, bool is_tcp, uint32_t po
       open_clients_(open_clients),
       id_(id),
       parser_(host.parserLimits()) {
+  if (pool_index_ != kNoPool) db = host.pool(pool_index_).config->redis_db;
   if (is_tcp) {
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -58,7 +59,7 @@ void ClientSession::start() { updateInterest(); }
 void ClientSession::updateInterest() {
   if (closing_) return;
   uint32_t wanted = 0;
-  if (!paused_ && !input_closed_ && !blocked_) wanted |= EPOLLIN;
+  if (!paused_ && !input_closed_ && !blocked_ && !barrier_) wanted |= EPOLLIN;
   if (blocked_) wanted |= EPOLLRDHUP;  // not reading, but a client that leaves ends the block
   if (write_blocked_) wanted |= EPOLLOUT;
   if (wanted == interest_) return;
@@ -94,7 +95,7 @@ void ClientSession::endOp() {
 
 // The stash when a request spans reads, else the worker's scratch.
 std::span<char> ClientSession::readSpace(std::span<char> scratch) {
-  if (closing_ || paused_ || input_closed_ || blocked_) return {};
+  if (closing_ || paused_ || input_closed_ || blocked_ || barrier_) return {};
   if (!stash_) return scratch;
   size_t stashed = stash_->size();
   size_t wanted = parser_.bytesNeeded() > stashed ? parser_.bytesNeeded() - stashed : 0;
@@ -157,7 +158,8 @@ size_t ClientSession::processInput(std::string_view data) {
   processing_ = true;
   resp::Request& request = host_.parsedRequest();
   size_t offset = 0;
-  while (offset < data.size() && !paused_ && !closing_ && !input_closed_ && !blocked_) {
+  while (offset < data.size() && !paused_ && !closing_ && !input_closed_ && !blocked_ &&
+         !barrier_) {
     size_t consumed = 0;
     auto status = parser_.parse(data.substr(offset), consumed, request);
     if (status == resp::ParseStatus::kNeedMore) break;
@@ -166,9 +168,12 @@ size_t ClientSession::processInput(std::string_view data) {
       offset = data.size();
       break;
     }
+    if (request.args.empty()) {
+      offset += consumed;
+      continue;
+    }
+    if (!dispatch(request)) break;  // held back: parsed again once the session may go on
     offset += consumed;
-    if (request.args.empty()) continue;
-    dispatch(request);
     if (pending_.size() >= kMaxPending || outputBytes() >= kMaxOutputBytes) paused_ = true;
   }
   processing_ = false;
@@ -183,25 +188,58 @@ bool ClientSession::needsAuth(const route::Plan& plan) const {
   return !plan.command->hasFlag(command::kFlagNoAuth);
 }
 
-void ClientSession::dispatch(const resp::Request& parsed) {
+// The connection a planned request travels on (see barrier_): the shared connections of the
+// session's database, a private one, or none (answered here).
+int ClientSession::laneOf(const route::Plan& plan) const {
+  if (needsAuth(plan)) return kNoLane;
+  if (pinned() && onLease(plan)) return kPrivateLane;
+  switch (plan.kind) {
+    case route::PlanKind::kForward:
+    case route::PlanKind::kSplit:
+      return db;
+    case route::PlanKind::kTransaction:
+    case route::PlanKind::kBlocking:
+      return kPrivateLane;
+    case route::PlanKind::kLocal:
+    case route::PlanKind::kError:
+      return kNoLane;
+  }
+  return kNoLane;
+}
+
+bool ClientSession::dispatch(const resp::Request& parsed) {
+  std::span<const std::string_view> args(parsed.args);
+  route::Plan& plan = host_.plan();
+  host_.router().plan(host_.pool(pool_index_), args, plan);
+  // Redis runs a client's requests in order. Requests on one connection stay in order; a
+  // request for another connection (another database after SELECT, a private connection
+  // for MULTI or BLPOP, or back) waits until every earlier request has been answered.
+  const int lane = laneOf(plan);
+  const bool other_lane = lane != kNoLane && lane != lane_;
+  const bool other_lease =
+      lane == kPrivateLane && lease_ != nullptr && (!pinned() || multi_unsent_) && !leaseFits(plan);
+  if ((other_lane || other_lease) && !pending_.empty()) {
+    barrier_ = true;
+    updateInterest();
+    return false;
+  }
+  if (lane != kNoLane) lane_ = lane;
   PendingRequest& request = host_.requests().acquire();  // the session's hold
   request.session = this;
   request.received = common::eventTime();
   pending_.push(&request);
-  std::span<const std::string_view> args(parsed.args);
-  route::Plan& plan = host_.plan();
-  host_.router().plan(host_.pool(pool_index_), args, plan);
   if (needsAuth(plan)) {
     countRejected(plan.command);
     if (in_multi_) dirty_ = true;  // Redis flags the transaction too
     request.completeWithError(resp::kErrNoAuth);
-    return;
+    return true;
   }
   if (pinned() && onLease(plan)) {
     dispatchPinned(request, plan, parsed);
-    return;
+  } else {
+    dispatchShared(request, plan, parsed);
   }
-  dispatchShared(request, plan, parsed);
+  return true;
 }
 
 // Where requests go outside a transaction: the shared connections, the proxy itself, or (a
@@ -257,7 +295,7 @@ void ClientSession::forward(PendingRequest& request, const route::Plan& plan,
     request.retry_pool = pool_index_;
     request.retry_server = server;
   }
-  const std::string* error = host_.sendRequest(pool_index_, server, id_, plan.read_only, raw,
+  const std::string* error = host_.sendRequest(pool_index_, server, id_, db, plan.read_only, raw,
                                                parsed.args, request, request.received);
   if (error != nullptr) {
     request.release();
@@ -308,8 +346,8 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
       if (with_values) fragment_args.push_back(args[position + 1]);
     }
     fragment.hold();  // the backend's hold
-    const std::string* error = host_.sendRequest(pool_index_, servers[f], id_, plan.read_only, {},
-                                                 fragment_args, fragment, parent_received);
+    const std::string* error = host_.sendRequest(pool_index_, servers[f], id_, db, plan.read_only,
+                                                 {}, fragment_args, fragment, parent_received);
     if (error != nullptr) {
       fragment.release();
       fragment.completeWithError(*error);
@@ -338,6 +376,10 @@ void ClientSession::writeReply(PendingRequest& request, std::string_view reply) 
   SY_ASSERT(!pending_.empty() && pending_.front() == &request);
   out().append(reply);
   pending_.pop();
+  if (barrier_ && pending_.empty()) {
+    barrier_ = false;
+    unblocked_ = true;  // the next flush resumes reading (maybeResume)
+  }
   if (request.close_after || (leaving_pool_ && pending_.empty())) {
     close_after_flush_ = true;
     input_closed_ = true;
@@ -429,7 +471,7 @@ void ClientSession::flush() {
 
 // Resumes reading once the queue and the output have drained to half their limits.
 void ClientSession::maybeResume() {
-  if (closing_ || blocked_) return;
+  if (closing_ || blocked_ || barrier_) return;
   if (paused_) {
     if (pending_.size() > kMaxPending / 2 || outputBytes() > kMaxOutputBytes / 2) return;
     paused_ = false;

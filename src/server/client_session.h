@@ -111,6 +111,7 @@ class ClientSession {
 
   // Connection state that local commands read and change.
   bool authenticated = false;
+  int db = 0;  // SELECTed; starts as the pool's redis_db
   std::string client_name;
 
  private:
@@ -119,7 +120,13 @@ class ClientSession {
   void takeInput(std::string_view chunk);
   void processStash();
   size_t processInput(std::string_view data);
-  void dispatch(const resp::Request& request);
+  // False when the request must wait (barrier_): it was not taken, and is parsed again later.
+  bool dispatch(const resp::Request& request);
+  static constexpr int kNoLane = -1;
+  static constexpr int kPrivateLane = -2;
+  int laneOf(const route::Plan& plan) const;
+  // The private connection still held (its last replies to come) serves `plan` too.
+  bool leaseFits(const route::Plan& plan) const;
   void dispatchShared(PendingRequest& request, const route::Plan& plan,
                       const resp::Request& parsed);
   void forward(PendingRequest& request, const route::Plan& plan, const resp::Request& parsed);
@@ -128,6 +135,12 @@ class ClientSession {
   void protocolError(std::string_view message);
   // Private connections (session_private.cpp).
   bool pinned() const { return in_multi_ || watching_; }
+
+ public:
+  // A transaction or WATCH holds a private connection (whose database is fixed).
+  bool inTransaction() const { return pinned(); }
+
+ private:
   // While pinned, whether `plan`'s request goes on the lease: everything inside MULTI; with
   // only WATCH, transaction commands and requests for the lease's backend.
   bool onLease(const route::Plan& plan) const;
@@ -184,14 +197,19 @@ class ClientSession {
   // Private connections (session_private.cpp).
   backend::BackendConnection* lease_ = nullptr;  // leased from the host, to lease_server_
   uint32_t lease_server_ = 0;
-  bool blocked_ = false;       // a blocking command is out: dispatch nothing more until its reply
-  bool unblocked_ = false;     // its reply came: resume reading at the next flush
-  bool in_multi_ = false;      // MULTI accepted: commands are queued by the backend
-  bool multi_unsent_ = false;  // MULTI answered here; its backend is not known yet
-  bool multi_lost_ = false;    // the lease was lost after MULTI: EXEC fails
-  bool watching_ = false;      // WATCH sent on the lease
-  bool watch_lost_ = false;    // the lease was lost while watching: EXEC answers nil
-  bool dirty_ = false;         // a command was refused while queuing: EXEC aborts
+  bool blocked_ = false;    // a blocking command is out: dispatch nothing more until its reply
+  bool unblocked_ = false;  // its reply came (or the barrier fell): resume at next flush
+  // Ordering across connections: lane_ is the connection kind of the last request sent (the
+  // database of the shared connections, or kPrivateLane); a request for another lane waits,
+  // with barrier_ up, until every earlier request has been answered.
+  int lane_ = kNoLane;
+  bool barrier_ = false;
+  bool in_multi_ = false;          // MULTI accepted: commands are queued by the backend
+  bool multi_unsent_ = false;      // MULTI answered here; its backend is not known yet
+  bool multi_lost_ = false;        // the lease was lost after MULTI: EXEC fails
+  bool watching_ = false;          // WATCH sent on the lease
+  bool watch_lost_ = false;        // the lease was lost while watching: EXEC answers nil
+  bool dirty_ = false;             // a command was refused while queuing: EXEC aborts
   std::vector<std::string> held_;  // keyless commands queued while multi_unsent_
 };
 

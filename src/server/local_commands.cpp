@@ -53,12 +53,34 @@ void quit(PendingRequest& request) {
   request.complete(out.view());
 }
 
-void select(PendingRequest& request, std::string_view db) {
+// The database number as the client sees it: a pool's redis_db is its database 0.
+int clientDb(ClientSession& session) {
+  const uint32_t pool = session.poolIndex();
+  return pool == ClientSession::kNoPool ? 0
+                                        : session.db - session.host().pool(pool).config->redis_db;
+}
+
+// The session's database from now on, checked as Redis checks it against the pool's
+// `databases` (the backends' own setting).
+void select(ClientSession& session, PendingRequest& request, std::string_view db) {
   auto index = parseInteger(db);
   if (!index) return request.completeWithError(resp::kErrNotInteger);
-  if (*index != 0) {
-    return request.completeWithError(resp::kErrSelectNotAllowed);
+  const uint32_t pool = session.poolIndex();
+  const int64_t databases =
+      pool == ClientSession::kNoPool ? 1 : session.host().pool(pool).config->databases;
+  if (*index < 0 || *index >= databases) {
+    return request.completeWithError(resp::kErrDbIndexOutOfRange);
   }
+  // A pool with a redis_db serves that database alone, as nutcracker does: clients see it as
+  // database 0.
+  const int pool_db =
+      pool == ClientSession::kNoPool ? 0 : session.host().pool(pool).config->redis_db;
+  if (pool_db != 0) {
+    if (*index != 0) return request.completeWithError(fmt::format(resp::kErrSelectPoolDb, pool_db));
+    index = pool_db;
+  }
+  if (session.inTransaction()) return request.completeWithError(resp::kErrSelectWhileWatching);
+  session.db = static_cast<int>(*index);
   common::ByteBuffer& out = replyBuffer();
   resp::appendSimple(out, "OK");
   request.complete(out.view());
@@ -183,8 +205,8 @@ void client(ClientSession& session, PendingRequest& request,
   } else if (is(sub, "ID")) {
     resp::appendInteger(out, static_cast<int64_t>(session.id()));
   } else if (is(sub, "INFO")) {
-    resp::appendBulk(out, fmt::format("id={} name={} db=0 proxy=switchyard\n", session.id(),
-                                      session.client_name));
+    resp::appendBulk(out, fmt::format("id={} name={} db={} proxy=switchyard\n", session.id(),
+                                      session.client_name, clientDb(session)));
   } else {
     return request.completeWithError(
         fmt::format(resp::kErrClientSubcommandNotSupported, sub.substr(0, 64)));
@@ -270,7 +292,7 @@ void executeLocal(ClientSession& session, PendingRequest& request,
     return request.complete(out.view());
   }
   if (is(name, "QUIT")) return quit(request);
-  if (is(name, "SELECT")) return select(request, args[1]);
+  if (is(name, "SELECT")) return select(session, request, args[1]);
   if (is(name, "AUTH")) return auth(session, request, args);
   if (is(name, "HELLO")) return hello(session, request, args);
   if (is(name, "CLIENT") && args.size() >= 2) return client(session, request, args);

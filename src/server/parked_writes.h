@@ -28,6 +28,7 @@ struct ParkedWrite {
   std::string pool;   // pool name
   std::string group;  // the group's name (its stats name)
   uint64_t session_id = 0;
+  int db = 0;                // the session's database
   common::ByteBuffer bytes;  // the request, RESP-encoded
   backend::ReplyTarget* target = nullptr;
   common::TimePoint received{};

@@ -72,8 +72,8 @@ bool PendingRequest::retryRead() {
   if (session == nullptr) return false;  // the client has gone: nobody waits for it
   SessionHost& host = session->host();
   // A connection failing this request is backing off, so the same one is not picked again.
-  const std::string* error = host.sendRequest(retry_pool, retry_server, session->id(), true,
-                                              bytes.view(), {}, *this, received);
+  const std::string* error = host.sendRequest(retry_pool, retry_server, session->id(), session->db,
+                                              true, bytes.view(), {}, *this, received);
   return error == nullptr;
 }
 

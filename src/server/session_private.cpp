@@ -146,7 +146,7 @@ void ClientSession::dispatchPinned(PendingRequest& request, const route::Plan& p
     }
     // UNWATCH inside MULTI is queued like any command.
   }
-  const bool pinned_to_server = lease_ != nullptr || multi_lost_;
+  const bool pinned_to_server = (lease_ != nullptr && !multi_unsent_) || multi_lost_;
   if (server != route::kAnyServer && pinned_to_server && server != lease_server_) {
     refuseQueued(request, resp::kErrTransactionCrossShard);
     return;
@@ -155,7 +155,7 @@ void ClientSession::dispatchPinned(PendingRequest& request, const route::Plan& p
     refuseQueued(request, resp::kErrQueuedAfterLoss);
     return;
   }
-  if (lease_ == nullptr) {  // multi_unsent_: the backend is named by the first key
+  if (multi_unsent_) {  // the backend is named by the first key
     if (server == route::kAnyServer) {
       std::string& held = held_.emplace_back();
       if (parsed.is_inline) {
@@ -264,7 +264,8 @@ void ClientSession::execPinned(PendingRequest& request, const resp::Request& par
       held_.clear();
       return;
     }
-    if (!pinTo(0, request)) {  // only keyless commands: any backend runs them
+    // Only keyless commands: any backend runs them (the one still leased, if any).
+    if (!pinTo(lease_ != nullptr ? lease_server_ : 0, request)) {
       held_.clear();
       return;
     }
@@ -287,10 +288,24 @@ void ClientSession::sendBlocking(PendingRequest& request, const route::Plan& pla
   sendOnLease(request, parsed);
 }
 
-// Leases the connection the session pins itself to; on failure answers `request`.
+bool ClientSession::leaseFits(const route::Plan& plan) const {
+  return (plan.server == route::kAnyServer || plan.server == lease_server_) &&
+         lease_->options().db == db;
+}
+
+// Leases the connection the session pins itself to; on failure answers `request`. A lease
+// still held for its last replies (EXEC sent, MULTI pipelined behind it) is used again when
+// it fits (dispatch() waited for it to drain when it did not).
 bool ClientSession::pinTo(uint32_t server, PendingRequest& request) {
+  if (lease_ != nullptr) {
+    if (lease_server_ == server && lease_->options().db == db && !lease_->hasFailed()) {
+      return true;
+    }
+    // An earlier mode's lease with late replies still to come (timed out): closed.
+    host_.returnConnection(*std::exchange(lease_, nullptr), false, resp::kErrReasonLeaseEnded);
+  }
   const std::string* error = nullptr;
-  backend::BackendConnection* connection = host_.leaseConnection(pool_index_, server, error);
+  backend::BackendConnection* connection = host_.leaseConnection(pool_index_, server, db, error);
   if (connection == nullptr) {
     counters_[common::PoolStat::forward_error].add();
     request.completeWithError(*error);
@@ -357,7 +372,9 @@ void ClientSession::tendLease() {
       lease_->updateKnobs(host_.pool(pool_index_).config->timeout_ms, lease_->options().keepalive);
     }
   }
-  if (lease_ != nullptr && !pinned() && !blocked_ && lease_->inFlight() == 0) {
+  // While MULTI waits for its first key, a lease still held is an earlier transaction's.
+  const bool lease_in_use = pinned() && !multi_unsent_;
+  if (lease_ != nullptr && !lease_in_use && !blocked_ && lease_->inFlight() == 0) {
     host_.returnConnection(*std::exchange(lease_, nullptr), true, resp::kErrReasonLeaseEnded);
   }
 }

@@ -126,13 +126,13 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   //                  while its master is being switched or unreachable (at most the pool's
   //                  failover_wait); an error while several nodes claim master.
   //   group, read:   the node the pool's read_from picks (worker_groups.cpp).
-  const std::string* sendRequest(uint32_t pool, uint32_t server, uint64_t session_id,
+  const std::string* sendRequest(uint32_t pool, uint32_t server, uint64_t session_id, int db,
                                  bool read_only, std::string_view raw,
                                  std::span<const std::string_view> args,
                                  backend::ReplyTarget& target, common::TimePoint received) override;
   //   private connections: to a plain server, or to a group's master while writes are
   //                  open (never parked: a transaction or block waits for nobody).
-  backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server,
+  backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server, int db,
                                               const std::string*& error) override;
   void returnConnection(backend::BackendConnection& connection, bool reusable,
                         std::string_view reason) override;
@@ -150,8 +150,8 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   // The connection a session uses for a server (a group's master): sessions are spread over
   // the server_connections connections, and one session always uses the same one, so its
   // requests to one server stay in order.
-  backend::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t session_id) {
-    return backends_.connection(nodes_.master(pool, server), session_id);
+  backend::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t session_id, int db) {
+    return backends_.connection(nodes_.master(pool, server), session_id, db);
   }
   // How client sockets are read and written (io_uring or one system call each).
   const SocketBatch& socketBatch() const { return socket_batch_; }
@@ -163,8 +163,9 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   backend::BackendOptions backendOptions(const WorkerView& view, uint32_t pool,
                                          const topology::ServerInfo& server);
   // Replication groups (worker_groups.cpp).
-  backend::BackendConnection* pickReader(uint32_t pool, uint32_t server, uint64_t session_id);
-  void park(uint32_t pool, uint32_t server, uint64_t session_id, std::string_view raw,
+  backend::BackendConnection* pickReader(uint32_t pool, uint32_t server, uint64_t session_id,
+                                         int db);
+  void park(uint32_t pool, uint32_t server, uint64_t session_id, int db, std::string_view raw,
             std::span<const std::string_view> args, backend::ReplyTarget& target,
             common::TimePoint received);
   // After a swap, and on every tick while writes are parked: sends, refuses or re-parks every

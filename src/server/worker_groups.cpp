@@ -22,27 +22,27 @@
 namespace sy::server {
 
 const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uint64_t session_id,
-                                       bool read_only, std::string_view raw,
+                                       int db, bool read_only, std::string_view raw,
                                        std::span<const std::string_view> args,
                                        backend::ReplyTarget& target, common::TimePoint received) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   const topology::ServerInfo& info = pool_topology.servers[server];
   backend::BackendConnection* connection = nullptr;
   if (!info.is_group) {
-    connection = &backend(pool_index, server, session_id);
+    connection = &backend(pool_index, server, session_id, db);
   } else if (read_only && pool_topology.config->read_from != config::ReadFrom::kMaster) {
-    connection = pickReader(pool_index, server, session_id);
+    connection = pickReader(pool_index, server, session_id, db);
     if (connection == nullptr) {
       route_error_ =
           fmt::format(resp::kErrNoHealthyReplica, info.stats_name, pool_topology.config->name);
       return &route_error_;
     }
   } else if (read_only) {
-    connection = &backend(pool_index, server, session_id);
+    connection = &backend(pool_index, server, session_id, db);
   } else {
     switch (info.writes) {
       case topology::WriteState::kOpen: {
-        backend::BackendConnection& master = backend(pool_index, server, session_id);
+        backend::BackendConnection& master = backend(pool_index, server, session_id, db);
         bool suspected = !suspected_masters_.empty() && masterSuspected(pool_topology, info);
         if (!suspected && !master.isBackingOff()) {
           connection = &master;
@@ -56,7 +56,7 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
               ParkedWrites::noMasterError(pool_topology.config->name, info.stats_name, 0);
           return &route_error_;
         }
-        park(pool_index, server, session_id, raw, args, target, received);
+        park(pool_index, server, session_id, db, raw, args, target, received);
         return nullptr;
       case topology::WriteState::kRefused:
         return &info.write_refusal;
@@ -67,7 +67,7 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
   return sent ? nullptr : &connection->unavailableMessage();
 }
 
-backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_t server,
+backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_t server, int db,
                                                     const std::string*& error) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   const topology::ServerInfo& info = pool_topology.servers[server];
@@ -83,7 +83,7 @@ backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_
       return nullptr;
     }
   }
-  backend::BackendConnection* connection = backends_.lease(nodes_.master(pool_index, server));
+  backend::BackendConnection* connection = backends_.lease(nodes_.master(pool_index, server), db);
   if (connection == nullptr) {
     route_error_ =
         fmt::format(resp::kErrNoPrivateConnection, info.stats_name, pool_topology.config->name,
@@ -108,16 +108,16 @@ bool Worker::leaseServes(const backend::BackendConnection& connection, uint32_t 
 // The node read_from picks (route/read_policy.h), from what the connections the session
 // would use report: backing off or not, requests in flight.
 backend::BackendConnection* Worker::pickReader(uint32_t pool_index, uint32_t server,
-                                               uint64_t session_id) {
+                                               uint64_t session_id, int db) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   const topology::ServerInfo& info = pool_topology.servers[server];
-  backend::BackendConnection& master = backend(pool_index, server, session_id);
+  backend::BackendConnection& master = backend(pool_index, server, session_id, db);
   const route::ReadCandidate master_candidate{info.master_readable && !master.isBackingOff(),
                                               master.inFlight(), info.master_rtt_usec};
   std::span<const backend::NodeId> replica_nodes = nodes_.replicas(pool_index, server);
   read_candidates_.clear();
   for (size_t r = 0; r < replica_nodes.size(); ++r) {
-    backend::BackendConnection& replica = backends_.connection(replica_nodes[r], session_id);
+    backend::BackendConnection& replica = backends_.connection(replica_nodes[r], session_id, db);
     read_candidates_.push_back(
         {!replica.isBackingOff(), replica.inFlight(), info.replicas[r].rtt_usec});
   }
@@ -127,21 +127,22 @@ backend::BackendConnection* Worker::pickReader(uint32_t pool_index, uint32_t ser
     case route::ReadChoice::Kind::kMaster:
       return &master;
     case route::ReadChoice::Kind::kReplica:
-      return &backends_.connection(replica_nodes[choice.replica], session_id);
+      return &backends_.connection(replica_nodes[choice.replica], session_id, db);
     case route::ReadChoice::Kind::kNone:
       return nullptr;
   }
   return &master;
 }
 
-void Worker::park(uint32_t pool_index, uint32_t server, uint64_t session_id, std::string_view raw,
-                  std::span<const std::string_view> args, backend::ReplyTarget& target,
-                  common::TimePoint received) {
+void Worker::park(uint32_t pool_index, uint32_t server, uint64_t session_id, int db,
+                  std::string_view raw, std::span<const std::string_view> args,
+                  backend::ReplyTarget& target, common::TimePoint received) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   ParkedWrite write;
   write.pool = pool_topology.config->name;
   write.group = pool_topology.servers[server].stats_name;
   write.session_id = session_id;
+  write.db = db;
   if (raw.empty()) {
     resp::appendCommand(write.bytes, args);
   } else {
@@ -178,7 +179,7 @@ void Worker::releaseParked() {
         break;
       case topology::WriteState::kOpen: {
         backend::BackendConnection& master =
-            backend(pool_topology->index, info->index, write.session_id);
+            backend(pool_topology->index, info->index, write.session_id, write.db);
         if (!master.isReady()) {
           // Sent only on an established connection: a failed connect would fail it.
           master.connectIfIdle();

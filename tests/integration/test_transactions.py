@@ -39,6 +39,14 @@ SCRIPTS = {
         ("WATCH", "{t}w"), ("UNWATCH",), ("SET", "{t}w", "2"), ("GET", "{t}w")],
     "WATCH then EXEC without MULTI": [("WATCH", "{t}w"), ("EXEC",), ("PING",)],
     "UNWATCH queued": [("WATCH", "{t}w"), ("MULTI",), ("UNWATCH",), ("GET", "{t}w"), ("EXEC",)],
+    # Requests around transactions travel on other connections than the transaction's: the
+    # client still sees them run in the order it sent them.
+    "ordered around transactions": [
+        ("SET", "{t}o", "1"), ("MULTI",), ("INCR", "{t}o"), ("EXEC",), ("GET", "{t}o"),
+        ("MULTI",), ("INCR", "{t}o"), ("EXEC",), ("MULTI",), ("INCR", "{t}o"), ("EXEC",),
+        ("INCR", "{t}o"), ("WATCH", "{t}o"), ("INCR", "{t}o"), ("MULTI",), ("INCR", "{t}o"),
+        ("EXEC",), ("GET", "{t}o"), ("SELECT", "1"), ("GET", "{t}o"), ("MULTI",),
+        ("SET", "{t}o", "db1"), ("EXEC",), ("SELECT", "0"), ("GET", "{t}o")],
 }
 
 

@@ -60,13 +60,13 @@ class BackendPoolTest : public BackendConnectionTest {
 
 TEST_F(BackendPoolTest, LeasesArePrivateBoundedAndReusedWhenReturnedClean) {
   pool_.assign({spec("a", 1, false, 2)}, false);
-  BackendConnection* first = pool_.lease(0);
-  BackendConnection* second = pool_.lease(0);
+  BackendConnection* first = pool_.lease(0, 0);
+  BackendConnection* second = pool_.lease(0, 0);
   ASSERT_NE(first, nullptr);
   ASSERT_NE(second, nullptr);
   EXPECT_NE(first, second);
-  EXPECT_NE(first, &pool_.connection(0, 0));  // never a shared one
-  EXPECT_EQ(pool_.lease(0), nullptr);         // past private_limit
+  EXPECT_NE(first, &pool_.connection(0, 0, 0));  // never a shared one
+  EXPECT_EQ(pool_.lease(0, 0), nullptr);         // past private_limit
   EXPECT_EQ(private_open_.load(), 2);
 
   ASSERT_TRUE(roundTrip(*first, 0, "one"));
@@ -80,13 +80,13 @@ TEST_F(BackendPoolTest, LeasesArePrivateBoundedAndReusedWhenReturnedClean) {
   pool_.giveBack(*second, true);  // below the limit now: kept for the next lease
   EXPECT_EQ(pool_.idlePrivateCount(), 1u);
   EXPECT_EQ(private_open_.load(), 1);
-  EXPECT_EQ(pool_.lease(0), second);
+  EXPECT_EQ(pool_.lease(0, 0), second);
   EXPECT_EQ(pool_.leasedCount(), 1u);
 }
 
 TEST_F(BackendPoolTest, ALeaseReturnedDirtyIsClosedAndItsRequestsFail) {
   pool_.assign({spec("a")}, false);
-  BackendConnection* leased = pool_.lease(0);
+  BackendConnection* leased = pool_.lease(0, 0);
   ASSERT_NE(leased, nullptr);
   RecordingTarget& blocked = target("blocked");
   ASSERT_TRUE(leased->send(getRequest("k"), blocked));
@@ -101,7 +101,7 @@ TEST_F(BackendPoolTest, ALeaseReturnedDirtyIsClosedAndItsRequestsFail) {
 
 TEST_F(BackendPoolTest, ALeaseServesItsNodeOnlyWhileTheNodesKeyIsUnchanged) {
   pool_.assign({spec("a"), spec("b")}, false);
-  BackendConnection* leased = pool_.lease(1);
+  BackendConnection* leased = pool_.lease(1, 0);
   ASSERT_NE(leased, nullptr);
   EXPECT_TRUE(pool_.leaseServes(*leased, 1));
   EXPECT_FALSE(pool_.leaseServes(*leased, 0));
@@ -118,22 +118,22 @@ TEST_F(BackendPoolTest, ANodeWithoutAPrivateCountLeasesNothing) {
   NodeSpec node = spec("a");
   node.private_open = nullptr;
   pool_.assign({node}, false);
-  EXPECT_EQ(pool_.lease(0), nullptr);
+  EXPECT_EQ(pool_.lease(0, 0), nullptr);
 }
 
 TEST_F(BackendPoolTest, ASessionAlwaysUsesTheSameOfANodesConnections) {
   pool_.assign({spec("a", 3)}, false);
   ASSERT_EQ(pool_.nodeCount(), 1u);
-  EXPECT_NE(&pool_.connection(0, 0), &pool_.connection(0, 1));
-  EXPECT_NE(&pool_.connection(0, 1), &pool_.connection(0, 2));
-  EXPECT_EQ(&pool_.connection(0, 0), &pool_.connection(0, 3));
-  EXPECT_EQ(&pool_.connection(0, 7), &pool_.connection(0, 7));
+  EXPECT_NE(&pool_.connection(0, 0, 0), &pool_.connection(0, 1, 0));
+  EXPECT_NE(&pool_.connection(0, 1, 0), &pool_.connection(0, 2, 0));
+  EXPECT_EQ(&pool_.connection(0, 0, 0), &pool_.connection(0, 3, 0));
+  EXPECT_EQ(&pool_.connection(0, 7, 0), &pool_.connection(0, 7, 0));
 }
 
 TEST_F(BackendPoolTest, AnEqualKeyKeepsItsConnectionsWithTheirRequestsInFlight) {
   pool_.assign({spec("a"), spec("b")}, false);
-  BackendConnection& a = pool_.connection(0, 1);
-  BackendConnection& b = pool_.connection(1, 1);
+  BackendConnection& a = pool_.connection(0, 1, 0);
+  BackendConnection& b = pool_.connection(1, 1, 0);
   RecordingTarget& target_a = target("a");
   ASSERT_TRUE(a.send(getRequest("k"), target_a));
   ASSERT_TRUE(receivedExactly(getRequest("k")));
@@ -141,8 +141,8 @@ TEST_F(BackendPoolTest, AnEqualKeyKeepsItsConnectionsWithTheirRequestsInFlight) 
   NodeSpec moved = spec("a");
   moved.options.timeout_ms = 250;  // a knob is applied in place, not a reason to reconnect
   pool_.assign({spec("c"), moved}, false);
-  EXPECT_EQ(&pool_.connection(1, 1), &a);  // node 1 now: the same connection
-  EXPECT_NE(&pool_.connection(0, 1), &b);  // "c" is new; "b" was idle, so closed at once
+  EXPECT_EQ(&pool_.connection(1, 1, 0), &a);  // node 1 now: the same connection
+  EXPECT_NE(&pool_.connection(0, 1, 0), &b);  // "c" is new; "b" was idle, so closed at once
   EXPECT_EQ(pool_.retiredCount(), 0u);
   upstream_.write(0, "+kept\r\n");
   ASSERT_TRUE(runUntil([&] { return target_a.calls() == 1; }));
@@ -153,7 +153,7 @@ TEST_F(BackendPoolTest, AnEqualKeyKeepsItsConnectionsWithTheirRequestsInFlight) 
 TEST_F(BackendPoolTest, ARetiredConnectionAnswersItsRequestsInFlightThenCloses) {
   pool_.assign({spec("a")}, false);
   RecordingTarget& first = target("first");
-  ASSERT_TRUE(pool_.connection(0, 0).send(getRequest("k"), first));
+  ASSERT_TRUE(pool_.connection(0, 0, 0).send(getRequest("k"), first));
   ASSERT_TRUE(receivedExactly(getRequest("k")));
   pool_.assign({}, false);
   EXPECT_EQ(pool_.nodeCount(), 0u);
@@ -179,7 +179,7 @@ TEST_F(BackendPoolTest, PreconnectedNodesConnectBeforeAnyRequest) {
   EXPECT_TRUE(runUntil([&] { return upstream_.connectionCount() == 3; }));
   runFor(50ms);
   EXPECT_EQ(upstream_.connectionCount(), 3u);  // "lazy" never connected
-  EXPECT_FALSE(pool_.connection(0, 0).isReady());
+  EXPECT_FALSE(pool_.connection(0, 0, 0).isReady());
 }
 
 TEST_F(BackendPoolTest, ExpiresTheDeadlinesOfEveryNode) {
@@ -187,7 +187,7 @@ TEST_F(BackendPoolTest, ExpiresTheDeadlinesOfEveryNode) {
   a.options.timeout_ms = 1;
   pool_.assign({spec("b"), a}, false);
   RecordingTarget& slow = target("slow");
-  ASSERT_TRUE(pool_.connection(1, 0).send(getRequest("k"), slow));
+  ASSERT_TRUE(pool_.connection(1, 0, 0).send(getRequest("k"), slow));
   ASSERT_TRUE(receivedExactly(getRequest("k")));
   runFor(5ms);
   pool_.expireRequests(common::now());

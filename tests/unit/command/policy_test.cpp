@@ -129,11 +129,10 @@ TEST(CommandPolicy, KeysOfForwardedCommandsCanBeFound) {
 
 TEST(CommandPolicy, RefusesWhatWouldStallOrHijackABackend) {
   for (std::string_view name :
-       {"shutdown",    "replicaof",    "slaveof",     "debug",     "monitor",    "failover",
-        "sync",        "psync",        "replconf",    "save",      "bgsave",     "bgrewriteaof",
-        "swapdb",      "migrate",      "move",        "flushall",  "reset",      "wait",
-        "readonly",    "readwrite",    "asking",      "subscribe", "psubscribe", "ssubscribe",
-        "unsubscribe", "punsubscribe", "sunsubscribe"}) {
+       {"shutdown",  "replicaof",  "slaveof",    "debug",       "monitor",      "failover",
+        "sync",      "psync",      "replconf",   "save",        "bgsave",       "bgrewriteaof",
+        "migrate",   "reset",      "wait",       "readonly",    "readwrite",    "asking",
+        "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"}) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kRefused) << name;
   }
   EXPECT_EQ(findTopLevel("wait")->refusal, resp::kErrRefusalWait);

@@ -54,6 +54,7 @@ struct Sent {
   bool read_only;
   std::vector<std::string> args;
   backend::ReplyTarget* target;
+  int db;
 };
 
 class FakeHost final : public SessionHost {
@@ -64,12 +65,12 @@ class FakeHost final : public SessionHost {
     return topology_->pools()[index];
   }
   const std::string* sendRequest(uint32_t /*pool*/, uint32_t server, uint64_t /*session_id*/,
-                                 bool read_only, std::string_view raw,
+                                 int db, bool read_only, std::string_view raw,
                                  std::span<const std::string_view> args,
                                  backend::ReplyTarget& target,
                                  common::TimePoint /*received*/) override {
     if (!refusal.empty()) return &refusal;
-    Sent sent_request{server, read_only, {}, &target};
+    Sent sent_request{server, read_only, {}, &target, db};
     if (raw.empty()) {
       sent_request.args.assign(args.begin(), args.end());
     } else {
@@ -84,7 +85,7 @@ class FakeHost final : public SessionHost {
     return nullptr;
   }
   // Private connections: the fake has none to lease; it records who asked.
-  backend::BackendConnection* leaseConnection(uint32_t /*pool*/, uint32_t server,
+  backend::BackendConnection* leaseConnection(uint32_t /*pool*/, uint32_t server, int /*db*/,
                                               const std::string*& error) override {
     lease_requests.push_back(server);
     error = &lease_refusal;
