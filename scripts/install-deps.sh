@@ -9,7 +9,7 @@ packages=(
   libssl-dev liburing-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format clang-tidy
   redis-server redis-sentinel redis-tools nutcracker
-  python3 python3-redis python3-pytest
+  python3 python3-redis python3-pytest python3-rq
   procps netcat-openbsd
 )
 

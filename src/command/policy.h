@@ -64,7 +64,7 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"client|setname", Handling::kLocal},
     {"client|info", Handling::kLocal},
     // The rest of CLIENT would list, kill, pause or reconfigure the proxy's backend connections.
-    {"client|list", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalClientList},
+    {"client|list", Handling::kLocal},  // the calling connection alone
     {"client|kill", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
     {"client|pause", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
     {"client|unpause", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},

@@ -122,8 +122,6 @@ inline constexpr std::string_view kErrRefusalTracking =
 inline constexpr std::string_view kErrRefusalWait =
     "WAIT counts the writes of the backend connection it runs on, which clients share through the "
     "proxy";
-inline constexpr std::string_view kErrRefusalClientList =
-    "CLIENT LIST would show the proxy's backend connections, not the clients of the proxy";
 inline constexpr std::string_view kErrRefusalMigrate =
     "MIGRATE would move keys away from the backend the proxy places them on";
 
@@ -140,9 +138,6 @@ inline constexpr std::string_view kErrNotSupported = "ERR '{}' is not supported 
 inline constexpr std::string_view kErrKeylessInShardedPool =
     "ERR '{}' has no key to route by, and pool '{}' has {} backends: it runs only through a pool "
     "with a single backend";
-// {} the command's name.
-inline constexpr std::string_view kErrInvalidKeyArguments =
-    "ERR invalid key arguments for '{}' command";
 inline constexpr std::string_view kErrCrossShard =
     "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "
     "together)";

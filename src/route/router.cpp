@@ -123,12 +123,20 @@ void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::
                        Plan& out) {
   const command::CommandInfo& command = *out.command;
   if (!command::extractKeys(command, args, key_positions_)) {
-    out.kind = PlanKind::kError;
-    out.error = fmt::format(resp::kErrInvalidKeyArguments, command.name);
+    // An illegal numkeys (EVAL, SINTERCARD, ZMPOP ...): Redis refuses the call with its own
+    // words before it runs anything, so any backend gives the client Redis's exact error.
+    forwardTo(pool, 0, out);
+    out.retry_read = false;
     return;
   }
-  if (key_positions_.empty()) {  // e.g. EVAL with numkeys 0
-    planKeyless(pool, command.name, out);
+  if (key_positions_.empty()) {
+    if (command.hasFlag(command::kFlagNoMandatoryKeys)) {  // EVAL, FCALL ... with numkeys 0
+      planKeyless(pool, command.name, out);
+      return;
+    }
+    // A call that must name a key names none (SINTERCARD 0 ...): Redis refuses it.
+    forwardTo(pool, 0, out);
+    out.retry_read = false;
     return;
   }
   uint32_t first_server = pool.serverForKey(args[key_positions_[0]]);

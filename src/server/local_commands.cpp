@@ -1,6 +1,9 @@
 #include "server/local_commands.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <fmt/format.h>
 #include <algorithm>
@@ -36,7 +39,9 @@ std::optional<int64_t> parseInteger(std::string_view text) {
   return value;
 }
 
-void ping(PendingRequest& request, std::span<const std::string_view> args) {
+void ping(PendingRequest& request, std::span<const std::string_view> args,
+          const command::CommandInfo& command) {
+  if (args.size() > 2) return request.completeWithError(command::wrongArityError(command));
   common::ByteBuffer& out = replyBuffer();
   if (args.size() == 1) {
     resp::appendSimple(out, "PONG");
@@ -188,6 +193,37 @@ void hello(ClientSession& session, PendingRequest& request,
   helloReply(session, request);
 }
 
+// "host:port" of a socket's peer or local end; empty when it has none (a unix socket).
+std::string socketAddress(int fd, bool peer) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  auto* generic = reinterpret_cast<sockaddr*>(&address);
+  if ((peer ? ::getpeername(fd, generic, &length) : ::getsockname(fd, generic, &length)) != 0) {
+    return {};
+  }
+  char host[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    ::inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
+    return fmt::format("{}:{}", host, ntohs(v4->sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    ::inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
+    return fmt::format("{}:{}", host, ntohs(v6->sin6_port));
+  }
+  return "unix:0";  // a unix socket has no host and port
+}
+
+// The calling connection as Redis's CLIENT INFO describes one (the fields a proxy knows).
+std::string clientLine(ClientSession& session) {
+  return fmt::format(
+      "id={} addr={} laddr={} fd={} name={} db={} multi={} cmd=client|info user=default "
+      "resp=2 proxy=switchyard\n",
+      session.id(), socketAddress(session.fd(), true), socketAddress(session.fd(), false),
+      session.fd(), session.client_name, clientDb(session), session.inTransaction() ? 0 : -1);
+}
+
 void client(ClientSession& session, PendingRequest& request,
             std::span<const std::string_view> args) {
   common::ByteBuffer& out = replyBuffer();
@@ -204,9 +240,10 @@ void client(ClientSession& session, PendingRequest& request,
     }
   } else if (is(sub, "ID")) {
     resp::appendInteger(out, static_cast<int64_t>(session.id()));
-  } else if (is(sub, "INFO")) {
-    resp::appendBulk(out, fmt::format("id={} name={} db={} proxy=switchyard\n", session.id(),
-                                      session.client_name, clientDb(session)));
+  } else if (is(sub, "INFO") || is(sub, "LIST")) {
+    // CLIENT LIST shows the calling connection alone: the proxy's other clients live on
+    // other threads, and the backends' lists show the proxy's own connections.
+    resp::appendBulk(out, clientLine(session));
   } else {
     return request.completeWithError(
         fmt::format(resp::kErrClientSubcommandNotSupported, sub.substr(0, 64)));
@@ -285,7 +322,7 @@ void commandFamily(PendingRequest& request, std::span<const std::string_view> ar
 void executeLocal(ClientSession& session, PendingRequest& request,
                   std::span<const std::string_view> args, const command::CommandInfo& command) {
   std::string_view name = args[0];
-  if (is(name, "PING")) return ping(request, args);
+  if (is(name, "PING")) return ping(request, args, command);
   if (is(name, "ECHO")) {
     common::ByteBuffer& out = replyBuffer();
     resp::appendBulk(out, args[1]);
