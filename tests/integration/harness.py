@@ -851,3 +851,28 @@ class RawConn:
 
 
 ERROR_TIMEOUT_WORDS = re.compile(rb"timed out|timeout", re.IGNORECASE)
+
+
+def watch_increments(proxy: "Proxy", key: str, clients: int, rounds: int) -> list[str]:
+    """`clients` threads each add 1 to `key` `rounds` times through `proxy` with redis-py's
+    WATCH retry loop (Redis.transaction). Returns the errors they met (empty: none)."""
+    errors: list[str] = []
+
+    def increment() -> None:
+        local = proxy.client()
+        try:
+            for _ in range(rounds):
+                def txn(pipe) -> None:
+                    value = int(pipe.get(key) or 0)
+                    pipe.multi()
+                    pipe.set(key, value + 1)
+                local.transaction(txn, key)
+        except Exception as err:  # returned to the test
+            errors.append(repr(err))
+
+    threads = [threading.Thread(target=increment) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors

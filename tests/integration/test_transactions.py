@@ -5,11 +5,10 @@ one write. Through a sharded pool a transaction is pinned to the backend of its 
 and a command whose key lives elsewhere is refused while queuing (EXEC then aborts).
 """
 
-import threading
-
 import pytest
 
-from harness import ErrorReply, RawConn, encode_command, pool_config, spread_keys
+from harness import (ErrorReply, RawConn, encode_command, pool_config, spread_keys,
+                     watch_increments)
 from test_hostile_replies import ReplyReader
 
 # Every key of these scripts carries the hash tag {t}: in a sharded pool they share a backend.
@@ -133,28 +132,8 @@ def test_redis_py_default_pipeline_and_watch_loop(pool_and_oracle):
     pipe.set("{t}p", 1).incr("{t}p").incrby("{t}p", 5).get("{t}p")
     assert pipe.execute() == [True, 2, 7, b"7"]
 
-    workers, rounds = 4, 50
-    errors = []
-
-    def increment():
-        local = proxy.client()
-        try:
-            for _ in range(rounds):
-                def txn(pipe):
-                    value = int(pipe.get("{t}counter") or 0)
-                    pipe.multi()
-                    pipe.set("{t}counter", value + 1)
-                local.transaction(txn, "{t}counter")
-        except Exception as err:  # reported below
-            errors.append(repr(err))
-
-    threads = [threading.Thread(target=increment) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors
-    assert int(client.get("{t}counter")) == workers * rounds
+    assert watch_increments(proxy, "{t}counter", clients=4, rounds=50) == []
+    assert int(client.get("{t}counter")) == 4 * 50
 
 
 def test_leases_are_reused_not_leaked(procs):
