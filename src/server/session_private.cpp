@@ -368,7 +368,7 @@ void ClientSession::tendLease() {
   if (blocked_ && (lease_ == nullptr || lease_->inFlight() == 0)) {
     blocked_ = false;
     unblocked_ = true;  // the next flush resumes reading (maybeResume)
-    if (lease_ != nullptr) {
+    if (lease_ != nullptr && pool_index_ != kNoPool) {
       lease_->updateKnobs(host_.pool(pool_index_).config->timeout_ms, lease_->options().keepalive);
     }
   }
