@@ -190,9 +190,8 @@ bool ClientSession::needsAuth(const route::Plan& plan) const {
 
 // The connection a planned request travels on (see barrier_): the shared connections of the
 // session's database, a private one, or none (answered here).
-int ClientSession::laneOf(const route::Plan& plan) const {
-  if (needsAuth(plan)) return kNoLane;
-  if (pinned() && onLease(plan)) return kPrivateLane;
+int ClientSession::laneOf(const route::Plan& plan, bool on_lease) const {
+  if (on_lease) return kPrivateLane;
   switch (plan.kind) {
     case route::PlanKind::kForward:
     case route::PlanKind::kSplit:
@@ -214,7 +213,9 @@ bool ClientSession::dispatch(const resp::Request& parsed) {
   // Redis runs a client's requests in order. Requests on one connection stay in order; a
   // request for another connection (another database after SELECT, a private connection
   // for MULTI or BLPOP, or back) waits until every earlier request has been answered.
-  const int lane = laneOf(plan);
+  const bool needs_auth = needsAuth(plan);
+  const bool on_lease = !needs_auth && pinned() && onLease(plan);
+  const int lane = needs_auth ? kNoLane : laneOf(plan, on_lease);
   const bool other_lane = lane != kNoLane && lane != lane_;
   const bool other_lease =
       lane == kPrivateLane && lease_ != nullptr && (!pinned() || multi_unsent_) && !leaseFits(plan);
@@ -228,13 +229,13 @@ bool ClientSession::dispatch(const resp::Request& parsed) {
   request.session = this;
   request.received = common::eventTime();
   pending_.push(&request);
-  if (needsAuth(plan)) {
+  if (needs_auth) {
     countRejected(plan.command);
     if (in_multi_) dirty_ = true;  // Redis flags the transaction too
     request.completeWithError(resp::kErrNoAuth);
     return true;
   }
-  if (pinned() && onLease(plan)) {
+  if (on_lease) {
     dispatchPinned(request, plan, parsed);
   } else {
     dispatchShared(request, plan, parsed);

@@ -124,7 +124,7 @@ class ClientSession {
   bool dispatch(const resp::Request& request);
   static constexpr int kNoLane = -1;
   static constexpr int kPrivateLane = -2;
-  int laneOf(const route::Plan& plan) const;
+  int laneOf(const route::Plan& plan, bool on_lease) const;
   // The private connection still held (its last replies to come) serves `plan` too.
   bool leaseFits(const route::Plan& plan) const;
   void dispatchShared(PendingRequest& request, const route::Plan& plan,
@@ -155,7 +155,8 @@ class ClientSession {
   bool pinTo(uint32_t server, PendingRequest& request);
   void sendHeld();
   void sendOnLease(PendingRequest& request, const resp::Request& parsed);
-  void sendOnLease(PendingRequest& request, std::span<const std::string_view> args);
+  void sendOnLease(PendingRequest& request, std::string_view raw,
+                   std::span<const std::string_view> args);
   void refuseQueued(PendingRequest& request, std::string_view error);
   void resetTransaction();
   void tendLease();

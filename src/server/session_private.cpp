@@ -273,7 +273,7 @@ void ClientSession::execPinned(PendingRequest& request, const resp::Request& par
   }
   if (request.rewrite_nil || !request.rewrite_error.empty()) {
     const std::string_view discard[] = {"DISCARD"};
-    sendOnLease(request, discard);
+    sendOnLease(request, {}, discard);
     return;
   }
   sendOnLease(request, parsed);
@@ -325,20 +325,17 @@ void ClientSession::sendHeld() {
 }
 
 void ClientSession::sendOnLease(PendingRequest& request, const resp::Request& parsed) {
-  if (parsed.is_inline) {
-    sendOnLease(request, parsed.args);
-    return;
-  }
-  request.hold();  // the backend's hold
-  if (!lease_->hasFailed() && lease_->send(parsed.raw, request, request.received)) return;
-  request.release();
-  request.completeWithError(lease_->unavailableMessage());
-  loseLease(resp::kErrReasonLeaseEnded);
+  sendOnLease(request, parsed.is_inline ? std::string_view() : parsed.raw, parsed.args);
 }
 
-void ClientSession::sendOnLease(PendingRequest& request, std::span<const std::string_view> args) {
+// `raw` RESP bytes, or (when `raw` is empty) `args` encoded, as SessionHost::sendRequest.
+void ClientSession::sendOnLease(PendingRequest& request, std::string_view raw,
+                                std::span<const std::string_view> args) {
   request.hold();  // the backend's hold
-  if (!lease_->hasFailed() && lease_->sendCommand(args, request, request.received)) return;
+  const bool sent =
+      !lease_->hasFailed() && (raw.empty() ? lease_->sendCommand(args, request, request.received)
+                                           : lease_->send(raw, request, request.received));
+  if (sent) return;
   request.release();
   request.completeWithError(lease_->unavailableMessage());
   loseLease(resp::kErrReasonLeaseEnded);
