@@ -91,6 +91,7 @@ void statsSection(std::string& out, const StatsSnapshot& snapshot) {
   line(out, "total_connections_received:{}", snapshot.total_connections);
   line(out, "total_commands_processed:{}", commandTotal(snapshot, CommandStat::calls));
   line(out, "rejected_connections:{}", snapshot.rejected_connections);
+  line(out, "pubsub_resubscribes:{}", snapshot.pubsub_resubscribes);
   line(out, "total_error_replies:{}",
        commandTotal(snapshot, CommandStat::failed_calls) +
            commandTotal(snapshot, CommandStat::rejected_calls));

@@ -84,6 +84,10 @@ void processFamilies(std::string& out, const StatsSnapshot& snapshot, const Proc
   counter("switchyard_rejected_connections_total",
           "Client connections refused past a pool's client_connections limit.",
           snapshot.rejected_connections);
+  counter("switchyard_pubsub_resubscribes_total",
+          "Subscriptions made again on a new backend connection after a failover or a lost "
+          "connection.",
+          snapshot.pubsub_resubscribes);
 }
 
 void poolFamilies(std::string& out, const StatsSnapshot& snapshot) {

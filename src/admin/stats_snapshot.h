@@ -109,7 +109,8 @@ struct StatsSnapshot {
   uint64_t total_connections = 0;
   uint64_t curr_connections = 0;
   uint64_t rejected_connections = 0;
-  uint64_t threads = 0;  // worker threads
+  uint64_t pubsub_resubscribes = 0;  // subscriptions made again after a failover or a loss
+  uint64_t threads = 0;              // worker threads
   ProcessUsage usage;
   std::vector<PoolStats> pools;
   std::vector<GroupStats> groups;  // pools in config order, groups in server order

@@ -151,6 +151,16 @@ bool BackendConnection::sendCommand(std::span<const std::string_view> args, Repl
   return true;
 }
 
+bool BackendConnection::sendUnpaired(std::span<const std::string_view> args) {
+  if (!admit()) return false;
+  size_t before = out_.size();
+  resp::appendCommand(out_, args);
+  (*counters_)[common::ServerStat::requests].add();
+  (*counters_)[common::ServerStat::request_bytes].add(out_.size() - before);
+  scheduleFlush();
+  return true;
+}
+
 void BackendConnection::connectIfIdle() {
   if (state_ == State::kIdle || (state_ == State::kBackoff && common::now() >= retry_at_)) {
     startConnect();
@@ -368,9 +378,25 @@ bool BackendConnection::processReplies() {
       return false;
     }
     if (in_flight_.empty()) {
-      (*counters_)[common::ServerStat::server_err].add();
-      fail(resp::kErrReasonUnpairedReply);
-      return false;
+      if (subscriber_ == nullptr) {
+        (*counters_)[common::ServerStat::server_err].add();
+        fail(resp::kErrReasonUnpairedReply);
+        return false;
+      }
+      (*counters_)[common::ServerStat::responses].add();
+      (*counters_)[common::ServerStat::response_bytes].add(framer_.lastReplySize());
+      if (framer_.lastReplyOversized()) {
+        // A message past max_reply_bytes cannot be forwarded, and dropping it silently
+        // would be a lie: the subscription is failed, and the subscriber told.
+        (*counters_)[common::ServerStat::server_err].add();
+        fail(fmt::format(resp::kErrReplyTooLarge, framer_.lastReplySize(),
+                         options_.max_reply_bytes));
+        return false;
+      }
+      subscriber_->onBackendReply(in_.view().substr(0, consumed));
+      if (generation != generation_) return false;
+      in_.consume(consumed);
+      continue;
     }
     InFlight entry = in_flight_.pop();
     if (expired_prefix_ > 0) --expired_prefix_;
@@ -490,6 +516,7 @@ void BackendConnection::fail(std::string_view reason) {
   unsent_requests_ = 0;
   in_flight_bytes_ = 0;
   updateQueueGauges();
+  if (subscriber_ != nullptr) subscriber_->onBackendFailure(lost);
 }
 
 }  // namespace sy::backend

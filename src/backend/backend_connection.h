@@ -143,6 +143,15 @@ class BackendConnection {
   // Same, encoding `args` as a RESP multibulk request.
   bool sendCommand(std::span<const std::string_view> args, ReplyTarget& target,
                    common::TimePoint received = {});
+  // Subscriber mode (Pub/Sub on a private connection). A connection given a `subscriber`
+  // hands it every reply that no request waits for: the messages Redis pushes, and the
+  // replies of requests sent with sendUnpaired(). When the connection is lost (or closed), the
+  // subscriber gets onBackendFailure, once per loss. Null ends the mode. Requests sent with
+  // send() keep their pairing, but only while no unpaired request is in flight before them.
+  void setSubscriber(ReplyTarget* subscriber) { subscriber_ = subscriber; }
+  // Queues `args` encoded as a request whose replies go to the subscriber. False, queuing
+  // nothing, as send().
+  bool sendUnpaired(std::span<const std::string_view> args);
   // Why the last send() was refused, as an error reply text ("ERR ...").
   const std::string& unavailableMessage() const { return unavailable_message_; }
 
@@ -245,8 +254,9 @@ class BackendConnection {
   bool counted_connected_ = false;
   uint64_t shown_in_queue_ = 0, shown_in_queue_bytes_ = 0;
   uint64_t shown_out_queue_ = 0, shown_out_queue_bytes_ = 0;
-  bool closing_ = false;           // close() is running: fail() logs it as a close, not a loss
-  bool failure_reported_ = false;  // told options_.health of a failure; a reply clears it
+  ReplyTarget* subscriber_ = nullptr;  // subscriber mode: gets the unpaired replies
+  bool closing_ = false;               // close() is running: fail() logs it as a close, not a loss
+  bool failure_reported_ = false;      // told options_.health of a failure; a reply clears it
   // One outstanding operation of each kind: re-arming costs no allocation.
   common::HandlerMemory read_memory_;
   common::HandlerMemory write_memory_;

@@ -114,6 +114,12 @@ enum class Handling : uint8_t {
   // keys' shard, without the pool's timeout; the session reads nothing more until the reply.
   // XREAD and XREADGROUP are kForward, and planned so when mayBlock() says they block.
   kBlocking,
+  // PUBLISH, SPUBLISH: placed by their channel (the first argument) with the pool's hash, as
+  // a key would be, so that they meet the subscriptions of that channel.
+  kChannel,
+  // SUBSCRIBE and the rest of that family: the session keeps the subscriptions and carries
+  // them on private connections to every backend they need (server/subscriptions.h).
+  kSubscribe,
 };
 
 // How the partial replies of a kSplit command are merged.

@@ -105,8 +105,8 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"lastsave", Handling::kKeyless},
     {"lolwut", Handling::kKeyless},
     // PUBLISH needs no subscription state on the publishing connection.
-    {"publish", Handling::kKeyless},
-    {"spublish", Handling::kKeyless},  // its key spec names a channel (not_key)
+    {"publish", Handling::kChannel},
+    {"spublish", Handling::kChannel},  // its key spec names a channel (not_key)
     {"pubsub|channels", Handling::kKeyless},
     {"pubsub|numpat", Handling::kKeyless},
     {"pubsub|numsub", Handling::kKeyless},
@@ -168,15 +168,17 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"unwatch", Handling::kTransaction},
     // WAIT counts the writes of the connection it runs on, which a client shares with others.
     {"wait", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalWait},
-    // --- Refused: subscriptions hold state on the connection.
-    {"subscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
-    {"psubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
-    {"ssubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
-    {"unsubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
-    {"punsubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
-    {"sunsubscribe", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalPrivateConnection},
+    // Subscriptions hold state on their connections: the session keeps them.
+    {"subscribe", Handling::kSubscribe},
+    {"psubscribe", Handling::kSubscribe},
+    {"ssubscribe", Handling::kSubscribe},
+    {"unsubscribe", Handling::kSubscribe},
+    {"punsubscribe", Handling::kSubscribe},
+    {"sunsubscribe", Handling::kSubscribe},
+    // The session's own state (transaction, subscriptions, database, name) back to a new
+    // connection's.
+    {"reset", Handling::kLocal},
     // --- Refused: connection state that would leak to every client of a shared connection.
-    {"reset", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},
     {"readonly", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},
     {"readwrite", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},
     {"asking", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalConnectionState},

@@ -89,6 +89,7 @@ inline constexpr std::string_view kErrReasonServerRemoved = "its server left the
 inline constexpr std::string_view kErrReasonLeaseEnded = "its private lease ended";
 inline constexpr std::string_view kErrReasonMasterChanged =
     "its node no longer takes the writes it was leased for (a failover or a reload)";
+inline constexpr std::string_view kErrReasonSubscriptionsEnded = "its client's subscriptions ended";
 
 // --- Command table checks (command/). Redis 7.0's words; CR and LF in a {} become spaces. ---
 // {} the subcommand, cut to 128 bytes; {} the container's name in capitals.
@@ -101,8 +102,6 @@ inline constexpr std::string_view kErrWrongArity = "ERR wrong number of argument
 // "not supported" reply. ---
 inline constexpr std::string_view kErrRefusalNotSupported =
     "this command is not supported through the proxy";
-inline constexpr std::string_view kErrRefusalPrivateConnection =
-    "pub/sub needs a private backend connection, which the proxy does not provide yet";
 inline constexpr std::string_view kErrRefusalBackendControl =
     "the proxy does not let clients stop, reconfigure or take over its backends";
 inline constexpr std::string_view kErrRefusalReplication =
@@ -146,7 +145,8 @@ inline constexpr std::string_view kErrCrossShard =
 // {} the server's (group's) name, {} the pool's, {} its private_connections.
 inline constexpr std::string_view kErrNoPrivateConnection =
     "ERR switchyard: server '{}' of pool '{}' has all its {} private connections (for "
-    "transactions and blocking commands) in use; raise private_connections or retry later";
+    "transactions, blocking commands and subscriptions) in use; raise private_connections or "
+    "retry later";
 // A command whose keys live on another backend than the one the transaction is pinned to.
 // Refused while queuing, which makes EXEC answer kErrExecAbort.
 inline constexpr std::string_view kErrTransactionCrossShard =
@@ -171,6 +171,19 @@ inline constexpr std::string_view kErrWatchInMulti = "ERR WATCH inside MULTI is 
 // A command queued after the transaction's connection was lost (before EXEC).
 inline constexpr std::string_view kErrQueuedAfterLoss =
     "ERR switchyard: this transaction's backend connection was lost; EXEC will abort it";
+
+// --- Pub/Sub (server/subscriptions.h). ---
+// Redis 7.0's words: a RESP2 client with subscriptions runs only these. {} the command's name
+// as the table has it.
+inline constexpr std::string_view kErrSubscribedContext =
+    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+    "allowed in this context";
+// {} the command's name.
+inline constexpr std::string_view kErrSubscribeInTransaction =
+    "ERR switchyard: '{}' inside a transaction (MULTI or WATCH) is not supported";
+// A client that reads its messages too slowly: closed, with this in the log. {} the limit.
+inline constexpr std::string_view kErrReasonSubscriberTooSlow =
+    "a subscriber's unsent messages passed the {}-byte output limit";
 
 // --- Replication groups (topology/, server/). Replied to the request that cannot be served;
 // the first two {} are the group's and the pool's names. ---

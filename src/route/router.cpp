@@ -95,6 +95,14 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
       if (out.kind == PlanKind::kForward) out.kind = PlanKind::kBlocking;
       out.retry_read = false;
       return;
+    case command::Handling::kChannel:
+      // As a key is placed, so that PUBLISH meets SUBSCRIBE (server/subscriptions.h).
+      forwardTo(pool, pool.servers.size() == 1 ? 0 : pool.serverForKey(args[1]), out);
+      return;
+    case command::Handling::kSubscribe:
+      out.kind = PlanKind::kSubscribe;
+      out.server = kAnyServer;
+      return;
     case command::Handling::kTransaction:
       if (command->name == "watch") {
         planKeyed(pool, args, out);

@@ -8,6 +8,8 @@
 //     kSplit   -> keys --placer--> one backend: forward untouched; several: Plan::kSplit
 //     kTransaction -> Plan::kTransaction: WATCH on its keys' backend, the rest on any
 //     kBlocking (and XREAD ... BLOCK) -> keys --placer--> one backend: Plan::kBlocking
+//     kChannel -> the channel (args[1]) --placer--> one backend: Plan::kForward
+//     kSubscribe -> Plan::kSubscribe (the session's subscriptions place each channel)
 //
 // A plan says where a request goes for a session in its ordinary (shared) mode; a session
 // pinned to one backend by a transaction (server/transaction.cpp) reads the same plan to
@@ -27,7 +29,7 @@
 
 namespace sy::route {
 
-enum class PlanKind { kForward, kSplit, kLocal, kError, kTransaction, kBlocking };
+enum class PlanKind { kForward, kSplit, kLocal, kError, kTransaction, kBlocking, kSubscribe };
 
 // Plan::server of a request that may go to any backend (MULTI, EXEC, ...).
 inline constexpr uint32_t kAnyServer = UINT32_MAX;

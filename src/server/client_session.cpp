@@ -11,6 +11,7 @@
 #include <cstring>
 #include <utility>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "command/command.h"
@@ -21,6 +22,7 @@
 #include "server/pending_request.h"
 #include "server/proxy_stats.h"
 #include "server/session_host.h"
+#include "server/subscriptions.h"
 
 namespace sy::server {
 namespace {
@@ -28,6 +30,12 @@ namespace {
 constexpr size_t kStashReadChunk = 16 * 1024;
 
 bool wouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+
+// What Redis runs for a RESP2 client in the subscribed context.
+bool allowedWhenSubscribed(const command::CommandInfo& command) {
+  return command.handling == command::Handling::kSubscribe || command.name == "ping" ||
+         command.name == "quit" || command.name == "reset";
+}
 
 }  // namespace
 
@@ -192,6 +200,7 @@ bool ClientSession::needsAuth(const route::Plan& plan) const {
 // session's database, a private one, or none (answered here).
 int ClientSession::laneOf(const route::Plan& plan, bool on_lease) const {
   if (on_lease) return kPrivateLane;
+  if (plan.kind == route::PlanKind::kLocal && plan.command->name == "reset") return kResetLane;
   switch (plan.kind) {
     case route::PlanKind::kForward:
     case route::PlanKind::kSplit:
@@ -199,6 +208,8 @@ int ClientSession::laneOf(const route::Plan& plan, bool on_lease) const {
     case route::PlanKind::kTransaction:
     case route::PlanKind::kBlocking:
       return kPrivateLane;
+    case route::PlanKind::kSubscribe:
+      return kSubscriberLane;
     case route::PlanKind::kLocal:
     case route::PlanKind::kError:
       return kNoLane;
@@ -214,6 +225,10 @@ bool ClientSession::dispatch(const resp::Request& parsed) {
   // request for another connection (another database after SELECT, a private connection
   // for MULTI or BLPOP, or back) waits until every earlier request has been answered.
   const bool needs_auth = needsAuth(plan);
+  if (!needs_auth && plan.well_formed && subscribed() && !allowedWhenSubscribed(*plan.command)) {
+    plan.kind = route::PlanKind::kError;
+    plan.error = fmt::format(resp::kErrSubscribedContext, plan.command->name);
+  }
   const bool on_lease = !needs_auth && pinned() && onLease(plan);
   const int lane = needs_auth ? kNoLane : laneOf(plan, on_lease);
   const bool other_lane = lane != kNoLane && lane != lane_;
@@ -270,6 +285,9 @@ void ClientSession::dispatchShared(PendingRequest& request, const route::Plan& p
       return;
     case route::PlanKind::kBlocking:
       sendBlocking(request, plan, parsed);
+      return;
+    case route::PlanKind::kSubscribe:
+      subscribe(request, plan, args);
       return;
     case route::PlanKind::kError:
       return;
@@ -516,6 +534,7 @@ void ClientSession::close(std::string_view reason) {
     bool reusable = !pinned() && !blocked_ && leased->inFlight() == 0;
     host_.returnConnection(*leased, reusable, resp::kErrReasonLeaseEnded);
   }
+  if (subscriptions_) subscriptions_->close();
   host_.buffers().release(std::move(stash_));
   host_.buffers().release(std::move(out_));
   beginOp();

@@ -53,6 +53,7 @@ namespace sy::server {
 
 class SessionHost;
 class PendingRequest;
+class Subscriptions;
 struct PoolCounters;
 
 class ClientSession {
@@ -99,8 +100,19 @@ class ClientSession {
   void followPool(uint32_t pool_index) { pool_index_ = pool_index; }
   void leavePool();
   // After a swap: a leased connection whose node no longer takes its server's writes is
-  // closed, and the transaction it carried fails.
+  // closed, and the transaction it carried fails; subscriptions move to the new node.
   void checkLease();
+
+  // Pub/Sub (server/subscriptions.h). A message (or any reply nobody asked for) to write to
+  // the client in turn: after the replies still pending. A client that lets more than
+  // kMaxSubscriberOutputBytes of them wait unsent is closed.
+  static constexpr size_t kMaxSubscriberOutputBytes = 32 * 1024 * 1024;
+  void pushMessage(std::string_view message);
+  // The client has subscriptions: Redis's subscribed context.
+  bool subscribed() const;
+  // RESET: ends the transaction, the subscriptions and the SELECT, and forgets the name and
+  // the authentication, as a new connection starts. Runs once every earlier reply is out.
+  void resetConnection(PendingRequest& request);
 
   uint64_t id() const { return id_; }
   // The pool's index in the worker's current topology, or kNoPool.
@@ -124,6 +136,8 @@ class ClientSession {
   bool dispatch(const resp::Request& request);
   static constexpr int kNoLane = -1;
   static constexpr int kPrivateLane = -2;
+  static constexpr int kSubscriberLane = -3;
+  static constexpr int kResetLane = -4;
   int laneOf(const route::Plan& plan, bool on_lease) const;
   // The private connection still held (its last replies to come) serves `plan` too.
   bool leaseFits(const route::Plan& plan) const;
@@ -133,6 +147,8 @@ class ClientSession {
   void split(PendingRequest& parent, const route::Plan& plan,
              std::span<const std::string_view> args);
   void protocolError(std::string_view message);
+  void subscribe(PendingRequest& request, const route::Plan& plan,
+                 std::span<const std::string_view> args);
   // Private connections (session_private.cpp).
   bool pinned() const { return in_multi_ || watching_; }
 
@@ -212,6 +228,8 @@ class ClientSession {
   bool watch_lost_ = false;        // the lease was lost while watching: EXEC answers nil
   bool dirty_ = false;             // a command was refused while queuing: EXEC aborts
   std::vector<std::string> held_;  // keyless commands queued while multi_unsent_
+
+  std::unique_ptr<Subscriptions> subscriptions_;  // made by the first SUBSCRIBE
 };
 
 }  // namespace sy::server

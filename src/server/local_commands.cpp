@@ -39,11 +39,15 @@ std::optional<int64_t> parseInteger(std::string_view text) {
   return value;
 }
 
-void ping(PendingRequest& request, std::span<const std::string_view> args,
+void ping(ClientSession& session, PendingRequest& request, std::span<const std::string_view> args,
           const command::CommandInfo& command) {
   if (args.size() > 2) return request.completeWithError(command::wrongArityError(command));
   common::ByteBuffer& out = replyBuffer();
-  if (args.size() == 1) {
+  if (session.subscribed()) {  // Redis's answer in the subscribed context (RESP2)
+    resp::appendArrayHeader(out, 2);
+    resp::appendBulk(out, "pong");
+    resp::appendBulk(out, args.size() == 1 ? std::string_view() : args[1]);
+  } else if (args.size() == 1) {
     resp::appendSimple(out, "PONG");
   } else {
     resp::appendBulk(out, args[1]);
@@ -322,7 +326,8 @@ void commandFamily(PendingRequest& request, std::span<const std::string_view> ar
 void executeLocal(ClientSession& session, PendingRequest& request,
                   std::span<const std::string_view> args, const command::CommandInfo& command) {
   std::string_view name = args[0];
-  if (is(name, "PING")) return ping(request, args, command);
+  if (is(name, "PING")) return ping(session, request, args, command);
+  if (is(name, "RESET")) return session.resetConnection(request);
   if (is(name, "ECHO")) {
     common::ByteBuffer& out = replyBuffer();
     resp::appendBulk(out, args[1]);

@@ -1,5 +1,5 @@
 // Commands the proxy answers itself, as Redis 7.0 would: PING, ECHO, QUIT, COMMAND
-// (COUNT, INFO, DOCS, LIST, GETKEYS), HELLO 2, SELECT 0, AUTH, and the harmless CLIENT
+// (COUNT, INFO, DOCS, LIST, GETKEYS), HELLO 2, SELECT, AUTH, RESET, and the harmless CLIENT
 // subcommands (SETNAME, GETNAME, SETINFO, ID).
 #pragma once
 

@@ -100,6 +100,9 @@ class ProxyStats {
   std::atomic<uint64_t> total_connections{0};
   std::atomic<int64_t> curr_connections{0};
   std::atomic<uint64_t> rejected_connections{0};  // refused past client_connections
+  // Subscriptions made again on a new connection after a failover or a lost connection
+  // (server/subscriptions.h); workers add, rarely.
+  std::atomic<uint64_t> resubscribes{0};
   common::TimePoint started = common::now();
   // INFO: set once by the application before the workers start, read-only afterwards. The
   // workers post INFO to `control_io`, where `render_info` builds the reply; unset means

@@ -87,7 +87,7 @@ class SessionHost {
 
   // For INFO: the process-wide statistics, and a loop that any thread may post to in order
   // to complete a request on this host's thread.
-  virtual const ProxyStats& proxyStats() const = 0;
+  virtual ProxyStats& proxyStats() = 0;
   virtual asio::io_context& io() = 0;
 
   // The password clients of a pool must AUTH with (client_auth, else redis_auth); empty

@@ -28,6 +28,7 @@
 #include "server/pending_request.h"
 #include "server/proxy_stats.h"
 #include "server/session_host.h"
+#include "server/subscriptions.h"
 
 namespace sy::server {
 namespace {
@@ -131,6 +132,9 @@ void ClientSession::dispatchPinned(PendingRequest& request, const route::Plan& p
       break;
     case route::PlanKind::kSplit:
       refuseQueued(request, resp::kErrTransactionCrossShard);
+      return;
+    case route::PlanKind::kSubscribe:
+      refuseQueued(request, fmt::format(resp::kErrSubscribeInTransaction, plan.command->name));
       return;
     case route::PlanKind::kForward:
     case route::PlanKind::kBlocking:
@@ -391,6 +395,7 @@ void ClientSession::loseLease(std::string_view reason) {
 }
 
 void ClientSession::checkLease() {
+  if (subscriptions_) subscriptions_->checkConnections(pool_index_);
   if (lease_ == nullptr) return;
   if (pool_index_ != kNoPool && host_.leaseServes(*lease_, pool_index_, lease_server_)) return;
   loseLease(resp::kErrReasonMasterChanged);

@@ -143,7 +143,7 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   void deferFlush(ClientSession& session) override;
   void deferCall(std::function<void()> call) override;
   void destroySession(ClientSession& session) override;
-  const ProxyStats& proxyStats() const override { return stats_; }
+  ProxyStats& proxyStats() override { return stats_; }
   asio::io_context& io() override { return io_; }
 
   PoolCounters& poolCounters(uint32_t index) { return *pool_counters_[index]; }

@@ -172,3 +172,14 @@ def pytest_sessionfinish(session, exitstatus):
         sys.stderr.write("integration harness killed leftover processes:\n  "
                          + "\n  ".join(leaked) + "\n")
         session.exitstatus = 1
+
+
+@pytest.fixture(params=[1, 3], ids=["one-server", "three-shards"])
+def pool_and_oracle(request, procs):
+    """(switchyard, oracle, servers): a pool of one server or of three shards (fnv1a_64,
+    ketama, hash tag {}) and a plain redis-server whose replies are the reference bytes."""
+    servers = procs.redis(request.param)
+    oracle = procs.redis(1)[0]
+    proxy = procs.proxy(pools=[pool_config(servers, hash="fnv1a_64", distribution="ketama",
+                                           hash_tag="{}", timeout=2000)], cls=Switchyard)
+    return proxy, oracle, servers

@@ -265,9 +265,7 @@ REFUSED = [
     (("SLAVEOF", "127.0.0.1", "1"), ["slaveof"]),
     (("REPLICAOF", "127.0.0.1", "1"), ["replicaof"]),
     (("WAIT", "1", "0"), ["wait"]),
-    (("RESET",), ["reset"]),
-    (("SUBSCRIBE", "channel"), ["subscribe"]),
-    (("PSUBSCRIBE", "ch*"), ["psubscribe"]),
+    (("READONLY",), ["readonly"]),
 ]
 
 

@@ -62,15 +62,6 @@ def replies(port: int, script, pipelined: bool) -> list[bytes]:
         return out
 
 
-@pytest.fixture(params=[1, 3], ids=["one-server", "three-shards"])
-def pool_and_oracle(request, procs):
-    servers = procs.redis(request.param)
-    oracle = procs.redis(1)[0]
-    proxy = procs.proxy(pools=[pool_config(servers, hash="fnv1a_64", distribution="ketama",
-                                           hash_tag="{}", timeout=2000)])
-    return proxy, oracle, servers
-
-
 @pytest.mark.parametrize("pipelined", [False, True], ids=["one-by-one", "one-write"])
 def test_transactions_answer_as_redis_does(pool_and_oracle, pipelined):
     proxy, oracle, _ = pool_and_oracle

@@ -36,6 +36,10 @@ std::string_view handlingName(Handling handling) {
       return "transaction";
     case Handling::kBlocking:
       return "blocking";
+    case Handling::kChannel:
+      return "channel";
+    case Handling::kSubscribe:
+      return "subscribe";
   }
   return "?";
 }
@@ -74,6 +78,11 @@ std::string note(const CommandInfo& command) {
                                      : "pins the session to one backend's master";
     case Handling::kBlocking:
       return "on a private connection to the master of its keys' backend";
+    case Handling::kChannel:
+      return "to the backend of its channel, placed as a key";
+    case Handling::kSubscribe:
+      return command.name.starts_with('p') ? "on private connections to every backend"
+                                           : "on a private connection to its channels' backend";
   }
   return "";
 }
@@ -98,6 +107,13 @@ std::string render() {
          "- **blocking**: sent alone on a private connection to the master of its keys' "
          "backend, without the pool's `timeout` (the command's own timeout rules); the client's "
          "next requests wait for its reply, as Redis makes them wait.\n"
+         "- **channel**: placed by its channel with the pool's hash, as a key would be, so "
+         "that it reaches the backend where that channel's subscribers are.\n"
+         "- **subscribe**: the session keeps the client's subscriptions and carries them on "
+         "private connections (one per backend it needs, to the master), with Redis's replies "
+         "and counts; channels are placed as PUBLISH places them, patterns go to every "
+         "backend. A subscription survives a failover: the proxy subscribes again on the new "
+         "master.\n"
          "- **refused**: never reaches a backend; the client gets an error saying why.\n\n"
          "| command | handling | notes |\n|---|---|---|\n";
   auto row = [&out](const CommandInfo& command) {

@@ -128,15 +128,12 @@ TEST(CommandPolicy, KeysOfForwardedCommandsCanBeFound) {
 }
 
 TEST(CommandPolicy, RefusesWhatWouldStallOrHijackABackend) {
-  for (std::string_view name :
-       {"shutdown",  "replicaof",  "slaveof",    "debug",       "monitor",      "failover",
-        "sync",      "psync",      "replconf",   "save",        "bgsave",       "bgrewriteaof",
-        "migrate",   "reset",      "wait",       "readonly",    "readwrite",    "asking",
-        "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"}) {
+  for (std::string_view name : {"shutdown", "replicaof", "slaveof", "debug", "monitor", "failover",
+                                "sync", "psync", "replconf", "save", "bgsave", "bgrewriteaof",
+                                "migrate", "wait", "readonly", "readwrite", "asking"}) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kRefused) << name;
   }
   EXPECT_EQ(findTopLevel("wait")->refusal, resp::kErrRefusalWait);
-  EXPECT_NE(findTopLevel("subscribe")->refusal.find("private"), std::string_view::npos);
   for (const CommandInfo* command : everyCommand()) {
     const bool blocking = command->hasFlag(kFlagBlocking);
     if (blocking && command->name != "xread" && command->name != "xreadgroup" &&
@@ -163,6 +160,16 @@ TEST(CommandPolicy, TransactionsAndBlockingCommandsLeaseAPrivateConnection) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kBlocking) << name;
   }
   EXPECT_EQ(findTopLevel("xread")->handling, Handling::kForward);
+}
+
+TEST(CommandPolicy, SubscriptionsAreKeptByTheSessionAndPublishFollowsTheChannel) {
+  for (std::string_view name :
+       {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"}) {
+    EXPECT_EQ(findTopLevel(name)->handling, Handling::kSubscribe) << name;
+  }
+  EXPECT_EQ(findTopLevel("publish")->handling, Handling::kChannel);
+  EXPECT_EQ(findTopLevel("spublish")->handling, Handling::kChannel);
+  EXPECT_EQ(findTopLevel("reset")->handling, Handling::kLocal);
 }
 
 TEST(CommandIds, DenseUniqueAndRoundTrip) {
@@ -192,8 +199,8 @@ TEST(CommandPolicy, LocalAndKeylessChoices) {
        {"ping", "echo", "quit", "hello", "select", "auth", "command", "info"}) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kLocal) << name;
   }
-  for (std::string_view name : {"dbsize", "keys", "scan", "randomkey", "flushdb", "time",
-                                "lastsave", "publish", "spublish"}) {
+  for (std::string_view name :
+       {"dbsize", "keys", "scan", "randomkey", "flushdb", "time", "lastsave"}) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kKeyless) << name;
   }
   for (const CommandInfo& command : allCommands()) {

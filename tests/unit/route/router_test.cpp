@@ -154,15 +154,12 @@ TEST_F(RouterTest, RefusedCommandsGiveTheirReason) {
   };
   const std::string backend_control =
       "the proxy does not let clients stop, reconfigure or take over its backends";
-  const std::string private_connection = std::string(resp::kErrRefusalPrivateConnection);
   const std::string wait = std::string(resp::kErrRefusalWait);
   for (const Case& c : std::initializer_list<Case>{
            {{"SHUTDOWN"}, "ERR 'shutdown' is not supported by switchyard: " + backend_control},
            {{"CONFIG", "SET", "maxmemory", "1"},
             "ERR 'config|set' is not supported by switchyard: " + backend_control},
            {{"WAIT", "1", "0"}, "ERR 'wait' is not supported by switchyard: " + wait},
-           {{"SUBSCRIBE", "chan"},
-            "ERR 'subscribe' is not supported by switchyard: " + private_connection},
        }) {
     // In a single-backend pool too: refusal does not depend on the topology.
     for (const topology::PoolTopology* pool : {&two(), &one()}) {
@@ -171,6 +168,23 @@ TEST_F(RouterTest, RefusedCommandsGiveTheirReason) {
       EXPECT_EQ(plan.error, c.error);
     }
   }
+}
+
+TEST_F(RouterTest, PublishGoesWhereItsChannelWouldBeAsAKey) {
+  for (std::string channel : {"news", "sports", "weather", "a", "b", "c"}) {
+    for (const char* verb : {"PUBLISH", "SPUBLISH"}) {
+      const Plan& plan = planFor(two(), {verb, channel, "hello"});
+      EXPECT_EQ(plan.kind, PlanKind::kForward) << verb;
+      EXPECT_EQ(plan.server, two().serverForKey(channel)) << channel;
+    }
+  }
+  EXPECT_EQ(planFor(one(), {"PUBLISH", "news", "x"}).server, 0u);
+  // The session keeps subscriptions itself; the plan only says so.
+  for (const auto& args : std::initializer_list<std::initializer_list<std::string>>{
+           {"SUBSCRIBE", "a", "b"}, {"PSUBSCRIBE", "n*"}, {"UNSUBSCRIBE"}, {"SSUBSCRIBE", "s"}}) {
+    EXPECT_EQ(planFor(two(), args).kind, PlanKind::kSubscribe) << *args.begin();
+  }
+  EXPECT_EQ(planFor(two(), {"SUBSCRIBE"}).kind, PlanKind::kError);  // arity
 }
 
 TEST_F(RouterTest, BlockingCommandsGoToTheirKeysBackend) {

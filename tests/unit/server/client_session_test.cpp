@@ -104,7 +104,7 @@ class FakeHost final : public SessionHost {
   void deferFlush(ClientSession& session) override { flushes.push_back(&session); }
   void deferCall(std::function<void()> call) override { calls.push_back(std::move(call)); }
   void destroySession(ClientSession& /*session*/) override { on_destroy(); }
-  const ProxyStats& proxyStats() const override { return stats_; }
+  ProxyStats& proxyStats() override { return stats_; }
   asio::io_context& io() override { return io_; }
 
   std::vector<Sent> sent;
@@ -372,6 +372,41 @@ TEST_F(ClientSessionTest, WithoutAPrivateConnectionMultiWatchAndBlpopFailClearly
   ASSERT_EQ(host_->sent.size(), 1u);  // GET, on the shared path: nothing is pinned or blocked
   EXPECT_EQ(host_->sent[0].args, (std::vector<std::string>{"GET", "k"}));
   EXPECT_EQ(host_->lease_requests, (std::vector<uint32_t>{0, 0, 0}));
+}
+
+TEST_F(ClientSessionTest, ASubscriptionWithoutAConnectionFailsAndLeavesNoState) {
+  start(kTwoShards);
+  // PSUBSCRIBE needs every backend: the first refusal answers, nothing is subscribed.
+  receive(command({"PSUBSCRIBE", "news.*"}) + command({"SUBSCRIBE", "a", "b"}) +
+          command({"GET", "k"}) + command({"PING"}));
+  ASSERT_EQ(host_->sent.size(), 1u);  // GET runs: the session is not in the subscribed context
+  reply(0, "$1\r\nv\r\n");
+  EXPECT_EQ(written(), "-" + host_->lease_refusal + "\r\n-" + host_->lease_refusal +
+                           "\r\n$1\r\nv\r\n+PONG\r\n");
+  EXPECT_EQ(host_->lease_requests.size(), 2u);
+}
+
+TEST_F(ClientSessionTest, UnsubscribingFromNothingNeedsNoConnection) {
+  start(kOneServer);
+  receive(command({"UNSUBSCRIBE"}) + command({"PUNSUBSCRIBE", "x"}));
+  // Unsubscribing from nothing needs no connection, and answers as Redis does.
+  EXPECT_EQ(written(),
+            "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"
+            "*3\r\n$12\r\npunsubscribe\r\n$1\r\nx\r\n:0\r\n");
+  EXPECT_TRUE(host_->lease_requests.empty());
+}
+
+TEST_F(ClientSessionTest, ResetAnswersAfterTheRepliesBeforeIt) {
+  start(kOneServer);
+  receive(command({"SELECT", "3"}) + command({"GET", "k"}) + command({"RESET"}) +
+          command({"GET", "k"}));
+  ASSERT_EQ(host_->sent.size(), 1u);  // RESET waits for GET's reply; the second GET for RESET
+  EXPECT_EQ(host_->sent[0].db, 3);
+  reply(0, "$-1\r\n");
+  EXPECT_EQ(written(), "+OK\r\n$-1\r\n");  // the flush resumes the requests held back
+  EXPECT_EQ(written(), "+RESET\r\n");
+  ASSERT_EQ(host_->sent.size(), 2u);
+  EXPECT_EQ(host_->sent[1].db, 0);  // back to the pool's database
 }
 
 }  // namespace

@@ -1,0 +1,151 @@
+// Subscriptions: one client's Pub/Sub state, kept by the proxy, and the private connections
+// that carry it: at most one per backend of the client's pool.
+//
+//   SUBSCRIBE a b   --> each channel's backend (the pool's hash of its name, as for a key):
+//                       SUBSCRIBE a on backend 0's connection, SUBSCRIBE b on backend 2's
+//   SSUBSCRIBE s    --> the channel's backend, like SUBSCRIBE
+//   PSUBSCRIBE p*   --> every backend: a pattern may match a channel of any of them
+//   UNSUBSCRIBE ... --> where the channels were subscribed
+//
+// The client's replies ("subscribe", channel, count) are built here, with Redis's counts
+// (channels + patterns; shard channels counted apart), and released only once every backend
+// involved has confirmed: a message published after the client saw its confirmation reaches
+// it. Messages (message, pmessage, smessage) from any backend go to the client as they came
+// (ClientSession::pushMessage), unless the client has left that channel or pattern meanwhile.
+// Since PUBLISH places a channel on the backend SUBSCRIBE does, the two always meet; a pattern
+// subscriber gets each message once, from the backend its channel lives on.
+//
+// A connection that is lost, or whose node stops taking its backend's writes (a failover),
+// is replaced: the proxy subscribes again to everything the client has on that backend, logs
+// it and counts it (ProxyStats::resubscribes). Messages published meanwhile are lost, as
+// Pub/Sub loses them for any client that reconnects. After a failed attempt the next waits
+// (kFirstRetryDelay, doubling up to kMaxRetryDelay).
+//
+// Thread: the owning worker's. Lifetime: owned by its ClientSession; close() before destruction.
+#pragma once
+
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/backend_connection.h"
+#include "backend/reply_target.h"
+#include "command/command.h"
+#include "common/clock.h"
+
+namespace sy::server {
+
+class ClientSession;
+class PendingRequest;
+class SessionHost;
+
+class Subscriptions {
+ public:
+  static constexpr common::Millis kFirstRetryDelay{100};
+  static constexpr common::Millis kMaxRetryDelay{2000};
+
+  Subscriptions(ClientSession& session, SessionHost& host);
+  ~Subscriptions();
+  Subscriptions(const Subscriptions&) = delete;
+  Subscriptions& operator=(const Subscriptions&) = delete;
+
+  // True while the client has a subscription: Redis's subscribed context (RESP2).
+  bool active() const {
+    return !channels_.empty() || !patterns_.empty() || !shard_channels_.empty();
+  }
+  // Nothing subscribed and nothing in flight: the session may drop this object.
+  bool idle() const { return !active() && waiting_.empty(); }
+
+  // A SUBSCRIBE, SSUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, SUNSUBSCRIBE or PUNSUBSCRIBE request
+  // (`command`, well formed) of the session's pool `pool`: completes `request`, at once or
+  // once the backends have confirmed.
+  void handle(PendingRequest& request, uint32_t pool, const command::CommandInfo& command,
+              std::span<const std::string_view> args);
+  // After a topology swap: connections whose node no longer takes their backend's writes are
+  // replaced. `pool` is the session's pool index now (ClientSession::kNoPool: it left).
+  void checkConnections(uint32_t pool);
+  // Ends every subscription and closes the connections (RESET, the client left). Requests
+  // still waiting for confirmations complete with the replies already built.
+  void close();
+
+ private:
+  enum class Kind : uint8_t { kChannel, kPattern, kShardChannel };
+  // A reply the backend owes on one connection: `frames` confirmations, then `ticket`'s
+  // request has this backend's part (kNoTicket: a resubscription nobody waits for).
+  struct Expected {
+    uint64_t ticket;
+    uint32_t frames;
+  };
+  static constexpr uint64_t kNoTicket = UINT64_MAX;
+  // One backend's private connection.
+  struct Link final : backend::ReplyTarget {
+    Link(Subscriptions& subscriptions, uint32_t server_index)
+        : owner(subscriptions), server(server_index) {}
+    void onBackendReply(std::string_view framed_reply) override;
+    void onBackendFailure(std::string_view message) override;
+
+    Subscriptions& owner;
+    uint32_t server;
+    backend::BackendConnection* connection = nullptr;
+    std::deque<Expected> expected;
+    bool confirmed = false;  // a confirmation came on this connection
+    bool lost = false;       // needs a new connection (retried by the timer)
+    std::string failure;     // why the last send on this link was refused
+  };
+  // A client request waiting for its backends' confirmations.
+  struct Waiting {
+    PendingRequest* request;  // held
+    std::string reply;
+    uint32_t links_left;
+  };
+
+  // Channels (and shard channels) with the backend they were subscribed on.
+  using ChannelMap = std::map<std::string, uint32_t, std::less<>>;
+  ChannelMap& channelsOf(Kind kind) { return kind == Kind::kChannel ? channels_ : shard_channels_; }
+  uint32_t serverOf(std::string_view channel) const;
+  // How many subscriptions Redis counts in a reply about `kind`.
+  size_t countFor(Kind kind) const;
+  Link& link(uint32_t server);
+  // Leases a connection for `link`; false (with `error`) when none can be had now.
+  bool connect(Link& link, const std::string*& error);
+  // Sends `verb` with `channels` on `link`, expecting one confirmation each for `ticket`.
+  bool sendOn(Link& link, std::string_view verb, std::span<const std::string_view> channels,
+              uint64_t ticket);
+  void onFrame(Link& link, std::string_view frame);
+  void onLost(Link& link, std::string_view reason);
+  // Closes `link`'s connection; its outstanding confirmations count as given.
+  void drop(Link& link, std::string_view reason);
+  void confirm(uint64_t ticket);
+  // Gives `link` a new connection, subscribed again to everything the client has on its
+  // backend. False (with `error`) when none can be had now: the timer tries again.
+  bool resubscribe(Link& link, std::string_view why, const std::string*& error);
+  // The client has subscriptions that live on `link`'s backend.
+  bool holdsAnything(const Link& link) const;
+  void scheduleRetry();
+  void retryLost();
+  void endIfIdle();
+
+  ClientSession& session_;
+  SessionHost& host_;
+  uint32_t pool_ = UINT32_MAX;  // the pool the links belong to
+  size_t pool_servers_ = 0;     // its backend count when the links were made
+  ChannelMap channels_, shard_channels_;
+  std::set<std::string, std::less<>> patterns_;
+  std::vector<std::unique_ptr<Link>> links_;  // by server index, made on demand
+  std::deque<Waiting> waiting_;               // by ticket, oldest first
+  uint64_t first_ticket_ = 0;                 // ticket of waiting_.front()
+  asio::steady_timer retry_timer_;
+  bool retry_armed_ = false;
+  common::Millis retry_delay_ = kFirstRetryDelay;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // the timer's handler checks it
+};
+
+}  // namespace sy::server
