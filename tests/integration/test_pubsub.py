@@ -194,6 +194,9 @@ def test_subscriber_is_subscribed_again_after_its_backend_restarts(procs):
 
 def test_subscriber_that_does_not_read_is_disconnected(procs):
     (server,) = procs.redis(1)
+    # Only the proxy's limit is under test: the backend must not close the proxy's connection
+    # first (its own pubsub limit is also 32 MB).
+    server.client().config_set("client-output-buffer-limit", "pubsub 0 0 0")
     proxy = procs.proxy(pools=[pool_config([server])], cls=Switchyard)
     slow = socket.create_connection(("127.0.0.1", proxy.port))
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
