@@ -405,8 +405,7 @@ void Subscriptions::close() {
     }
   }
   waiting_.clear();
-  alive_.reset();
-  alive_ = std::make_shared<int>(0);
+  alive_ = std::make_shared<int>(0);  // a retry already queued finds its token expired
   retry_timer_.cancel();
   retry_armed_ = false;
 }

@@ -61,8 +61,6 @@ class Subscriptions {
   bool active() const {
     return !channels_.empty() || !patterns_.empty() || !shard_channels_.empty();
   }
-  // Nothing subscribed and nothing in flight: the session may drop this object.
-  bool idle() const { return !active() && waiting_.empty(); }
 
   // A SUBSCRIBE, SSUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, SUNSUBSCRIBE or PUNSUBSCRIBE request
   // (`command`, well formed) of the session's pool `pool`: completes `request`, at once or
