@@ -92,6 +92,7 @@ void statsSection(std::string& out, const StatsSnapshot& snapshot) {
   line(out, "total_commands_processed:{}", commandTotal(snapshot, CommandStat::calls));
   line(out, "rejected_connections:{}", snapshot.rejected_connections);
   line(out, "pubsub_resubscribes:{}", snapshot.pubsub_resubscribes);
+  line(out, "blocked_resends:{}", snapshot.blocked_resends);
   line(out, "total_error_replies:{}",
        commandTotal(snapshot, CommandStat::failed_calls) +
            commandTotal(snapshot, CommandStat::rejected_calls));

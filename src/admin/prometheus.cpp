@@ -88,6 +88,10 @@ void processFamilies(std::string& out, const StatsSnapshot& snapshot, const Proc
           "Subscriptions made again on a new backend connection after a failover or a lost "
           "connection.",
           snapshot.pubsub_resubscribes);
+  counter("switchyard_blocked_resends_total",
+          "Blocking commands sent again to a group's new master after a failover ended their "
+          "block on the old master before any reply.",
+          snapshot.blocked_resends);
 }
 
 void poolFamilies(std::string& out, const StatsSnapshot& snapshot) {

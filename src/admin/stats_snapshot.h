@@ -110,6 +110,7 @@ struct StatsSnapshot {
   uint64_t curr_connections = 0;
   uint64_t rejected_connections = 0;
   uint64_t pubsub_resubscribes = 0;  // subscriptions made again after a failover or a loss
+  uint64_t blocked_resends = 0;      // blocking commands sent again to a new master
   uint64_t threads = 0;              // worker threads
   ProcessUsage usage;
   std::vector<PoolStats> pools;

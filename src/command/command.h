@@ -189,6 +189,16 @@ bool extractKeys(const CommandInfo& command, std::span<const std::string_view> a
 // XREAD and XREADGROUP, which block only with a BLOCK option before STREAMS.
 bool mayBlock(const CommandInfo& command, std::span<const std::string_view> args);
 
+// Where a blocking call carries its timeout, so that it can be sent again with the time that
+// is left: seconds (a decimal; BLPOP ... timeout, BLMPOP timeout ...) or milliseconds (XREAD
+// and XREADGROUP's BLOCK). `index` 0: the call has no timeout to rewrite (WAIT, whose
+// meaning is tied to the node it ran on, or a malformed call the backend refuses).
+struct BlockTimeout {
+  size_t index = 0;
+  bool milliseconds = false;
+};
+BlockTimeout blockTimeout(const CommandInfo& command, std::span<const std::string_view> args);
+
 // Every top-level command, sorted by name, for `COMMAND`, `COMMAND COUNT` and `COMMAND LIST`.
 std::span<const CommandInfo> allCommands();
 

@@ -174,4 +174,26 @@ bool mayBlock(const CommandInfo& command, std::span<const std::string_view> args
   return false;
 }
 
+BlockTimeout blockTimeout(const CommandInfo& command, std::span<const std::string_view> args) {
+  if (!mayBlock(command, args) || args.size() < 3) return {};
+  const std::string_view name = command.name;
+  if (name == "blmpop" || name == "bzmpop") return {1, false};
+  if (name == "xread" || name == "xreadgroup") {
+    for (size_t i = 1; i + 1 < args.size(); ++i) {  // the options before STREAMS, as mayBlock()
+      const std::string_view arg = args[i];
+      if (equalsIgnoreCase(arg, "block")) return {i + 1, true};
+      if (equalsIgnoreCase(arg, "count")) {
+        i += 1;
+      } else if (equalsIgnoreCase(arg, "group")) {
+        i += 2;
+      } else if (!equalsIgnoreCase(arg, "noack")) {
+        break;
+      }
+    }
+    return {};
+  }
+  if (name == "wait") return {};
+  return {args.size() - 1, false};  // BLPOP BRPOP BRPOPLPUSH BLMOVE BZPOPMIN BZPOPMAX
+}
+
 }  // namespace sy::command

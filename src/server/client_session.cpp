@@ -67,8 +67,8 @@ void ClientSession::start() { updateInterest(); }
 void ClientSession::updateInterest() {
   if (closing_) return;
   uint32_t wanted = 0;
-  if (!paused_ && !input_closed_ && !blocked_ && !barrier_) wanted |= EPOLLIN;
-  if (blocked_) wanted |= EPOLLRDHUP;  // not reading, but a client that leaves ends the block
+  if (!paused_ && !input_closed_ && !blocked_ && !barrier_ && !master_wait_) wanted |= EPOLLIN;
+  if (blocked_ || master_wait_) wanted |= EPOLLRDHUP;  // a client that leaves ends the block
   if (write_blocked_) wanted |= EPOLLOUT;
   if (wanted == interest_) return;
   host_.watchClient(fd_, *this, interest_, wanted);
@@ -82,7 +82,7 @@ std::span<char> ClientSession::onEvents(uint32_t events, std::span<char> scratch
     flush();
     if (closing_) return {};
   }
-  if (blocked_ && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+  if ((blocked_ || master_wait_) && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
     counters_[common::PoolStat::client_eof].add();
     close("client closed the connection while blocked");  // the backend stops waiting for it
     return {};
@@ -103,7 +103,7 @@ void ClientSession::endOp() {
 
 // The stash when a request spans reads, else the worker's scratch.
 std::span<char> ClientSession::readSpace(std::span<char> scratch) {
-  if (closing_ || paused_ || input_closed_ || blocked_ || barrier_) return {};
+  if (closing_ || paused_ || input_closed_ || blocked_ || barrier_ || master_wait_) return {};
   if (!stash_) return scratch;
   size_t stashed = stash_->size();
   size_t wanted = parser_.bytesNeeded() > stashed ? parser_.bytesNeeded() - stashed : 0;
@@ -167,7 +167,7 @@ size_t ClientSession::processInput(std::string_view data) {
   resp::Request& request = host_.parsedRequest();
   size_t offset = 0;
   while (offset < data.size() && !paused_ && !closing_ && !input_closed_ && !blocked_ &&
-         !barrier_) {
+         !barrier_ && !master_wait_) {
     size_t consumed = 0;
     auto status = parser_.parse(data.substr(offset), consumed, request);
     if (status == resp::ParseStatus::kNeedMore) break;
@@ -238,6 +238,10 @@ bool ClientSession::dispatch(const resp::Request& parsed) {
     barrier_ = true;
     updateInterest();
     return false;
+  }
+  if (!needs_auth && pool_index_ != kNoPool) {
+    const uint32_t lease_server = leaseWanted(plan, on_lease);
+    if (lease_server != route::kAnyServer && waitForMaster(lease_server)) return false;
   }
   if (lane != kNoLane) lane_ = lane;
   PendingRequest& request = host_.requests().acquire();  // the session's hold
@@ -490,7 +494,7 @@ void ClientSession::flush() {
 
 // Resumes reading once the queue and the output have drained to half their limits.
 void ClientSession::maybeResume() {
-  if (closing_ || blocked_ || barrier_) return;
+  if (closing_ || blocked_ || barrier_ || master_wait_) return;
   if (paused_) {
     if (pending_.size() > kMaxPending / 2 || outputBytes() > kMaxOutputBytes / 2) return;
     paused_ = false;
@@ -534,6 +538,7 @@ void ClientSession::close(std::string_view reason) {
     bool reusable = !pinned() && !blocked_ && leased->inFlight() == 0;
     host_.returnConnection(*leased, reusable, resp::kErrReasonLeaseEnded);
   }
+  if (resend_ != nullptr) std::exchange(resend_, nullptr)->release();  // its backend hold
   if (subscriptions_) subscriptions_->close();
   host_.buffers().release(std::move(stash_));
   host_.buffers().release(std::move(out_));

@@ -44,7 +44,9 @@
 #include <vector>
 
 #include "backend/backend_connection.h"
+#include "command/command.h"
 #include "common/byte_buffer.h"
+#include "common/clock.h"
 #include "common/ring_queue.h"
 #include "resp/request_parser.h"
 #include "route/router.h"
@@ -102,6 +104,19 @@ class ClientSession {
   // After a swap: a leased connection whose node no longer takes its server's writes is
   // closed, and the transaction it carried fails; subscriptions move to the new node.
   void checkLease();
+
+  // Failovers (session_private.cpp). A request that needs a private connection to a group
+  // whose master is being switched waits, reading nothing more, until the new master is
+  // known (at most the pool's failover_wait), as a write is parked. A blocking command whose
+  // block ends on the old master before any reply (its connection closed, or the node
+  // answered UNBLOCKED when it became a replica: nothing was popped) is sent again to the
+  // new master with the time that is left; the client stays blocked.
+  //
+  // The host's call after waitForMaster(): a topology swap or a tick.
+  void onMasterWait();
+  // `request`, this session's blocking command, ended before any reply. True when the session
+  // will send it again (it keeps the backend's hold); false: the caller answers it.
+  bool resendBlocked(PendingRequest& request);
 
   // Pub/Sub (server/subscriptions.h). A message (or any reply nobody asked for) to write to
   // the client in turn: after the replies still pending. A client that lets more than
@@ -169,6 +184,15 @@ class ClientSession {
   void execPinned(PendingRequest& request, const resp::Request& parsed);
   void sendBlocking(PendingRequest& request, const route::Plan& plan, const resp::Request& parsed);
   bool pinTo(uint32_t server, PendingRequest& request);
+  // The server whose master `plan`'s request would lease a new connection to, or kAnyServer.
+  uint32_t leaseWanted(const route::Plan& plan, bool on_lease) const;
+  // True when a request needing a lease to `server` must wait for its group's new master
+  // (the session is then registered with the host and reads nothing more).
+  bool waitForMaster(uint32_t server);
+  bool masterWaitOver();
+  void keepForResend(PendingRequest& request, uint32_t server,
+                     std::span<const std::string_view> args, const command::CommandInfo& command);
+  void resendNow();
   void sendHeld();
   void sendOnLease(PendingRequest& request, const resp::Request& parsed);
   void sendOnLease(PendingRequest& request, std::string_view raw,
@@ -228,6 +252,15 @@ class ClientSession {
   bool watch_lost_ = false;        // the lease was lost while watching: EXEC answers nil
   bool dirty_ = false;             // a command was refused while queuing: EXEC aborts
   std::vector<std::string> held_;  // keyless commands queued while multi_unsent_
+
+  // Failovers (onMasterWait).
+  bool master_wait_ = false;               // a request waits for a group's new master
+  common::TimePoint master_wait_since_{};  // when the wait (or the resends) began; {}: none
+  PendingRequest* resend_ = nullptr;       // the blocking command to send again (backend hold)
+  uint32_t block_server_ = 0;              // where the blocking command in flight went
+  std::vector<std::string> block_args_;    // its arguments, kept while it may be sent again
+  command::BlockTimeout block_timeout_;    // where its timeout is
+  common::TimePoint block_sent_{};         // when it was first sent
 
   std::unique_ptr<Subscriptions> subscriptions_;  // made by the first SUBSCRIBE
 };

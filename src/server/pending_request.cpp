@@ -11,6 +11,7 @@
 namespace sy::server {
 namespace {
 constexpr size_t kKeptReplyCapacity = 16 * 1024;
+constexpr std::string_view kUnblockedPrefix = "-UNBLOCKED ";
 }  // namespace
 
 void PendingRequest::release() {
@@ -40,6 +41,11 @@ void PendingRequest::completeWithError(std::string_view message) {
 }
 
 void PendingRequest::onBackendReply(std::string_view framed_reply) {
+  // A master turned replica answers its blocked clients UNBLOCKED: nothing was popped.
+  if (resend_blocked && framed_reply.starts_with(kUnblockedPrefix) && session != nullptr &&
+      session->resendBlocked(*this)) {
+    return;  // the session keeps the backend's hold
+  }
   if (rewritten()) {
     completeRewritten();
   } else {
@@ -50,6 +56,7 @@ void PendingRequest::onBackendReply(std::string_view framed_reply) {
 
 void PendingRequest::onBackendFailure(std::string_view message) {
   if (!retry_request.empty() && retryRead()) return;  // the new backend keeps the hold
+  if (resend_blocked && session != nullptr && session->resendBlocked(*this)) return;
   if (rewritten()) {
     completeRewritten();  // the transaction is discarded either way
   } else {
@@ -109,6 +116,7 @@ void PendingRequest::reset() {
   retry_request.shrinkIfIdle(kKeptReplyCapacity);
   rewrite_error = {};
   rewrite_nil = false;
+  resend_blocked = false;
   holds_ = 0;
 }
 

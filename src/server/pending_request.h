@@ -67,6 +67,10 @@ class PendingRequest final : public backend::ReplyTarget {
   std::string_view rewrite_error;
   bool rewrite_nil = false;
 
+  // A blocking command that its session may send again when its block ends before any reply
+  // (ClientSession::resendBlocked): a failover closed the connection or unblocked it.
+  bool resend_blocked = false;
+
   void hold() { ++holds_; }
   // Drops one hold; the last one returns the object to its pool.
   void release();

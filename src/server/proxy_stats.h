@@ -103,6 +103,9 @@ class ProxyStats {
   // Subscriptions made again on a new connection after a failover or a lost connection
   // (server/subscriptions.h); workers add, rarely.
   std::atomic<uint64_t> resubscribes{0};
+  // Blocking commands sent again to a group's new master after a failover ended their block
+  // on the old one before any reply (server/session_private.cpp); workers add, rarely.
+  std::atomic<uint64_t> blocked_resends{0};
   common::TimePoint started = common::now();
   // INFO: set once by the application before the workers start, read-only afterwards. The
   // workers post INFO to `control_io`, where `render_info` builds the reply; unset means

@@ -72,6 +72,12 @@ class SessionHost {
   // The leased `connection` still reaches the node that takes `server`'s writes now.
   virtual bool leaseServes(const backend::BackendConnection& connection, uint32_t pool,
                            uint32_t server) const = 0;
+  // True while `server` of `pool` is a replication group whose master is being switched (or
+  // cannot be reached) and the pool's failover_wait lets requests wait for it: a write would
+  // be parked now, and a lease would be refused.
+  virtual bool masterPending(uint32_t pool, uint32_t server, uint64_t session_id, int db) = 0;
+  // Calls session.onMasterWait() once, after the next topology swap or deadline tick.
+  virtual void waitForMaster(ClientSession& session) = 0;
 
   // Changes `fd`'s registration for readiness events from `old_events` to `new_events` (0
   // means not registered).

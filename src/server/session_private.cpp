@@ -18,7 +18,12 @@
 // ever sent to another node.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <utility>
+
+#include <spdlog/spdlog.h>
 
 #include "command/command.h"
 #include "resp/encoder.h"
@@ -52,6 +57,29 @@ TransactionCommand transactionCommand(const command::CommandInfo& command) {
 // Local commands that Redis queues inside MULTI like any other, and answers the same.
 bool queuedByBackend(const command::CommandInfo& command) {
   return command.name == "ping" || command.name == "echo";
+}
+
+// The timeout `original` of a blocking command after `elapsed` of it has passed: 0 (for
+// ever) stays 0, an elapsed one becomes the smallest positive timeout, so the node answers
+// as it does when a block times out. False when `original` is not a timeout the node takes.
+bool timeoutLeft(std::string_view original, bool milliseconds, common::Clock::duration elapsed,
+                 std::string& out) {
+  const char* end = original.data() + original.size();
+  if (milliseconds) {
+    int64_t block_ms = 0;
+    auto [next, error] = std::from_chars(original.data(), end, block_ms);
+    if (error != std::errc() || next != end || block_ms < 0) return false;
+    if (block_ms == 0) return false;
+    const int64_t elapsed_ms = std::chrono::duration_cast<common::Millis>(elapsed).count();
+    out = std::to_string(std::max<int64_t>(1, block_ms - elapsed_ms));
+    return true;
+  }
+  double seconds = 0;
+  auto [next, error] = std::from_chars(original.data(), end, seconds);
+  if (error != std::errc() || next != end || !(seconds > 0)) return false;
+  const double left = seconds - std::chrono::duration<double>(elapsed).count();
+  out = fmt::format("{:.3f}", std::max(0.001, left));
+  return true;
 }
 
 // The reply of a request the client has already been answered for (MULTI and commands
@@ -289,7 +317,136 @@ void ClientSession::sendBlocking(PendingRequest& request, const route::Plan& pla
   // The command's own timeout rules (0 blocks for ever), not the pool's.
   lease_->updateKnobs(-1, lease_->options().keepalive);
   blocked_ = true;
+  keepForResend(request, plan.server, parsed.args, *plan.command);
   sendOnLease(request, parsed);
+}
+
+// A blocking command outside a transaction, to a group's master, with a timeout it can be
+// sent again with: kept until its reply.
+void ClientSession::keepForResend(PendingRequest& request, uint32_t server,
+                                  std::span<const std::string_view> args,
+                                  const command::CommandInfo& command) {
+  block_args_.clear();
+  master_wait_since_ = {};
+  if (!host_.pool(pool_index_).servers[server].is_group) return;
+  block_timeout_ = command::blockTimeout(command, args);
+  if (block_timeout_.index == 0) return;
+  block_args_.assign(args.begin(), args.end());
+  block_server_ = server;
+  block_sent_ = common::now();
+  request.resend_blocked = true;
+}
+
+uint32_t ClientSession::leaseWanted(const route::Plan& plan, bool on_lease) const {
+  uint32_t server = route::kAnyServer;
+  if (on_lease) {
+    // MULTI answered here: the first keyed command names the backend.
+    const bool keyed =
+        plan.kind == route::PlanKind::kForward || plan.kind == route::PlanKind::kBlocking;
+    if (multi_unsent_ && keyed) server = plan.server;
+  } else if (plan.kind == route::PlanKind::kBlocking) {
+    server = plan.server;
+  } else if (plan.kind == route::PlanKind::kTransaction) {
+    const TransactionCommand which = transactionCommand(*plan.command);
+    if (which == TransactionCommand::kWatch) server = plan.server;
+    const bool one_server = host_.pool(pool_index_).servers.size() == 1;
+    if (which == TransactionCommand::kMulti && one_server) server = 0;
+  }
+  if (server == route::kAnyServer) return server;
+  const bool leased = lease_ != nullptr && lease_server_ == server && !lease_->hasFailed();
+  return leased ? route::kAnyServer : server;
+}
+
+// Starts the wait's clock when it is not running; true once the pool's failover_wait has
+// passed since it started.
+bool ClientSession::masterWaitOver() {
+  const common::TimePoint now = common::now();
+  if (master_wait_since_ == common::TimePoint{}) {
+    master_wait_since_ = now;
+    return false;
+  }
+  return now - master_wait_since_ >=
+         common::Millis(host_.pool(pool_index_).config->failover_wait_ms);
+}
+
+bool ClientSession::waitForMaster(uint32_t server) {
+  if (!host_.masterPending(pool_index_, server, id_, db)) {
+    master_wait_since_ = {};
+    return false;
+  }
+  if (masterWaitOver()) {
+    master_wait_since_ = {};
+    return false;  // waited long enough: the lease is refused with the reason
+  }
+  master_wait_ = true;
+  host_.waitForMaster(*this);
+  updateInterest();
+  return true;
+}
+
+bool ClientSession::resendBlocked(PendingRequest& request) {
+  if (closing_ || resend_ != nullptr || block_args_.empty() || pool_index_ == kNoPool) {
+    return false;
+  }
+  if (masterWaitOver()) return false;  // sent again already; no master took it in time
+  resend_ = &request;
+  host_.waitForMaster(*this);  // never from inside the failing connection's own call
+  return true;
+}
+
+void ClientSession::onMasterWait() {
+  if (closing_) return;
+  if (resend_ != nullptr) {
+    resendNow();
+    return;
+  }
+  if (!master_wait_) return;
+  master_wait_ = false;
+  unblocked_ = true;  // the waiting request is parsed and dispatched again
+  maybeResume();
+}
+
+// The blocking command again, once its group has a master other than the node it blocked
+// on (or failover_wait has passed): on a new lease, with the time that is left.
+void ClientSession::resendNow() {
+  PendingRequest& request = *resend_;
+  if (pool_index_ == kNoPool) {
+    resend_ = nullptr;
+    request.completeWithError(resp::kErrReasonLeaseEnded);
+    request.release();  // the backend's hold
+    return;
+  }
+  const common::TimePoint now = common::now();
+  const bool waited_enough = masterWaitOver();
+  const bool old_master =
+      lease_ != nullptr && host_.leaseServes(*lease_, pool_index_, block_server_);
+  if (!waited_enough && (old_master || host_.masterPending(pool_index_, block_server_, id_, db))) {
+    host_.waitForMaster(*this);
+    return;
+  }
+  resend_ = nullptr;
+  if (lease_ != nullptr) {  // the old node's: nothing is in flight on it any more
+    host_.returnConnection(*std::exchange(lease_, nullptr), false, resp::kErrReasonMasterChanged);
+  }
+  if (!old_master) master_wait_since_ = {};  // a new master: a later failover may resend too
+  if (!pinTo(block_server_, request)) {      // answered
+    request.release();                       // the backend's hold
+    return;
+  }
+  std::string timeout;
+  std::vector<std::string_view> args(block_args_.begin(), block_args_.end());
+  if (timeoutLeft(block_args_[block_timeout_.index], block_timeout_.milliseconds, now - block_sent_,
+                  timeout)) {
+    args[block_timeout_.index] = timeout;
+  }
+  lease_->updateKnobs(-1, lease_->options().keepalive);
+  host_.proxyStats().blocked_resends.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("client {}: {} sent again to the new master of {} after a failover", id_,
+               block_args_[0], host_.pool(pool_index_).servers[block_server_].stats_name);
+  if (!lease_->hasFailed() && lease_->sendCommand(args, request, request.received)) return;
+  request.completeWithError(lease_->unavailableMessage());
+  request.release();  // the backend's hold
+  loseLease(resp::kErrReasonLeaseEnded);
 }
 
 bool ClientSession::leaseFits(const route::Plan& plan) const {
@@ -366,7 +523,7 @@ void ClientSession::resetTransaction() {
 // lease, ends a block whose reply came, and returns a lease nothing needs any more.
 void ClientSession::tendLease() {
   if (lease_ != nullptr && lease_->hasFailed()) loseLease(resp::kErrReasonLeaseEnded);
-  if (blocked_ && (lease_ == nullptr || lease_->inFlight() == 0)) {
+  if (blocked_ && resend_ == nullptr && (lease_ == nullptr || lease_->inFlight() == 0)) {
     blocked_ = false;
     unblocked_ = true;  // the next flush resumes reading (maybeResume)
     if (lease_ != nullptr && pool_index_ != kNoPool) {

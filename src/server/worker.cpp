@@ -108,6 +108,7 @@ void Worker::applyView(WorkerView view) {
   for (auto& [session, owned] : sessions_) session->checkLease();
   updateTickInterval();
   if (parked_.size() > 0) releaseParked();
+  if (!master_waiters_.empty()) wakeMasterWaiters();
 }
 
 // Gives the backend pool this snapshot's nodes: every server (a group's master) and every
@@ -252,6 +253,7 @@ void Worker::armTicker() {
           parked_.expire(now);
           releaseParked();  // masters that came back take their writes
         }
+        if (!master_waiters_.empty()) wakeMasterWaiters();
         armTicker();
       }));
 }
@@ -421,6 +423,7 @@ void Worker::destroySession(ClientSession& session) {
   session.poolCounters()[common::PoolStat::client_connections].sub();
   session.openClients().fetch_sub(1, std::memory_order_relaxed);
   stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
+  master_waiters_.erase(&session);
   sessions_.erase(&session);
 }
 

@@ -51,6 +51,7 @@
 #include <span>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "backend/backend_connection.h"
@@ -131,13 +132,16 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
                                  std::span<const std::string_view> args,
                                  backend::ReplyTarget& target, common::TimePoint received) override;
   //   private connections: to a plain server, or to a group's master while writes are
-  //                  open (never parked: a transaction or block waits for nobody).
+  //                  open; while they would be parked the session itself waits for the
+  //                  new master (masterPending, waitForMaster), at most failover_wait.
   backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server, int db,
                                               const std::string*& error) override;
   void returnConnection(backend::BackendConnection& connection, bool reusable,
                         std::string_view reason) override;
   bool leaseServes(const backend::BackendConnection& connection, uint32_t pool,
                    uint32_t server) const override;
+  bool masterPending(uint32_t pool, uint32_t server, uint64_t session_id, int db) override;
+  void waitForMaster(ClientSession& session) override { master_waiters_.insert(&session); }
   void watchClient(int fd, ClientSession& session, uint32_t old_events,
                    uint32_t new_events) override;
   void deferFlush(ClientSession& session) override;
@@ -171,6 +175,8 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   // After a swap, and on every tick while writes are parked: sends, refuses or re-parks every
   // parked write against the current snapshot.
   void releaseParked();
+  // Calls onMasterWait() of every session in master_waiters_ (which may join it again).
+  void wakeMasterWaiters();
   // A node taken for the master of `group` answered READONLY: until a snapshot brings a newer
   // view of the group (or the pool's failover_wait passes), its writes are parked, and the
   // control thread is asked to re-discover.
@@ -209,8 +215,12 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   route::NodeMap nodes_;  // (pool, server[, replica]) of topology_ -> node of backends_
   std::vector<route::ReadCandidate> read_candidates_;  // pickReader's scratch
   ParkedWrites parked_;
-  size_t read_rotation_ = 0;  // breaks ties between equally loaded replicas
-  std::string route_error_;   // sendRequest's error text when no connection has one
+  // Sessions waiting for a group's new master (waitForMaster), woken after every swap and
+  // on every tick; a destroyed session leaves the set.
+  std::unordered_set<ClientSession*> master_waiters_;
+  std::vector<ClientSession*> waking_;  // wakeMasterWaiters' scratch
+  size_t read_rotation_ = 0;            // breaks ties between equally loaded replicas
+  std::string route_error_;             // sendRequest's error text when no connection has one
   RediscoverRequest rediscover_;
   // Groups whose master answered READONLY: the generation of their view at the time, and when.
   struct Suspicion {

@@ -16,6 +16,7 @@
 
 #include "resp/encoder.h"
 #include "resp/errors.h"
+#include "server/client_session.h"
 #include "server/worker.h"
 #include "topology/topology_diff.h"
 
@@ -91,6 +92,29 @@ backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_
     error = &route_error_;
   }
   return connection;
+}
+
+bool Worker::masterPending(uint32_t pool_index, uint32_t server, uint64_t session_id, int db) {
+  const topology::PoolTopology& pool_topology = pool(pool_index);
+  const topology::ServerInfo& info = pool_topology.servers[server];
+  if (!info.is_group || pool_topology.config->failover_wait_ms == 0) return false;
+  switch (info.writes) {
+    case topology::WriteState::kWait:
+      return true;
+    case topology::WriteState::kRefused:
+      return false;
+    case topology::WriteState::kOpen:
+      if (!suspected_masters_.empty() && masterSuspected(pool_topology, info)) return true;
+      return backend(pool_index, server, session_id, db).isBackingOff();
+  }
+  return false;
+}
+
+void Worker::wakeMasterWaiters() {
+  waking_.assign(master_waiters_.begin(), master_waiters_.end());
+  master_waiters_.clear();
+  for (ClientSession* session : waking_) session->onMasterWait();
+  waking_.clear();
 }
 
 void Worker::returnConnection(backend::BackendConnection& connection, bool reusable,

@@ -88,9 +88,8 @@ def transaction_runs(client) -> bool:
 def test_watch_loop_and_blocking_pop_after_failover(topo, proxy):
     client = proxy.client()
     topo.wait_proxy_sees(client, "g0")
-    # A private connection is never parked: while the proxy still suspects the old master
-    # (it answered READONLY to a write), a transaction gets TRYAGAIN; it settles within
-    # failover_wait.
+    # Settled: a transaction runs on the new master (one started while the proxy still
+    # suspected the old master would have waited for it).
     wait_until(lambda: transaction_runs(client), "a transaction to run after the failover",
                timeout_s=10)
     assert watch_increments(proxy, "txn:counter", clients=3, rounds=30) == []

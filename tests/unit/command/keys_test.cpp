@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -150,6 +151,24 @@ TEST(MayBlock, OnlyWhenTheCallBlocks) {
   EXPECT_TRUE(blocks({"xread", "COUNT", "1", "block", "0", "STREAMS", "a", "0"}));
   EXPECT_TRUE(blocks({"xreadgroup", "GROUP", "block", "c", "BLOCK", "0", "STREAMS", "a", ">"}));
   EXPECT_FALSE(blocks({"xreadgroup", "GROUP", "block", "c", "NOACK", "STREAMS", "a", ">"}));
+}
+
+TEST(BlockTimeout, FindsTheArgumentAndItsUnit) {
+  // "index unit", or "none".
+  auto timeout = [](std::vector<std::string_view> args) -> std::string {
+    const BlockTimeout found = blockTimeout(*findCommand(args), args);
+    if (found.index == 0) return "none";
+    return std::to_string(found.index) + (found.milliseconds ? " ms" : " s");
+  };
+  EXPECT_EQ(timeout({"blpop", "a", "b", "1.5"}), "3 s");
+  EXPECT_EQ(timeout({"blmove", "a", "b", "LEFT", "RIGHT", "0"}), "5 s");
+  EXPECT_EQ(timeout({"bzmpop", "2", "1", "a", "MIN"}), "1 s");
+  EXPECT_EQ(timeout({"blmpop", "2", "1", "a", "LEFT"}), "1 s");
+  EXPECT_EQ(timeout({"xread", "COUNT", "1", "BLOCK", "50", "STREAMS", "a", "0"}), "4 ms");
+  EXPECT_EQ(timeout({"xreadgroup", "GROUP", "block", "c", "BLOCK", "0", "STREAMS", "a", ">"}),
+            "5 ms");
+  EXPECT_EQ(timeout({"xread", "STREAMS", "block", "0"}), "none");
+  EXPECT_EQ(timeout({"lpop", "a", "1"}), "none");
 }
 
 }  // namespace

@@ -9,11 +9,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "../topology/build_topology.h"
@@ -97,6 +99,11 @@ class FakeHost final : public SessionHost {
                    uint32_t /*server*/) const override {
     return false;
   }
+  bool masterPending(uint32_t /*pool*/, uint32_t /*server*/, uint64_t /*session_id*/,
+                     int /*db*/) override {
+    return master_pending;
+  }
+  void waitForMaster(ClientSession& session) override { master_waiters.push_back(&session); }
   void watchClient(int /*fd*/, ClientSession& /*session*/, uint32_t /*old_events*/,
                    uint32_t new_events) override {
     interest = new_events;
@@ -111,6 +118,8 @@ class FakeHost final : public SessionHost {
   std::string refusal;  // not empty: sendRequest refuses with it
   std::vector<uint32_t> lease_requests;
   std::string lease_refusal = "ERR no private connection in this test";
+  bool master_pending = false;  // every group's master is being switched
+  std::vector<ClientSession*> master_waiters;
   uint32_t interest = 0;
   std::vector<ClientSession*> flushes;
   std::vector<std::function<void()>> calls;
@@ -372,6 +381,57 @@ TEST_F(ClientSessionTest, WithoutAPrivateConnectionMultiWatchAndBlpopFailClearly
   ASSERT_EQ(host_->sent.size(), 1u);  // GET, on the shared path: nothing is pinned or blocked
   EXPECT_EQ(host_->sent[0].args, (std::vector<std::string>{"GET", "k"}));
   EXPECT_EQ(host_->lease_requests, (std::vector<uint32_t>{0, 0, 0}));
+}
+
+TEST_F(ClientSessionTest, ALeaseWaitsForANewMasterAndTheRequestsBehindItWaitToo) {
+  start(kOneServer);
+  host_->master_pending = true;
+  receive(command({"BLPOP", "q", "0"}) + command({"GET", "k"}));
+  EXPECT_TRUE(host_->lease_requests.empty());
+  EXPECT_TRUE(host_->sent.empty());  // GET stays behind the waiting BLPOP
+  ASSERT_EQ(host_->master_waiters, (std::vector<ClientSession*>{session_.get()}));
+  EXPECT_EQ(host_->interest & EPOLLIN, 0u);  // reads nothing more meanwhile
+  host_->master_waiters.clear();
+  session_->onMasterWait();  // a tick: still no master
+  EXPECT_TRUE(host_->lease_requests.empty());
+  EXPECT_EQ(host_->master_waiters.size(), 1u);
+  host_->master_pending = false;
+  host_->master_waiters.clear();
+  session_->onMasterWait();  // the new master is known
+  EXPECT_EQ(host_->lease_requests, (std::vector<uint32_t>{0}));
+  ASSERT_EQ(host_->sent.size(), 1u);
+  EXPECT_EQ(host_->sent[0].args, (std::vector<std::string>{"GET", "k"}));
+  EXPECT_EQ(written(), "-" + host_->lease_refusal + "\r\n");
+}
+
+TEST_F(ClientSessionTest, ALeaseWaitsNoLongerThanFailoverWait) {
+  start(
+      "alpha:\n"
+      "  listen: 127.0.0.1:22121\n"
+      "  failover_wait: 1\n"
+      "  servers:\n"
+      "    - 127.0.0.1:6379:1 g\n"
+      "    - 127.0.0.1:6380:1 g\n");
+  host_->master_pending = true;
+  receive(command({"MULTI"}));
+  EXPECT_TRUE(host_->lease_requests.empty());
+  ASSERT_EQ(host_->master_waiters.size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  host_->master_waiters.clear();
+  session_->onMasterWait();
+  EXPECT_TRUE(host_->master_waiters.empty());
+  EXPECT_EQ(host_->lease_requests, (std::vector<uint32_t>{0}));  // refused with its reason
+  EXPECT_EQ(written(), "-" + host_->lease_refusal + "\r\n");
+}
+
+TEST_F(ClientSessionTest, AClientThatLeavesWhileWaitingForAMasterIsClosed) {
+  start(kOneServer);
+  host_->master_pending = true;
+  receive(command({"WATCH", "k"}));
+  EXPECT_NE(host_->interest & EPOLLRDHUP, 0u);
+  session_->onEvents(EPOLLRDHUP, scratch_);
+  runDeferredCalls();
+  EXPECT_FALSE(session_);
 }
 
 TEST_F(ClientSessionTest, ASubscriptionWithoutAConnectionFailsAndLeavesNoState) {
