@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "resp/errors.h"
+#include "route/scan_cursor.h"
 
 namespace sy::route {
 namespace {
@@ -80,6 +82,10 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
     case command::Handling::kKeyless:
       planKeyless(pool, command->name, out);
       return;
+    case command::Handling::kFanout:
+    case command::Handling::kFanoutPrivate:
+      planFanout(pool, args, out);
+      return;
     case command::Handling::kForward:
       planKeyed(pool, args, out);
       if (out.kind == PlanKind::kForward && command::mayBlock(*command, args)) {
@@ -125,6 +131,26 @@ void Router::planKeyless(const topology::PoolTopology& pool, std::string_view na
   out.kind = PlanKind::kError;
   out.error =
       fmt::format(resp::kErrKeylessInShardedPool, name, pool.config->name, pool.servers.size());
+}
+
+// Every shard's master; SCAN visits one shard per call, the one its cursor names (Redis checks
+// the cursor before anything else, so an undecodable one gets Redis's error here).
+void Router::planFanout(const topology::PoolTopology& pool, std::span<const std::string_view> args,
+                        Plan& out) {
+  out.keyless = true;
+  out.kind = PlanKind::kFanout;
+  out.server = kAnyServer;
+  out.scan_cursor = 0;
+  if (out.command->merge != command::MergeRule::kScanCursor) return;
+  const auto shard_count = static_cast<uint32_t>(pool.servers.size());
+  std::optional<ScanPosition> position = decodeScanCursor(args[1], shard_count);
+  if (!position) {
+    out.kind = PlanKind::kError;
+    out.error = std::string(resp::kErrInvalidCursor);
+    return;
+  }
+  out.server = position->shard;
+  out.scan_cursor = position->backend_cursor;
 }
 
 void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::string_view> args,
