@@ -139,10 +139,10 @@ enum class MergeRule : uint8_t {
   kSumIntegers,  // DEL UNLINK EXISTS TOUCH, DBSIZE: the sum of the integer replies
   // Fan-out rules (docs/commands.md names each); server/merge.cpp takes every rule from kAllOk
   // on as one, so they stay last:
-  kAllOk,         // FLUSHDB FLUSHALL SCRIPT|FLUSH FUNCTION|FLUSH: +OK once every shard has
+  kAllOk,         // FLUSHDB FLUSHALL SCRIPT|FLUSH FUNCTION|FLUSH|RESTORE: +OK from every shard
   kConcatArrays,  // KEYS: the shards' arrays one after another
   kRandomNonNil,  // RANDOMKEY: a random shard's non-nil reply; nil only if all are nil
-  kIdentical,     // SCRIPT|LOAD FUNCTION|LOAD|DELETE|LIST: every reply equal, answered once
+  kIdentical,     // SCRIPT|LOAD FUNCTION|LOAD|DELETE|LIST|DUMP: every reply equal, once
   kAndArrays,     // SCRIPT|EXISTS: element-wise AND of the 0/1 arrays
   kUnionArrays,   // PUBSUB CHANNELS|SHARDCHANNELS: the union, first seen first, no repeats
   kSumPairs,      // PUBSUB NUMSUB|SHARDNUMSUB: [name, count, ...] with counts summed

@@ -108,6 +108,8 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"function|delete", Handling::kFanout, MergeRule::kIdentical},
     {"function|list", Handling::kFanout, MergeRule::kIdentical},
     {"function|flush", Handling::kFanout, MergeRule::kAllOk},
+    {"function|dump", Handling::kFanout, MergeRule::kIdentical},
+    {"function|restore", Handling::kFanout, MergeRule::kAllOk},
     // A runaway script blocks its backend's shared connection: the kill goes around it.
     {"script|kill", Handling::kFanoutPrivate, MergeRule::kAnyKilled},
     {"function|kill", Handling::kFanoutPrivate, MergeRule::kAnyKilled},
@@ -141,8 +143,7 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"memory|doctor", Handling::kKeyless},
     {"memory|malloc-stats", Handling::kKeyless},
     {"memory|stats", Handling::kKeyless},
-    // One backend's view of scripts and functions.
-    {"function|dump", Handling::kKeyless},
+    // One backend's view of its functions (the running script differs from shard to shard).
     {"function|stats", Handling::kKeyless},
     {"acl|cat", Handling::kKeyless},      // a fixed list
     {"acl|genpass", Handling::kKeyless},  // random bytes
@@ -212,8 +213,6 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"module|load", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
     {"module|loadex", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
     {"module|unload", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
-    // Restoring a dump replaces every client's functions with one backend's.
-    {"function|restore", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
     {"debug", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalDebugging},
     {"script|debug", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalDebugging},
     {"pfdebug", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalDebugging},

@@ -1,6 +1,6 @@
 """Commands about the whole data set, sent to every shard and merged: DBSIZE (sum), KEYS
 (concatenation), RANDOMKEY, FLUSHDB/FLUSHALL, SCRIPT LOAD/EXISTS/FLUSH, FUNCTION
-LOAD/LIST/DELETE/FLUSH, PUBSUB CHANNELS/NUMSUB/NUMPAT, SCAN with one cursor that walks every
+LOAD/LIST/DELETE/FLUSH/DUMP/RESTORE, PUBSUB CHANNELS/NUMSUB/NUMPAT, SCAN with one cursor that walks every
 shard, and SCRIPT KILL on private connections that get past a runaway script. Replies are
 compared byte for byte with a plain redis-server holding the same data, in a pool of one
 server and one of three shards; then through Sentinel-managed and role-probed groups with
@@ -172,6 +172,13 @@ def test_functions_are_loaded_everywhere(pools):
               ("FUNCTION", "DELETE", "fanlib"), ("FUNCTION", "LOAD", "REPLACE", LIBRARY),
               ("FUNCTION", "FLUSH"), ("FUNCTION", "LIST")]
     assert replies(proxy.port, script) == replies(oracle.port, script)
+    load = [("FUNCTION", "LOAD", LIBRARY), ("FUNCTION", "DUMP")]
+    dump = replies(oracle.port, load)[1]
+    assert replies(proxy.port, load)[1] == dump
+    payload = dump.split(b"\r\n", 1)[1][:-2]
+    restore = [("FUNCTION", "FLUSH"), ("FUNCTION", "RESTORE", payload), ("FUNCTION", "LIST"),
+               ("FUNCTION", "RESTORE", payload), ("FUNCTION", "FLUSH")]
+    assert replies(proxy.port, restore) == replies(oracle.port, restore)
     if len(servers) > 1:
         servers[1].client().function_load(LIBRARY)
         with proxy.raw() as conn:

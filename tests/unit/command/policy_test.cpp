@@ -122,6 +122,8 @@ TEST(CommandPolicy, FanoutCommandsAndTheirMergeRules) {
       {"function|delete", MergeRule::kIdentical},
       {"function|list", MergeRule::kIdentical},
       {"function|flush", MergeRule::kAllOk},
+      {"function|dump", MergeRule::kIdentical},
+      {"function|restore", MergeRule::kAllOk},
       {"function|kill", MergeRule::kAnyKilled},
       {"pubsub|channels", MergeRule::kUnionArrays},
       {"pubsub|shardchannels", MergeRule::kUnionArrays},
