@@ -27,6 +27,11 @@ bool reachesOtherDatabases(const command::CommandInfo& command) {
 
 }  // namespace
 
+bool hasLiveShard(const topology::PoolTopology& pool) {
+  return std::any_of(pool.servers.begin(), pool.servers.end(),
+                     [](const topology::ServerInfo& server) { return !server.ejected; });
+}
+
 // As Redis 7.0 words it: the name cut to 128 bytes, then arguments until their text reaches
 // 128 bytes, each cut to the room left.
 std::string unknownCommandError(std::span<const std::string_view> args) {
@@ -134,7 +139,9 @@ void Router::planKeyless(const topology::PoolTopology& pool, std::string_view na
 }
 
 // Every shard's master; SCAN visits one shard per call, the one its cursor names (Redis checks
-// the cursor before anything else, so an undecodable one gets Redis's error here).
+// the cursor before anything else, so an undecodable one gets Redis's error here). A shard
+// out of the distribution (auto_eject_hosts) holds none of the keys for now: SCAN moves on
+// past it, and past the last shard the iteration is over (Plan::server kAnyServer).
 void Router::planFanout(const topology::PoolTopology& pool, std::span<const std::string_view> args,
                         Plan& out) {
   out.keyless = true;
@@ -149,8 +156,17 @@ void Router::planFanout(const topology::PoolTopology& pool, std::span<const std:
     out.error = std::string(resp::kErrInvalidCursor);
     return;
   }
-  out.server = position->shard;
-  out.scan_cursor = position->backend_cursor;
+  uint32_t shard = position->shard;
+  uint64_t cursor = position->backend_cursor;
+  if (hasLiveShard(pool)) {
+    while (shard < shard_count && pool.servers[shard].ejected) {
+      ++shard;
+      cursor = 0;
+    }
+    if (shard == shard_count) return;  // kAnyServer: nothing left to visit
+  }
+  out.server = shard;
+  out.scan_cursor = cursor;
 }
 
 void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::string_view> args,

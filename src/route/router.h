@@ -54,7 +54,8 @@ struct Plan {
   PlanKind kind = PlanKind::kError;
   const command::CommandInfo* command = nullptr;  // null only for unknown commands
   // kForward, kBlocking: the backend; kTransaction: WATCH's backend, else kAnyServer;
-  // kFanout: kAnyServer (every shard), or for SCAN the shard its cursor names.
+  // kFanout: kAnyServer (every shard), or for SCAN the shard its cursor names (kAnyServer:
+  // no shard is left to visit, the answer is the end of the iteration).
   uint32_t server = 0;
   // kFanout of SCAN: the cursor to send to `server` in place of the client's.
   uint64_t scan_cursor = 0;
@@ -89,6 +90,11 @@ class Router {
 
   std::vector<uint32_t> key_positions_;
 };
+
+// Some server of `pool` is in the distribution (not ejected by auto_eject_hosts). A fan-out
+// skips ejected servers while one is; when every server is ejected it goes to all of them,
+// which answer errors, rather than answering for data it cannot see.
+bool hasLiveShard(const topology::PoolTopology& pool);
 
 // Redis's reply to an unknown command: "ERR unknown command 'x', with args beginning with: ..."
 std::string unknownCommandError(std::span<const std::string_view> args);

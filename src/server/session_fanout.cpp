@@ -10,10 +10,13 @@
 //   SCRIPT KILL --> each shard on a private connection leased for this request alone: the
 //                   shared connection is stuck behind the script it is meant to stop.
 //
+// Servers out of the distribution (auto_eject_hosts) are skipped while any other is in it:
+// their keys live on the others meanwhile.
 // Fragments go to the node that takes the shard's writes (its master), never by read_from:
 // the whole data set is the masters', and a SCAN cursor is only valid on the node that made it.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "backend/backend_connection.h"
@@ -27,6 +30,9 @@
 
 namespace sy::server {
 namespace {
+
+// SCAN's last page: cursor 0, no keys.
+constexpr std::string_view kScanEnd = "*2\r\n$1\r\n0\r\n*0\r\n";
 
 // The reply target of one fragment sent on a connection leased for it alone: hands the reply
 // to the fragment, then gives the connection back (from a fresh call, not from inside the
@@ -68,14 +74,21 @@ class LeasedFragment final : public backend::ReplyTarget {
 void ClientSession::fanout(PendingRequest& parent, const route::Plan& plan,
                            std::span<const std::string_view> args) {
   const command::CommandInfo& command = *plan.command;
-  const auto shard_count = static_cast<uint32_t>(host_.pool(pool_index_).servers.size());
+  const topology::PoolTopology& pool = host_.pool(pool_index_);
+  const auto shard_count = static_cast<uint32_t>(pool.servers.size());
   const bool scan = command.merge == command::MergeRule::kScanCursor;
+  if (scan && plan.server == route::kAnyServer) {  // only ejected shards were left
+    parent.complete(kScanEnd);
+    return;
+  }
   const uint32_t first = scan ? plan.server : 0;
   const uint32_t end = scan ? plan.server + 1 : shard_count;
+  const bool skip_ejected = !scan && route::hasLiveShard(pool);
   parent.merge = command.merge;
   parent.key_count = shard_count;
   for (uint32_t shard = first; shard < end; ++shard) {
-    PendingRequest& fragment = host_.requests().acquire();  // the parent's hold
+    if (skip_ejected && pool.servers[shard].ejected) continue;  // its keys live elsewhere now
+    PendingRequest& fragment = host_.requests().acquire();      // the parent's hold
     fragment.parent = &parent;
     fragment.shard = shard;
     parent.fragments.push_back(&fragment);

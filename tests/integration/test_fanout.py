@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (ErrorReply, RawConn, Status, Switchyard, encode_command,  # noqa: E402
                      keys_per_server, pool_config, spread_keys, wait_until)
+from test_eject import eject_pool  # noqa: E402
 from test_hostile_replies import ReplyReader  # noqa: E402
 from topology import Topology  # noqa: E402
 
@@ -248,6 +249,33 @@ def _is_busy(client) -> bool:
         return False
     except Exception as err:  # redis-py raises BusyLoadingError / ResponseError for BUSY
         return "busy" in str(err).lower()
+
+
+def test_a_cache_pool_fans_out_to_the_servers_still_in_the_distribution(procs):
+    servers = procs.redis(3)
+    proxy = procs.proxy(pools=[eject_pool(servers)], extra_args=["-i", "50"], cls=Switchyard)
+    c = proxy.client()
+    keys = fill(c, 30)
+    on_b = servers[1].client().dbsize()
+    assert on_b > 0, "no key on the server to eject"
+    servers[1].kill()
+    wait_until(lambda: _ejected(c, keys), "b to leave the distribution")
+    live = servers[0].client().dbsize() + servers[2].client().dbsize()
+    assert c.dbsize() == live
+    found = scan_all(c, count=20)
+    assert len(found) == len(set(found)) == live
+    assert c.scan(1, count=1000) == (0, c.scan(2, count=1000)[1])  # b's place is skipped
+    assert c.flushdb() is True
+    assert c.dbsize() == 0
+
+
+def _ejected(client, keys) -> bool:
+    """Every key answers (none is placed on the dead server): the ring no longer has it."""
+    try:
+        values = client.mget(keys)
+    except Exception:  # the connection to the proxy itself: try again
+        return False
+    return not any(isinstance(value, Exception) for value in values)
 
 
 def test_in_a_transaction_of_a_sharded_pool_a_fanout_is_refused(sharded3):

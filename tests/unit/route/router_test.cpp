@@ -305,6 +305,26 @@ TEST_F(RouterTest, ScanGoesToTheShardItsCursorNames) {
   }
 }
 
+TEST_F(RouterTest, ScanMovesPastEjectedShards) {
+  topology::PoolTopology pool = two();
+  pool.servers[0].ejected = true;
+  const Plan& skipped = planFor(pool, {"SCAN", "0"});
+  EXPECT_EQ(skipped.kind, PlanKind::kFanout);
+  EXPECT_EQ(skipped.server, 1u);
+  EXPECT_EQ(skipped.scan_cursor, 0u);
+  pool.servers[0].ejected = false;
+  pool.servers[1].ejected = true;
+  const Plan& over = planFor(pool, {"SCAN", "7"});  // shard 1 (ejected), backend cursor 3
+  EXPECT_EQ(over.kind, PlanKind::kFanout);
+  EXPECT_EQ(over.server, kAnyServer);  // nothing left: the end of the iteration
+  EXPECT_TRUE(hasLiveShard(pool));
+  pool.servers[0].ejected = true;  // every server out: no skipping, the shard answers
+  EXPECT_FALSE(hasLiveShard(pool));
+  const Plan& all_out = planFor(pool, {"SCAN", "7"});
+  EXPECT_EQ(all_out.server, 1u);
+  EXPECT_EQ(all_out.scan_cursor, 3u);
+}
+
 TEST_F(RouterTest, SingleKeyCommandsGoWhereThePlacerSays) {
   bool seen[2] = {false, false};
   for (int i = 0; i < 200; ++i) {
