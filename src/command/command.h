@@ -104,6 +104,13 @@ enum class Handling : uint8_t {
   // No key, harmless on a backend: forwarded only when the pool has a single backend; a
   // sharded pool refuses it.
   kKeyless,
+  // No key, about the whole data set (DBSIZE, KEYS, SCAN, FLUSHDB, SCRIPT LOAD ...): sent to
+  // every shard (the master of each group, the one server of a plain shard) on the shared
+  // connections, and the replies merged by `merge`. Also in a pool of one backend.
+  kFanout,
+  // SCRIPT KILL, FUNCTION KILL: like kFanout, but each copy goes on a private connection of its
+  // own, so that it is not queued behind the runaway script on a shared pipelined connection.
+  kFanoutPrivate,
   // Never reaches a backend; `refusal` says why, in words for the client.
   kRefused,
   // MULTI EXEC DISCARD WATCH UNWATCH: the session leases a private connection to the master
@@ -122,12 +129,26 @@ enum class Handling : uint8_t {
   kSubscribe,
 };
 
-// How the partial replies of a kSplit command are merged.
+// How the partial replies of a kSplit, kFanout or kFanoutPrivate command are merged. Unless
+// a rule says otherwise, a part that answered an error makes the answer the first such error
+// (in shard order), in Redis's words.
 enum class MergeRule : uint8_t {
   kNone,
   kMgetArray,    // MGET: one array, values in the request's key order
   kMsetOk,       // MSET: +OK once every part answered +OK
-  kSumIntegers,  // DEL UNLINK EXISTS TOUCH: the sum of the integer replies
+  kSumIntegers,  // DEL UNLINK EXISTS TOUCH, DBSIZE: the sum of the integer replies
+  // Fan-out rules (docs/commands.md names each); server/merge.cpp takes every rule from kAllOk
+  // on as one, so they stay last:
+  kAllOk,         // FLUSHDB FLUSHALL SCRIPT|FLUSH FUNCTION|FLUSH|RESTORE: +OK from every shard
+  kConcatArrays,  // KEYS: the shards' arrays one after another
+  kRandomNonNil,  // RANDOMKEY: a random shard's non-nil reply; nil only if all are nil
+  kIdentical,     // SCRIPT|LOAD FUNCTION|LOAD|DELETE|LIST|DUMP: every reply equal, once
+  kAndArrays,     // SCRIPT|EXISTS: element-wise AND of the 0/1 arrays
+  kUnionArrays,   // PUBSUB CHANNELS|SHARDCHANNELS: the union, first seen first, no repeats
+  kSumPairs,      // PUBSUB NUMSUB|SHARDNUMSUB: [name, count, ...] with counts summed
+  kMaxInteger,    // PUBSUB NUMPAT: the largest integer (each shard has every pattern)
+  kScanCursor,    // SCAN: one shard's page, its cursor turned into the proxy's
+  kAnyKilled,     // SCRIPT|KILL FUNCTION|KILL: +OK if a shard killed one; else NOTBUSY
 };
 
 // Commands whose Redis key specs cannot locate every key; extractKeys() uses the same
@@ -143,7 +164,7 @@ struct CommandInfo {
   int arity;              // > 0: exact argument count including the name; < 0: minimum
   uint32_t flags;         // CommandFlag bits
   Handling handling;
-  MergeRule merge;  // kNone unless kSplit
+  MergeRule merge;  // kNone unless kSplit, kFanout or kFanoutPrivate
   KeyFinder key_finder;
   std::string_view refusal;  // kRefused: the reason; empty otherwise
   std::span<const KeySpec> key_specs;

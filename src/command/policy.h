@@ -90,16 +90,40 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"xgroup", Handling::kLocal},
     {"xinfo", Handling::kLocal},
 
+    // --- Fan-out: the whole data set's commands go to every shard (its master) and the replies
+    // are merged (command.h MergeRule; docs/commands.md). FLUSHDB and FLUSHALL act on the
+    // session's database (SELECT) or on all of them, as in Redis.
+    {"dbsize", Handling::kFanout, MergeRule::kSumIntegers},
+    {"keys", Handling::kFanout, MergeRule::kConcatArrays},
+    {"scan", Handling::kFanout, MergeRule::kScanCursor},
+    {"randomkey", Handling::kFanout, MergeRule::kRandomNonNil},
+    {"flushdb", Handling::kFanout, MergeRule::kAllOk},
+    {"flushall", Handling::kFanout, MergeRule::kAllOk},
+    // Scripts and functions are loaded everywhere, so that EVALSHA and FCALL find them on the
+    // shard of whatever keys they name.
+    {"script|load", Handling::kFanout, MergeRule::kIdentical},
+    {"script|exists", Handling::kFanout, MergeRule::kAndArrays},
+    {"script|flush", Handling::kFanout, MergeRule::kAllOk},
+    {"function|load", Handling::kFanout, MergeRule::kIdentical},
+    {"function|delete", Handling::kFanout, MergeRule::kIdentical},
+    {"function|list", Handling::kFanout, MergeRule::kIdentical},
+    {"function|flush", Handling::kFanout, MergeRule::kAllOk},
+    {"function|dump", Handling::kFanout, MergeRule::kIdentical},
+    {"function|restore", Handling::kFanout, MergeRule::kAllOk},
+    // A runaway script blocks its backend's shared connection: the kill goes around it.
+    {"script|kill", Handling::kFanoutPrivate, MergeRule::kAnyKilled},
+    {"function|kill", Handling::kFanoutPrivate, MergeRule::kAnyKilled},
+    // Channels live on the shard their name hashes to; patterns are on every shard
+    // (server/subscriptions.h), so NUMPAT is the largest count, not the sum.
+    {"pubsub|channels", Handling::kFanout, MergeRule::kUnionArrays},
+    {"pubsub|shardchannels", Handling::kFanout, MergeRule::kUnionArrays},
+    {"pubsub|numsub", Handling::kFanout, MergeRule::kSumPairs},
+    {"pubsub|shardnumsub", Handling::kFanout, MergeRule::kSumPairs},
+    {"pubsub|numpat", Handling::kFanout, MergeRule::kMaxInteger},
+
     // --- Keyless: no key, and harmless on a backend. Forwarded when the pool has one backend.
     // The proxy will answer INFO itself later; until then the backend's INFO is shown.
-    {"dbsize", Handling::kKeyless},
-    {"keys", Handling::kKeyless},
-    {"scan", Handling::kKeyless},
-    {"randomkey", Handling::kKeyless},
-    // FLUSHDB, FLUSHALL and SWAPDB act on the session's database (SELECT) or on all of them,
-    // as in Redis.
-    {"flushdb", Handling::kKeyless},
-    {"flushall", Handling::kKeyless},
+    // SWAPDB acts on the session's database (SELECT), as in Redis.
     {"swapdb", Handling::kKeyless},
     {"time", Handling::kKeyless},
     {"lastsave", Handling::kKeyless},
@@ -107,11 +131,6 @@ inline constexpr PolicyEntry kPolicy[] = {
     // PUBLISH needs no subscription state on the publishing connection.
     {"publish", Handling::kChannel},
     {"spublish", Handling::kChannel},  // its key spec names a channel (not_key)
-    {"pubsub|channels", Handling::kKeyless},
-    {"pubsub|numpat", Handling::kKeyless},
-    {"pubsub|numsub", Handling::kKeyless},
-    {"pubsub|shardchannels", Handling::kKeyless},
-    {"pubsub|shardnumsub", Handling::kKeyless},
     // Read-only introspection of a backend: harmless, and useful on a single-backend pool.
     {"config|get", Handling::kKeyless},
     {"latency|doctor", Handling::kKeyless},
@@ -124,12 +143,7 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"memory|doctor", Handling::kKeyless},
     {"memory|malloc-stats", Handling::kKeyless},
     {"memory|stats", Handling::kKeyless},
-    // Scripts and functions are loaded on the backend that runs them; with one backend that
-    // is all of them. (Loading functions changes every client's view: refused below.)
-    {"script|load", Handling::kKeyless},
-    {"script|exists", Handling::kKeyless},
-    {"function|dump", Handling::kKeyless},
-    {"function|list", Handling::kKeyless},
+    // One backend's view of its functions (the running script differs from shard to shard).
     {"function|stats", Handling::kKeyless},
     {"acl|cat", Handling::kKeyless},      // a fixed list
     {"acl|genpass", Handling::kKeyless},  // random bytes
@@ -199,15 +213,6 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"module|load", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
     {"module|loadex", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
     {"module|unload", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
-    // SCRIPT KILL and FUNCTION KILL would stop another client's script; flushing or loading
-    // functions changes what every client of every backend can call.
-    {"script|kill", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
-    {"script|flush", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
-    {"function|kill", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
-    {"function|load", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
-    {"function|delete", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
-    {"function|flush", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
-    {"function|restore", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalBackendControl},
     {"debug", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalDebugging},
     {"script|debug", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalDebugging},
     {"pfdebug", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalDebugging},

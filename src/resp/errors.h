@@ -137,9 +137,29 @@ inline constexpr std::string_view kErrNotSupported = "ERR '{}' is not supported 
 inline constexpr std::string_view kErrKeylessInShardedPool =
     "ERR '{}' has no key to route by, and pool '{}' has {} backends: it runs only through a pool "
     "with a single backend";
+// Redis 7.0's words for a SCAN cursor that is not an unsigned 64-bit number.
+inline constexpr std::string_view kErrInvalidCursor = "ERR invalid cursor";
 inline constexpr std::string_view kErrCrossShard =
     "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "
     "together)";
+
+// --- Fan-out to every shard (server/merge.h). ---
+// The shards answered a command that must agree everywhere differently. {} the command's
+// name, {} and {} the two shards (their places in the pool's servers list, from 0).
+inline constexpr std::string_view kErrShardsDisagree =
+    "ERR switchyard: '{}' answered differently on shard {} and shard {} of this pool; the shards "
+    "are out of step (load or delete on every shard again)";
+// A shard answered a fan-out command with a reply of an unexpected type.
+inline constexpr std::string_view kErrUnexpectedFanoutReply =
+    "ERR switchyard: unexpected reply from a shard to a command sent to every shard";
+// A shard's SCAN cursor is too large to carry its shard number in the proxy's cursor.
+inline constexpr std::string_view kErrScanCursorOverflow =
+    "ERR switchyard: a backend's SCAN cursor is too large to combine with its shard number";
+// A command that fans out to every shard, inside a transaction of a sharded pool. {} the
+// command's name.
+inline constexpr std::string_view kErrFanoutInTransaction =
+    "ERR switchyard: '{}' runs on every shard and cannot be queued in a transaction of a sharded "
+    "pool";
 
 // --- Private connections: transactions and blocking commands (server/). ---
 // {} the server's (group's) name, {} the pool's, {} its private_connections.

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "resp/errors.h"
+#include "route/scan_cursor.h"
 
 namespace sy::route {
 namespace {
@@ -24,6 +26,11 @@ bool reachesOtherDatabases(const command::CommandInfo& command) {
 }
 
 }  // namespace
+
+bool hasLiveShard(const topology::PoolTopology& pool) {
+  return std::any_of(pool.servers.begin(), pool.servers.end(),
+                     [](const topology::ServerInfo& server) { return !server.ejected; });
+}
 
 // As Redis 7.0 words it: the name cut to 128 bytes, then arguments until their text reaches
 // 128 bytes, each cut to the room left.
@@ -80,6 +87,10 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
     case command::Handling::kKeyless:
       planKeyless(pool, command->name, out);
       return;
+    case command::Handling::kFanout:
+    case command::Handling::kFanoutPrivate:
+      planFanout(pool, args, out);
+      return;
     case command::Handling::kForward:
       planKeyed(pool, args, out);
       if (out.kind == PlanKind::kForward && command::mayBlock(*command, args)) {
@@ -125,6 +136,37 @@ void Router::planKeyless(const topology::PoolTopology& pool, std::string_view na
   out.kind = PlanKind::kError;
   out.error =
       fmt::format(resp::kErrKeylessInShardedPool, name, pool.config->name, pool.servers.size());
+}
+
+// Every shard's master; SCAN visits one shard per call, the one its cursor names (Redis checks
+// the cursor before anything else, so an undecodable one gets Redis's error here). A shard
+// out of the distribution (auto_eject_hosts) holds none of the keys for now: SCAN moves on
+// past it, and past the last shard the iteration is over (Plan::server kAnyServer).
+void Router::planFanout(const topology::PoolTopology& pool, std::span<const std::string_view> args,
+                        Plan& out) {
+  out.keyless = true;
+  out.kind = PlanKind::kFanout;
+  out.server = kAnyServer;
+  out.scan_cursor = 0;
+  if (out.command->merge != command::MergeRule::kScanCursor) return;
+  const auto shard_count = static_cast<uint32_t>(pool.servers.size());
+  std::optional<ScanPosition> position = decodeScanCursor(args[1], shard_count);
+  if (!position) {
+    out.kind = PlanKind::kError;
+    out.error = std::string(resp::kErrInvalidCursor);
+    return;
+  }
+  uint32_t shard = position->shard;
+  uint64_t cursor = position->backend_cursor;
+  if (hasLiveShard(pool)) {
+    while (shard < shard_count && pool.servers[shard].ejected) {
+      ++shard;
+      cursor = 0;
+    }
+    if (shard == shard_count) return;  // kAnyServer: nothing left to visit
+  }
+  out.server = shard;
+  out.scan_cursor = cursor;
 }
 
 void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::string_view> args,

@@ -4,6 +4,8 @@
 //     kLocal   -> Plan::kLocal                      (the session answers it)
 //     kRefused -> Plan::kError with the reason
 //     kKeyless -> forward to the only backend, or an error in a sharded pool
+//     kFanout, kFanoutPrivate -> Plan::kFanout: every shard, replies merged by the command's
+//              rule; SCAN: the one shard its cursor names (route/scan_cursor.h)
 //     kForward -> keys --placer--> one backend (all keys must agree) or a CROSSSLOT error
 //     kSplit   -> keys --placer--> one backend: forward untouched; several: Plan::kSplit
 //     kTransaction -> Plan::kTransaction: WATCH on its keys' backend, the rest on any
@@ -29,7 +31,16 @@
 
 namespace sy::route {
 
-enum class PlanKind { kForward, kSplit, kLocal, kError, kTransaction, kBlocking, kSubscribe };
+enum class PlanKind {
+  kForward,
+  kSplit,
+  kLocal,
+  kError,
+  kTransaction,
+  kBlocking,
+  kSubscribe,
+  kFanout,
+};
 
 // Plan::server of a request that may go to any backend (MULTI, EXEC, ...).
 inline constexpr uint32_t kAnyServer = UINT32_MAX;
@@ -42,8 +53,12 @@ struct KeyRoute {
 struct Plan {
   PlanKind kind = PlanKind::kError;
   const command::CommandInfo* command = nullptr;  // null only for unknown commands
-  // kForward, kBlocking: the backend; kTransaction: WATCH's backend, else kAnyServer.
+  // kForward, kBlocking: the backend; kTransaction: WATCH's backend, else kAnyServer;
+  // kFanout: kAnyServer (every shard), or for SCAN the shard its cursor names (kAnyServer:
+  // no shard is left to visit, the answer is the end of the iteration).
   uint32_t server = 0;
+  // kFanout of SCAN: the cursor to send to `server` in place of the client's.
+  uint64_t scan_cursor = 0;
   bool read_only = false;  // the command is flagged read-only
   // kForward: a read of a replication group whose read_from may pick a replica. If its
   // connection fails (lost, refused, timed out) before the reply, it is sent once more by the
@@ -53,8 +68,8 @@ struct Plan {
   // for authentication (an unknown command gets its error even from an unauthenticated
   // client; a known one gets NOAUTH).
   bool well_formed = false;
-  // The command has no key (kKeyless, or EVAL with no key): in a sharded pool it is kError,
-  // but a session pinned to one backend may send it there.
+  // The command has no key (kKeyless, kFanout, or EVAL with no key): in a sharded pool a
+  // kKeyless one is kError, but a session pinned to one backend may send it there.
   bool keyless = false;
   std::string error;           // kError: the reply text without '-' and CRLF
   std::vector<KeyRoute> keys;  // kSplit: every key with its backend, in request order
@@ -69,10 +84,17 @@ class Router {
   void planKeyed(const topology::PoolTopology& pool, std::span<const std::string_view> args,
                  Plan& out);
   void planKeyless(const topology::PoolTopology& pool, std::string_view name, Plan& out);
+  void planFanout(const topology::PoolTopology& pool, std::span<const std::string_view> args,
+                  Plan& out);
   void forwardTo(const topology::PoolTopology& pool, uint32_t server, Plan& out);
 
   std::vector<uint32_t> key_positions_;
 };
+
+// Some server of `pool` is in the distribution (not ejected by auto_eject_hosts). A fan-out
+// skips ejected servers while one is; when every server is ejected it goes to all of them,
+// which answer errors, rather than answering for data it cannot see.
+bool hasLiveShard(const topology::PoolTopology& pool);
 
 // Redis's reply to an unknown command: "ERR unknown command 'x', with args beginning with: ..."
 std::string unknownCommandError(std::span<const std::string_view> args);

@@ -205,6 +205,9 @@ int ClientSession::laneOf(const route::Plan& plan, bool on_lease) const {
     case route::PlanKind::kForward:
     case route::PlanKind::kSplit:
       return db;
+    case route::PlanKind::kFanout:
+      // A kill goes around the shared connections; it waits for the session's earlier replies.
+      return plan.command->handling == command::Handling::kFanoutPrivate ? kPrivateLane : db;
     case route::PlanKind::kTransaction:
     case route::PlanKind::kBlocking:
       return kPrivateLane;
@@ -283,6 +286,9 @@ void ClientSession::dispatchShared(PendingRequest& request, const route::Plan& p
       return;
     case route::PlanKind::kSplit:
       split(request, plan, args);
+      return;
+    case route::PlanKind::kFanout:
+      fanout(request, plan, args);
       return;
     case route::PlanKind::kTransaction:
       startTransaction(request, plan, parsed);

@@ -25,6 +25,10 @@
 // command goes alone on a leased connection, and the session reads nothing more until it is
 // answered (as Redis makes a blocked client wait).
 //
+// Fan-out (session_fanout.cpp): DBSIZE, KEYS, SCAN, SCRIPT LOAD ... go to every shard as
+// fragments of one parent (as a split MGET does), merged by server/merge.h; SCRIPT KILL goes
+// on private connections leased for it alone and given back with the reply.
+//
 // Host: the Worker in the proxy; anything implementing SessionHost in a unit test.
 //
 // Lifetime: owned by its host (the Worker). close() stops everything; the object is destroyed from
@@ -161,6 +165,11 @@ class ClientSession {
   void forward(PendingRequest& request, const route::Plan& plan, const resp::Request& parsed);
   void split(PendingRequest& parent, const route::Plan& plan,
              std::span<const std::string_view> args);
+  // Commands sent to every shard (session_fanout.cpp).
+  void fanout(PendingRequest& parent, const route::Plan& plan,
+              std::span<const std::string_view> args);
+  void sendFanoutPrivate(PendingRequest& fragment, std::span<const std::string_view> args,
+                         common::TimePoint received);
   void protocolError(std::string_view message);
   void subscribe(PendingRequest& request, const route::Plan& plan,
                  std::span<const std::string_view> args);

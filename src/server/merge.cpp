@@ -88,6 +88,9 @@ std::string_view mergeSum(const PendingRequest& parent, MergeScratch& s) {
 std::string_view mergeFragments(const PendingRequest& parent) {
   MergeScratch& s = scratch();
   if (parent.merge == command::MergeRule::kMgetArray) return mergeArray(parent, s);
+  if (parent.merge >= command::MergeRule::kAllOk) {
+    return mergeFanout(parent, s.out, s.fragment_elements);
+  }
   std::string_view error = firstError(parent);
   if (!error.empty()) return error;
   if (parent.merge == command::MergeRule::kSumIntegers) return mergeSum(parent, s);

@@ -112,6 +112,7 @@ void PendingRequest::reset() {
   fragments_left = 0;
   fragments.clear();
   key_ordinals.clear();
+  shard = 0;
   retry_request.clear();
   retry_request.shrinkIfIdle(kKeptReplyCapacity);
   rewrite_error = {};

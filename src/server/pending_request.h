@@ -48,10 +48,12 @@ class PendingRequest final : public backend::ReplyTarget {
   // Split requests.
   PendingRequest* parent = nullptr;                      // fragment: its parent
   command::MergeRule merge = command::MergeRule::kNone;  // parent: how to merge
-  uint32_t key_count = 0;                                // parent: keys in the original request
-  uint32_t fragments_left = 0;                           // parent: fragments still waiting
-  std::vector<PendingRequest*> fragments;                // parent: all fragments, in send order
-  std::vector<uint32_t> key_ordinals;  // fragment: which of the parent's keys it carries
+  // parent: keys in the original request; for a fan-out, the number of shards of the pool.
+  uint32_t key_count = 0;
+  uint32_t fragments_left = 0;             // parent: fragments still waiting
+  std::vector<PendingRequest*> fragments;  // parent: all fragments, in send order
+  std::vector<uint32_t> key_ordinals;      // fragment: which of the parent's keys it carries
+  uint32_t shard = 0;                      // fan-out fragment: the shard (server index) it went to
 
   // A read sent to a replication group's node, kept so that it is sent once more, by the
   // same read_from rule, when its connection is lost before the reply (reads are safe to

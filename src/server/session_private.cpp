@@ -161,6 +161,13 @@ void ClientSession::dispatchPinned(PendingRequest& request, const route::Plan& p
     case route::PlanKind::kSplit:
       refuseQueued(request, resp::kErrTransactionCrossShard);
       return;
+    case route::PlanKind::kFanout:
+      // With one backend, "every shard" is the lease's; a sharded pool cannot run it here.
+      if (host_.pool(pool_index_).servers.size() != 1) {
+        refuseQueued(request, fmt::format(resp::kErrFanoutInTransaction, plan.command->name));
+        return;
+      }
+      break;
     case route::PlanKind::kSubscribe:
       refuseQueued(request, fmt::format(resp::kErrSubscribeInTransaction, plan.command->name));
       return;

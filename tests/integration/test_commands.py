@@ -302,13 +302,27 @@ def test_keyless_commands_in_single_backend_pool(single):
 def test_keyless_commands_refused_in_sharded_pool(sharded):
     sharded.client.set("k", "v")
     with sharded.proxy.raw() as conn:
-        assert_error(conn.command("DBSIZE"), rb"^ERR ")
-        assert_error(conn.command("KEYS", "*"), rb"^ERR ")
-        assert_error(conn.command("RANDOMKEY"), rb"^ERR ")
+        assert_error(conn.command("TIME"), rb"^ERR ")
+        assert_error(conn.command("LASTSAVE"), rb"^ERR ")
+        assert_error(conn.command("CONFIG", "GET", "maxmemory"), rb"^ERR ")
         assert conn.command("GET", "k") == b"v"
     for server in sharded.servers:
         calls = server.command_calls()
-        assert "dbsize" not in calls and "keys" not in calls and "randomkey" not in calls
+        assert "time" not in calls and "lastsave" not in calls and "config|get" not in calls
+
+
+def test_whole_data_set_commands_fan_out_in_sharded_pool(sharded):
+    """DBSIZE, KEYS, RANDOMKEY, SCAN, FLUSHDB reach every shard (test_fanout.py has more)."""
+    c = sharded.client
+    c.mset({f"fan:{i}": i for i in range(20)})
+    assert c.dbsize() == 20
+    assert sorted(c.keys("fan:*")) == sorted(f"fan:{i}".encode() for i in range(20))
+    assert c.randomkey().startswith(b"fan:")
+    assert sorted(c.scan_iter(match="fan:*")) == sorted(c.keys("fan:*"))
+    for server in sharded.servers:
+        assert server.calls("dbsize") == 1 and server.calls("keys") == 2
+    assert c.flushdb() is True
+    assert [s.client().dbsize() for s in sharded.servers] == [0, 0]
 
 
 def test_cross_shard_multikey_commands_are_refused(sharded):

@@ -40,8 +40,45 @@ std::string_view handlingName(Handling handling) {
       return "channel";
     case Handling::kSubscribe:
       return "subscribe";
+    case Handling::kFanout:
+      return "fan-out";
+    case Handling::kFanoutPrivate:
+      return "fan-out (private)";
   }
   return "?";
+}
+
+// The merge rule of a command sent to every shard, in words.
+std::string_view fanoutRule(MergeRule rule) {
+  switch (rule) {
+    case MergeRule::kSumIntegers:
+      return "every shard; the sum of the counts";
+    case MergeRule::kAllOk:
+      return "every shard; +OK when every shard answers +OK, else the first error";
+    case MergeRule::kConcatArrays:
+      return "every shard; the shards' arrays one after another";
+    case MergeRule::kRandomNonNil:
+      return "every shard; a random shard's non-nil reply (nil only when every shard is empty)";
+    case MergeRule::kIdentical:
+      return "every shard; the replies must be identical (else an error naming the shards that "
+             "disagree)";
+    case MergeRule::kAndArrays:
+      return "every shard; 1 only where every shard answers 1";
+    case MergeRule::kUnionArrays:
+      return "every shard; the union of the arrays, without repeats";
+    case MergeRule::kSumPairs:
+      return "every shard; each channel's counts summed, in request order";
+    case MergeRule::kMaxInteger:
+      return "every shard; the largest count (patterns are subscribed on every shard)";
+    case MergeRule::kScanCursor:
+      return "one shard per call, every shard in turn: proxy cursor = backend cursor x shards + "
+             "shard; always the master";
+    case MergeRule::kAnyKilled:
+      return "every shard, each on a private connection; +OK when a shard had a script to kill, "
+             "else NOTBUSY";
+    default:
+      return "every shard";
+  }
 }
 
 std::string note(const CommandInfo& command) {
@@ -62,10 +99,13 @@ std::string note(const CommandInfo& command) {
           return "split per backend; +OK when every part is OK";
         case MergeRule::kSumIntegers:
           return "split per backend; integer replies summed";
-        case MergeRule::kNone:
+        default:
           break;
       }
       return "split per backend";
+    case Handling::kFanout:
+    case Handling::kFanoutPrivate:
+      return std::string(fanoutRule(command.merge));
     case Handling::kLocal:
       return command.isContainer() ? "unknown subcommands answered by the proxy"
                                    : "answered by the proxy";
@@ -114,6 +154,12 @@ std::string render() {
          "and counts; channels are placed as PUBLISH places them, patterns go to every "
          "backend. A subscription survives a failover: the proxy subscribes again on the new "
          "master.\n"
+         "- **fan-out**: no key, about the whole data set: sent to every shard (the master of "
+         "each group, the one server of a plain shard) and the replies merged by the rule in the "
+         "notes; any shard's error is answered as it came. Also in a pool of one backend; a "
+         "server ejected by `auto_eject_hosts` is skipped while it is out.\n"
+         "- **fan-out (private)**: as fan-out, each copy on a private connection of its own, "
+         "so that it is not queued behind the runaway script it is meant to stop.\n"
          "- **refused**: never reaches a backend; the client gets an error saying why.\n\n"
          "| command | handling | notes |\n|---|---|---|\n";
   auto row = [&out](const CommandInfo& command) {

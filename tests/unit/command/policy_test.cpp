@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -82,7 +83,8 @@ TEST(CommandPolicy, SplitCommandsAndTheirMergeRules) {
     if (command->handling == Handling::kSplit) {
       split.insert(command->name);
       EXPECT_NE(command->merge, MergeRule::kNone) << command->name;
-    } else {
+    } else if (command->handling != Handling::kFanout &&
+               command->handling != Handling::kFanoutPrivate) {
       EXPECT_EQ(command->merge, MergeRule::kNone) << command->name;
     }
   }
@@ -92,6 +94,45 @@ TEST(CommandPolicy, SplitCommandsAndTheirMergeRules) {
   EXPECT_EQ(findTopLevel("mset")->merge, MergeRule::kMsetOk);
   EXPECT_EQ(findTopLevel("del")->merge, MergeRule::kSumIntegers);
   EXPECT_EQ(findTopLevel("exists")->merge, MergeRule::kSumIntegers);
+}
+
+TEST(CommandPolicy, FanoutCommandsAndTheirMergeRules) {
+  std::map<std::string_view, MergeRule> fanout;
+  std::set<std::string_view> private_fanout;
+  for (const CommandInfo* command : everyCommand()) {
+    if (command->handling == Handling::kFanout || command->handling == Handling::kFanoutPrivate) {
+      EXPECT_NE(command->merge, MergeRule::kNone) << command->name;
+      EXPECT_FALSE(hasKeys(*command)) << command->name;
+      fanout[command->name] = command->merge;
+    }
+    if (command->handling == Handling::kFanoutPrivate) private_fanout.insert(command->name);
+  }
+  const std::map<std::string_view, MergeRule> expected = {
+      {"dbsize", MergeRule::kSumIntegers},
+      {"keys", MergeRule::kConcatArrays},
+      {"scan", MergeRule::kScanCursor},
+      {"randomkey", MergeRule::kRandomNonNil},
+      {"flushdb", MergeRule::kAllOk},
+      {"flushall", MergeRule::kAllOk},
+      {"script|load", MergeRule::kIdentical},
+      {"script|exists", MergeRule::kAndArrays},
+      {"script|flush", MergeRule::kAllOk},
+      {"script|kill", MergeRule::kAnyKilled},
+      {"function|load", MergeRule::kIdentical},
+      {"function|delete", MergeRule::kIdentical},
+      {"function|list", MergeRule::kIdentical},
+      {"function|flush", MergeRule::kAllOk},
+      {"function|dump", MergeRule::kIdentical},
+      {"function|restore", MergeRule::kAllOk},
+      {"function|kill", MergeRule::kAnyKilled},
+      {"pubsub|channels", MergeRule::kUnionArrays},
+      {"pubsub|shardchannels", MergeRule::kUnionArrays},
+      {"pubsub|numsub", MergeRule::kSumPairs},
+      {"pubsub|shardnumsub", MergeRule::kSumPairs},
+      {"pubsub|numpat", MergeRule::kMaxInteger},
+  };
+  EXPECT_EQ(fanout, expected);
+  EXPECT_EQ(private_fanout, (std::set<std::string_view>{"function|kill", "script|kill"}));
 }
 
 TEST(CommandPolicy, CommandsWithKeysAreForwardedUnlessDecidedOtherwise) {
@@ -199,9 +240,11 @@ TEST(CommandPolicy, LocalAndKeylessChoices) {
        {"ping", "echo", "quit", "hello", "select", "auth", "command", "info"}) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kLocal) << name;
   }
-  for (std::string_view name :
-       {"dbsize", "keys", "scan", "randomkey", "flushdb", "time", "lastsave"}) {
+  for (std::string_view name : {"time", "lastsave", "swapdb", "lolwut"}) {
     EXPECT_EQ(findTopLevel(name)->handling, Handling::kKeyless) << name;
+  }
+  for (std::string_view name : {"dbsize", "keys", "scan", "randomkey", "flushdb", "flushall"}) {
+    EXPECT_EQ(findTopLevel(name)->handling, Handling::kFanout) << name;
   }
   for (const CommandInfo& command : allCommands()) {
     if (command.isContainer()) {

@@ -222,9 +222,10 @@ TEST_F(RouterTest, TransactionCommands) {
   EXPECT_EQ(watch.kind, PlanKind::kTransaction);
   EXPECT_EQ(watch.server, two().serverForKey("k"));
 
-  const Plan& keyless = planFor(two(), {"DBSIZE"});
+  const Plan& keyless = planFor(two(), {"TIME"});
   EXPECT_EQ(keyless.kind, PlanKind::kError);
   EXPECT_TRUE(keyless.keyless);
+  EXPECT_TRUE(planFor(two(), {"DBSIZE"}).keyless);  // fan-out: keyless too
   EXPECT_FALSE(planFor(two(), {"GET", "k"}).keyless);
 }
 
@@ -245,18 +246,83 @@ TEST_F(RouterTest, LocalCommands) {
 }
 
 TEST_F(RouterTest, KeylessCommandsNeedASingleBackend) {
-  const Plan& single = planFor(one(), {"DBSIZE"});
+  const Plan& single = planFor(one(), {"TIME"});
   EXPECT_EQ(single.kind, PlanKind::kForward);
   EXPECT_EQ(single.server, 0u);
-  EXPECT_TRUE(single.read_only);
 
-  const Plan& sharded = planFor(two(), {"DBSIZE"});
+  const Plan& sharded = planFor(two(), {"TIME"});
   EXPECT_EQ(sharded.kind, PlanKind::kError);
   EXPECT_EQ(sharded.error,
-            "ERR 'dbsize' has no key to route by, and pool 'two' has 2 backends: it runs only "
+            "ERR 'time' has no key to route by, and pool 'two' has 2 backends: it runs only "
             "through a pool with a single backend");
-  EXPECT_EQ(planFor(two(), {"KEYS", "*"}).kind, PlanKind::kError);
-  EXPECT_EQ(planFor(one(), {"KEYS", "*"}).kind, PlanKind::kForward);
+  EXPECT_EQ(planFor(two(), {"CONFIG", "GET", "x"}).kind, PlanKind::kError);
+  EXPECT_EQ(planFor(one(), {"CONFIG", "GET", "x"}).kind, PlanKind::kForward);
+}
+
+TEST_F(RouterTest, FanoutCommandsGoToEveryShard) {
+  for (auto args :
+       std::initializer_list<std::initializer_list<std::string>>{{"DBSIZE"},
+                                                                 {"KEYS", "*"},
+                                                                 {"RANDOMKEY"},
+                                                                 {"FLUSHDB", "ASYNC"},
+                                                                 {"SCRIPT", "LOAD", "return 1"},
+                                                                 {"SCRIPT", "EXISTS", "abc"},
+                                                                 {"SCRIPT", "KILL"},
+                                                                 {"FUNCTION", "KILL"},
+                                                                 {"PUBSUB", "NUMSUB", "a", "b"},
+                                                                 {"PUBSUB", "NUMPAT"}}) {
+    for (const topology::PoolTopology* pool : {&two(), &one()}) {
+      const Plan& plan = planFor(*pool, args);
+      EXPECT_EQ(plan.kind, PlanKind::kFanout) << *args.begin();
+      EXPECT_EQ(plan.server, kAnyServer) << *args.begin();
+      EXPECT_TRUE(plan.keyless);
+      EXPECT_FALSE(plan.retry_read);
+    }
+  }
+  EXPECT_EQ(planFor(two(), {"SCRIPT", "KILL"}).command->handling,
+            command::Handling::kFanoutPrivate);
+  EXPECT_EQ(planFor(two(), {"DBSIZE"}).command->merge, command::MergeRule::kSumIntegers);
+}
+
+TEST_F(RouterTest, ScanGoesToTheShardItsCursorNames) {
+  const Plan& start = planFor(two(), {"SCAN", "0", "MATCH", "a*"});
+  EXPECT_EQ(start.kind, PlanKind::kFanout);
+  EXPECT_EQ(start.server, 0u);
+  EXPECT_EQ(start.scan_cursor, 0u);
+  const Plan& second = planFor(two(), {"SCAN", "1"});
+  EXPECT_EQ(second.server, 1u);
+  EXPECT_EQ(second.scan_cursor, 0u);
+  const Plan& later = planFor(two(), {"SCAN", "21", "COUNT", "5"});
+  EXPECT_EQ(later.server, 1u);
+  EXPECT_EQ(later.scan_cursor, 10u);
+  const Plan& single = planFor(one(), {"SCAN", "18446744073709551615"});
+  EXPECT_EQ(single.server, 0u);
+  EXPECT_EQ(single.scan_cursor, 18446744073709551615u);
+  for (auto cursor : {"x", "-", "18446744073709551616", " 1", ""}) {
+    const Plan& bad = planFor(two(), {"SCAN", cursor});
+    EXPECT_EQ(bad.kind, PlanKind::kError) << cursor;
+    EXPECT_EQ(bad.error, "ERR invalid cursor");
+  }
+}
+
+TEST_F(RouterTest, ScanMovesPastEjectedShards) {
+  topology::PoolTopology pool = two();
+  pool.servers[0].ejected = true;
+  const Plan& skipped = planFor(pool, {"SCAN", "0"});
+  EXPECT_EQ(skipped.kind, PlanKind::kFanout);
+  EXPECT_EQ(skipped.server, 1u);
+  EXPECT_EQ(skipped.scan_cursor, 0u);
+  pool.servers[0].ejected = false;
+  pool.servers[1].ejected = true;
+  const Plan& over = planFor(pool, {"SCAN", "7"});  // shard 1 (ejected), backend cursor 3
+  EXPECT_EQ(over.kind, PlanKind::kFanout);
+  EXPECT_EQ(over.server, kAnyServer);  // nothing left: the end of the iteration
+  EXPECT_TRUE(hasLiveShard(pool));
+  pool.servers[0].ejected = true;  // every server out: no skipping, the shard answers
+  EXPECT_FALSE(hasLiveShard(pool));
+  const Plan& all_out = planFor(pool, {"SCAN", "7"});
+  EXPECT_EQ(all_out.server, 1u);
+  EXPECT_EQ(all_out.scan_cursor, 3u);
 }
 
 TEST_F(RouterTest, SingleKeyCommandsGoWhereThePlacerSays) {
@@ -396,7 +462,7 @@ TEST_F(RouterTest, WellFormedOnlyPastTheChecksRedisMakesBeforeAuthentication) {
   EXPECT_FALSE(planFor(two(), {"GET"}).well_formed);
   EXPECT_FALSE(planFor(two(), {"CLIENT", "NOSUCHSUB"}).well_formed);
   EXPECT_TRUE(planFor(two(), {"GET", "k"}).well_formed);
-  EXPECT_TRUE(planFor(two(), {"KEYS", "*"}).well_formed);  // refused, but a valid command
+  EXPECT_TRUE(planFor(two(), {"TIME"}).well_formed);  // refused, but a valid command
   const Plan& cross = planFor(two(), {"RENAME", keyOn(0), keyOn(1)});
   EXPECT_EQ(cross.kind, PlanKind::kError);
   EXPECT_TRUE(cross.well_formed);
@@ -436,7 +502,7 @@ TEST(RouterRetry, OnlyGroupReadsThatMayGoToAReplicaAreRetried) {
     return plan.retry_read;
   };
   EXPECT_TRUE(planFor(0, {"GET", "k"}));
-  EXPECT_TRUE(planFor(0, {"DBSIZE"}));  // keyless, on a pool of one group
+  EXPECT_TRUE(planFor(0, {"LOLWUT"}));  // keyless, on a pool of one group
   EXPECT_FALSE(planFor(0, {"SET", "k", "v"}));
   EXPECT_FALSE(planFor(1, {"GET", "k"}));  // read_from: master
   EXPECT_FALSE(planFor(2, {"GET", "k"}));  // not a group

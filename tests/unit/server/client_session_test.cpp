@@ -218,8 +218,7 @@ TEST_F(ClientSessionTest, LocalCommandsAreAnsweredWithoutABackend) {
 
 TEST_F(ClientSessionTest, RefusalsAndRouteErrorsAreRepliedAndTheConnectionStays) {
   start(kTwoShards);
-  receive(command({"FLUSHDB"}) + command({"SHUTDOWN"}) + command({"NOSUCH", "a"}) +
-          command({"GET"}));
+  receive(command({"TIME"}) + command({"SHUTDOWN"}) + command({"NOSUCH", "a"}) + command({"GET"}));
   EXPECT_TRUE(host_->sent.empty());
   const std::string out = written();
   EXPECT_NE(out.find("-ERR unknown command 'NOSUCH', with args beginning with: 'a' \r\n"),
@@ -326,6 +325,71 @@ TEST_F(ClientSessionTest, PastThePendingLimitTheSessionStopsReadingUntilHalfIsAn
   EXPECT_EQ(written().size(), 7 * (ClientSession::kMaxPending / 2));
   EXPECT_EQ(host_->sent.size(), ClientSession::kMaxPending + 100);  // resumed: all sent
   EXPECT_EQ(host_->interest, static_cast<uint32_t>(EPOLLIN));
+}
+
+// --- commands sent to every shard
+
+TEST_F(ClientSessionTest, DbsizeGoesToEveryShardsMasterAndIsSummed) {
+  start(kTwoShards);
+  receive(command({"DBSIZE"}) + command({"GET", "x"}));
+  ASSERT_EQ(host_->sent.size(), 3u);
+  EXPECT_EQ(host_->sent[0].server, 0u);
+  EXPECT_EQ(host_->sent[1].server, 1u);
+  EXPECT_FALSE(host_->sent[0].read_only);  // the master, whatever read_from says
+  EXPECT_EQ(host_->sent[1].args, (std::vector<std::string>{"DBSIZE"}));
+  reply(2, "$1\r\nv\r\n");
+  reply(1, ":4\r\n");
+  EXPECT_EQ(written(), "");
+  reply(0, ":3\r\n");
+  EXPECT_EQ(written(), ":7\r\n$1\r\nv\r\n");
+}
+
+TEST_F(ClientSessionTest, ScanWalksTheShardsWithOneCursor) {
+  start(kTwoShards);
+  receive(command({"SCAN", "0", "MATCH", "k*", "COUNT", "5"}));
+  ASSERT_EQ(host_->sent.size(), 1u);
+  EXPECT_EQ(host_->sent[0].server, 0u);
+  EXPECT_EQ(host_->sent[0].args,
+            (std::vector<std::string>{"SCAN", "0", "MATCH", "k*", "COUNT", "5"}));
+  reply(0, "*2\r\n$1\r\n6\r\n*1\r\n$2\r\nk1\r\n");
+  EXPECT_EQ(written(), "*2\r\n$2\r\n12\r\n*1\r\n$2\r\nk1\r\n");  // 6 * 2 + 0
+  receive(command({"SCAN", "12"}));
+  EXPECT_EQ(host_->sent[1].server, 0u);
+  EXPECT_EQ(host_->sent[1].args, (std::vector<std::string>{"SCAN", "6"}));
+  reply(1, "*2\r\n$1\r\n0\r\n*0\r\n");
+  EXPECT_EQ(written(), "*2\r\n$1\r\n1\r\n*0\r\n");  // shard 0 done: shard 1 from 0
+  receive(command({"SCAN", "1"}));
+  EXPECT_EQ(host_->sent[2].server, 1u);
+  EXPECT_EQ(host_->sent[2].args, (std::vector<std::string>{"SCAN", "0"}));
+  reply(2, "*2\r\n$1\r\n0\r\n*1\r\n$2\r\nk2\r\n");
+  EXPECT_EQ(written(), "*2\r\n$1\r\n0\r\n*1\r\n$2\r\nk2\r\n");
+  receive(command({"SCAN", "nope"}));
+  EXPECT_EQ(written(), "-ERR invalid cursor\r\n");
+  EXPECT_EQ(host_->sent.size(), 3u);
+}
+
+TEST_F(ClientSessionTest, AShardThatCannotTakeAFanoutFailsTheWholeCommand) {
+  start(kTwoShards);
+  host_->refusal = "ERR backend b is unavailable";
+  receive(command({"KEYS", "*"}));
+  EXPECT_EQ(written(), "-ERR backend b is unavailable\r\n");
+}
+
+TEST_F(ClientSessionTest, ScriptKillLeasesAPrivateConnectionPerShard) {
+  start(kTwoShards);
+  receive(command({"SCRIPT", "KILL"}));
+  EXPECT_EQ(host_->lease_requests, (std::vector<uint32_t>{0, 1}));
+  EXPECT_TRUE(host_->sent.empty());  // nothing on the shared connections
+  EXPECT_EQ(written(), "-" + host_->lease_refusal + "\r\n");
+}
+
+TEST_F(ClientSessionTest, AFanoutInsideATransactionOfAShardedPoolIsRefused) {
+  start(kTwoShards);
+  receive(command({"MULTI"}) + command({"DBSIZE"}) + command({"EXEC"}));
+  EXPECT_EQ(written(),
+            "+OK\r\n-ERR switchyard: 'dbsize' runs on every shard and cannot be "
+            "queued in a transaction of a sharded pool\r\n-" +
+                std::string(resp::kErrExecAbort) + "\r\n");
 }
 
 // --- transactions and blocking commands, where the host has no private connection to lease
