@@ -2,15 +2,15 @@
 front of two Sentinel-managed groups (1 master + 1 replica each, 3 Sentinels, hash tag "{}").
 
 bullmq/jobs.js runs, in one Node process, a producer and workers for two queues whose
-prefixes are hash tags placed on different groups: jobs added with addBulk (MULTI around
-EVALSHA), taken with BZPOPMIN on the queue's marker and Lua scripts, completed with Lua
-scripts. Each run of a job is counted in a plain redis-server reached directly (the
+prefixes are hash tags placed on different groups: jobs added with addBulk (a pipeline of
+EVALSHA) and FlowProducer (MULTI, EVALSHA..., EXEC), taken with BZPOPMIN on the queue's
+marker and Lua scripts, completed with Lua scripts. Each run of a job is counted in a plain redis-server reached directly (the
 ledger). Without a failover every job runs exactly once; with a SENTINEL FAILOVER of one
 group in the middle every job still runs and completes: none is lost.
 
 node_modules comes from `npm ci` (the npm registry only) into SY_BULLMQ_DIR, once: a stamp
 names the package-lock.json it was installed from, and a file lock keeps two test runs from
-installing at the same time.
+installing at the same time. jobs.js runs from there, next to its node_modules.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from topology import Topology  # noqa: E402
 HERE = Path(__file__).resolve().parent
 SOURCE_DIR = HERE / "bullmq"
 JOBS_PER_QUEUE = 1500
-NPM_CI_TIMEOUT_S = 600
+NPM_CI_TIMEOUT_S = 180
 RUN_TIMEOUT_S = 70
 
 
@@ -46,25 +46,35 @@ def install_dir() -> Path:
     return Path(os.environ.get("SY_BULLMQ_DIR") or SOURCE_DIR)
 
 
+def copy_in(target: Path, name: str) -> None:
+    """SOURCE_DIR/name copied to target/name in one rename (another run may be reading it)."""
+    partial = target / f"{name}.partial"
+    shutil.copyfile(SOURCE_DIR / name, partial)
+    os.replace(partial, target / name)
+
+
 def npm_ci(target: Path) -> Path:
     """target/node_modules installed from the source folder's package-lock.json, by `npm ci`
-    unless the stamp says it already was; returns it."""
+    unless the stamp says it already was, and jobs.js beside it; returns target."""
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         pytest.fail("node and npm are needed (scripts/install-deps.sh installs them)",
                     pytrace=False)
     target.mkdir(parents=True, exist_ok=True)
-    lock_text = (SOURCE_DIR / "package-lock.json").read_bytes()
-    digest = hashlib.sha256(lock_text + (SOURCE_DIR / "package.json").read_bytes()).hexdigest()
+    manifests = b"".join((SOURCE_DIR / name).read_bytes()
+                         for name in ("package.json", "package-lock.json"))
+    digest = hashlib.sha256(manifests).hexdigest()
     modules = target / "node_modules"
     stamp = target / ".npm-ci-stamp"
     with open(target / ".npm-ci.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if target != SOURCE_DIR:
+            copy_in(target, "jobs.js")
         if stamp.exists() and stamp.read_text() == digest and modules.is_dir():
-            return modules
+            return target
         if target != SOURCE_DIR:
             for name in ("package.json", "package-lock.json"):
-                shutil.copyfile(SOURCE_DIR / name, target / name)
+                copy_in(target, name)
         stamp.unlink(missing_ok=True)
         env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
                    npm_config_audit="false")
@@ -77,11 +87,11 @@ def npm_ci(target: Path) -> Path:
             pytest.fail(f"npm ci in {target} failed ({result.returncode}):\n"
                         f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}", pytrace=False)
         stamp.write_text(digest)
-    return modules
+    return target
 
 
 @pytest.fixture(scope="module")
-def node_modules() -> Path:
+def bullmq_dir() -> Path:
     return npm_ci(install_dir())
 
 
@@ -119,17 +129,16 @@ def prefixes_by_group(topo: Topology, client: redis.Redis, stem: str) -> dict[st
     raise AssertionError(f"no prefix for every group among 64 tried: {found}")
 
 
-def start_jobs(modules: Path, proxy_port: int, ledger_port: int, prefixes: list[str],
+def start_jobs(bullmq: Path, proxy_port: int, ledger_port: int, prefixes: list[str],
                log: Path, pause_ms: int = 20) -> subprocess.Popen:
     """jobs.js with JOBS_PER_QUEUE jobs for each prefix, added in batches of 50 with pause_ms
     between batches."""
-    argv = [shutil.which("node"), str(SOURCE_DIR / "jobs.js"), "--port", str(proxy_port),
+    argv = [shutil.which("node"), str(bullmq / "jobs.js"), "--port", str(proxy_port),
             "--ledger-port", str(ledger_port), "--prefixes", ",".join(prefixes),
             "--jobs", str(JOBS_PER_QUEUE), "--batch", "50", "--pause-ms", str(pause_ms),
             "--deadline-s", str(RUN_TIMEOUT_S - 30)]
-    env = dict(os.environ, NODE_PATH=str(modules))
-    return subprocess.Popen(argv, env=env, cwd=SOURCE_DIR, stdout=subprocess.PIPE,
-                            stderr=log.open("w"), text=True)
+    return subprocess.Popen(argv, cwd=bullmq, stdout=subprocess.PIPE, stderr=log.open("w"),
+                            text=True)
 
 
 def finish(run: subprocess.Popen, log: Path) -> dict:
@@ -175,19 +184,19 @@ def check_summary(summary: dict, prefixes: list[str], context: str = "") -> None
         assert counts["failed"] == 0, f"{prefix} has failed jobs:\n{shown}"
 
 
-def test_every_job_runs_once(topo, proxy, procs, node_modules, tmp_path):
+def test_every_job_runs_once(topo, proxy, procs, bullmq_dir, tmp_path):
     (ledger,) = procs.redis(1)
     client = proxy.client()
     prefixes = list(prefixes_by_group(topo, client, "bq").values())
     log = tmp_path / "jobs.log"
-    summary = finish(start_jobs(node_modules, proxy.port, ledger.port, prefixes, log), log)
+    summary = finish(start_jobs(bullmq_dir, proxy.port, ledger.port, prefixes, log), log)
     check_summary(summary, prefixes)
     assert summary["runs"] == summary["distinct_runs"], f"jobs that ran twice: {summary}"
     assert summary["errors"] == {}, summary
     check_every_job_completed(client, prefixes)
 
 
-def test_every_job_runs_across_a_failover(topo, proxy, procs, node_modules, tmp_path):
+def test_every_job_runs_across_a_failover(topo, proxy, procs, bullmq_dir, tmp_path):
     (ledger,) = procs.redis(1)
     client = proxy.client()
     by_group = prefixes_by_group(topo, client, "fq")
@@ -197,7 +206,7 @@ def test_every_job_runs_across_a_failover(topo, proxy, procs, node_modules, tmp_
     log = tmp_path / "jobs.log"
     # Adding takes about 12 s (30 batches a queue, 400 ms apart), and workers keep up with
     # it, mostly blocked in BZPOPMIN: the failover meets adds, scripts and blocked workers.
-    run = start_jobs(node_modules, proxy.port, ledger.port, prefixes, log, pause_ms=400)
+    run = start_jobs(bullmq_dir, proxy.port, ledger.port, prefixes, log, pause_ms=400)
     try:
         ledger_client = ledger.client()
         total = JOBS_PER_QUEUE * len(prefixes)
