@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "backend/backend_connection.h"
+#include "backend/script_registry.h"
 #include "command/command.h"
 #include "common/clock.h"
 #include "common/counter.h"
@@ -103,6 +104,9 @@ class ProxyStats {
   // Subscriptions made again on a new connection after a failover or a lost connection
   // (server/subscriptions.h); workers add, rarely.
   std::atomic<uint64_t> resubscribes{0};
+  // The scripts clients sent, loaded on every backend connection the workers open
+  // (backend/script_registry.h), with their counters.
+  backend::ScriptRegistry scripts;
   common::TimePoint started = common::now();
   // INFO: set once by the application before the workers start, read-only afterwards. The
   // workers post INFO to `control_io`, where `render_info` builds the reply; unset means
