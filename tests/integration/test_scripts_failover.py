@@ -17,13 +17,14 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Switchyard, pool_config, wait_until  # noqa: E402
-from topology import Topology  # noqa: E402
+from harness import HOST, Switchyard, pool_config, wait_until  # noqa: E402
+from topology import Topology, wait_proxy_group  # noqa: E402
 
 LOADED = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
 EVALED = "return 'evaled:' .. ARGV[1]"
 READER = "return redis.call('GET', KEYS[1])"
 BEHIND_THE_PROXY = "return 'not through the proxy'"
+PROBED = "return redis.call('INCR', KEYS[1])"
 
 
 def sha1(body: str) -> str:
@@ -143,3 +144,32 @@ def test_a_restarted_plain_server_gets_the_scripts_again(procs):
 
     wait_until(runs, "EVALSHA on the restarted server", timeout_s=10)
     assert evalsha_in_multi(client, sha, "sc:p", 1) == [2, b"2"]
+
+
+@pytest.fixture(scope="module")
+def probed_topo(tmp_path_factory):
+    with Topology(tmp_path_factory.mktemp("scripts-probed"), groups=1, replicas=1,
+                  sentinels=0) as topology:
+        yield topology
+
+
+@pytest.fixture(scope="module")
+def probed_proxy(probed_topo, module_procs):
+    pool = probed_topo.proxy_pool(name="alpha", role_probed=True, role_probe_interval=500)
+    return module_procs.proxy(pools=[pool], cls=Switchyard)
+
+
+def test_a_role_probed_group_that_switches_master_gets_the_scripts(probed_topo, probed_proxy):
+    client = probed_proxy.client()
+    probed_topo.wait_proxy_sees(client, "g0")
+    old, new = probed_topo.master_of("g0"), probed_topo.replicas_of("g0")[0]
+    sha = client.script_load(PROBED)
+    assert new.client().script_exists(sha) == [False]  # SCRIPT LOAD is not replicated
+    new.client().execute_command("REPLICAOF", "NO", "ONE")
+    old.client().execute_command("REPLICAOF", HOST, new.port)
+    wait_proxy_group(client, "g0", lambda g: g.master == new.addr and g.confirmed
+                     and g.fields.get("writes") == "open", f"master {new.addr}, writes open",
+                     20, "alpha")
+    assert evalsha_in_multi(client, sha, "sc:probed", 1) == [1, b"1"]
+    assert client.evalsha(sha, 1, "sc:probed") == 2
+    assert new.client().get("sc:probed") == b"2"
