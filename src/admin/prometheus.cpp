@@ -97,8 +97,7 @@ void processFamilies(std::string& out, const StatsSnapshot& snapshot, const Proc
           "SCRIPT LOADs the proxy sent on its own to carry scripts onto backend connections.",
           snapshot.scripts_reloaded);
   counter("switchyard_scripts_reload_errors_total",
-          "SCRIPT LOADs sent by the proxy that a backend refused.",
-          snapshot.scripts_reload_errors);
+          "SCRIPT LOADs sent by the proxy that a backend refused.", snapshot.scripts_reload_errors);
   counter("switchyard_scripts_not_carried_total",
           "Requests whose script was not carried: the registry was full.",
           snapshot.scripts_not_carried);

@@ -81,7 +81,7 @@ class ScriptRegistry {
  private:
   const size_t max_scripts_ = kMaxScripts;
   const size_t max_bytes_ = kMaxBytes;
-  mutable std::mutex mutex_;  // guards bodies_ and index_
+  mutable std::mutex mutex_;                    // guards bodies_ and index_
   std::deque<std::string> bodies_;              // append-only: references stay valid
   std::unordered_set<std::string_view> index_;  // views of bodies_
   std::atomic<uint64_t> version_{0};            // bodies_.size(), published after the append
@@ -93,8 +93,9 @@ class ScriptRegistry {
 };
 
 // One worker's filter in front of the registry: a body already seen by this worker costs a
-// hash and a set lookup, no lock (the set holds at most the registry's scripts). A body is remembered by its 64-bit hash and length; two
-// different scripts with equal both (odds of 2^-64) would leave the second uncarried.
+// hash and a set lookup, no lock (the set holds at most the registry's scripts). A body is
+// remembered by its 64-bit hash and length; two different scripts with equal both (odds of 2^-64)
+// would leave the second uncarried.
 //
 // Thread: its worker's only. Lifetime: the worker's; `registry` outlives it.
 class ScriptSightings {

@@ -631,8 +631,8 @@ TEST_F(BackendConnectionTest, ScriptsRegisteredLaterGoFirstWhenTheConnectionIsHa
   conn.close("reconnect");
   RecordingTarget& c = target("c");
   ASSERT_TRUE(conn.send(getRequest("c"), c));
-  ASSERT_TRUE(receivedExactly(scriptLoad("return 1") + scriptLoad("return 2") + getRequest("c"),
-                              1));
+  ASSERT_TRUE(
+      receivedExactly(scriptLoad("return 1") + scriptLoad("return 2") + getRequest("c"), 1));
   EXPECT_EQ(scripts.reloaded.load(), 4u);
 }
 
