@@ -93,6 +93,11 @@ void statsSection(std::string& out, const StatsSnapshot& snapshot) {
   line(out, "rejected_connections:{}", snapshot.rejected_connections);
   line(out, "pubsub_resubscribes:{}", snapshot.pubsub_resubscribes);
   line(out, "blocked_resends:{}", snapshot.blocked_resends);
+  line(out, "scripts_carried:{}", snapshot.scripts_carried);
+  line(out, "scripts_carried_bytes:{}", snapshot.scripts_carried_bytes);
+  line(out, "scripts_reloaded:{}", snapshot.scripts_reloaded);
+  line(out, "scripts_reload_errors:{}", snapshot.scripts_reload_errors);
+  line(out, "scripts_not_carried:{}", snapshot.scripts_not_carried);
   line(out, "total_error_replies:{}",
        commandTotal(snapshot, CommandStat::failed_calls) +
            commandTotal(snapshot, CommandStat::rejected_calls));

@@ -92,6 +92,19 @@ void processFamilies(std::string& out, const StatsSnapshot& snapshot, const Proc
           "Blocking commands sent again to a group's new master after a failover ended their "
           "block on the old master before any reply.",
           snapshot.blocked_resends);
+  gauge("switchyard_scripts_carried",
+        "Lua scripts clients sent that the proxy loads on every new backend connection.",
+        snapshot.scripts_carried);
+  gauge("switchyard_scripts_carried_bytes", "Size of the carried scripts' bodies, in bytes.",
+        snapshot.scripts_carried_bytes);
+  counter("switchyard_scripts_reloaded_total",
+          "SCRIPT LOADs the proxy sent on its own to carry scripts onto backend connections.",
+          snapshot.scripts_reloaded);
+  counter("switchyard_scripts_reload_errors_total",
+          "SCRIPT LOADs sent by the proxy that a backend refused.", snapshot.scripts_reload_errors);
+  counter("switchyard_scripts_not_carried_total",
+          "Requests whose script was not carried: the registry was full.",
+          snapshot.scripts_not_carried);
 }
 
 void poolFamilies(std::string& out, const StatsSnapshot& snapshot) {

@@ -104,6 +104,11 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
   snapshot.rejected_connections = stats.rejected_connections.load(std::memory_order_relaxed);
   snapshot.pubsub_resubscribes = stats.resubscribes.load(std::memory_order_relaxed);
   snapshot.blocked_resends = stats.blocked_resends.load(std::memory_order_relaxed);
+  snapshot.scripts_carried = stats.scripts.version();
+  snapshot.scripts_carried_bytes = stats.scripts.bytes();
+  snapshot.scripts_reloaded = stats.scripts.reloaded.load(std::memory_order_relaxed);
+  snapshot.scripts_reload_errors = stats.scripts.reload_errors.load(std::memory_order_relaxed);
+  snapshot.scripts_not_carried = stats.scripts.not_carried.load(std::memory_order_relaxed);
   snapshot.threads = proxy.workers().size();
   snapshot.usage = readProcessUsage();
   // Counters are found by name, so a snapshot taken after a topology swap sums the right

@@ -111,7 +111,13 @@ struct StatsSnapshot {
   uint64_t rejected_connections = 0;
   uint64_t pubsub_resubscribes = 0;  // subscriptions made again after a failover or a loss
   uint64_t blocked_resends = 0;      // blocking commands sent again to a new master
-  uint64_t threads = 0;              // worker threads
+  // Scripts carried onto backend connections (backend/script_registry.h).
+  uint64_t scripts_carried = 0;        // scripts registered
+  uint64_t scripts_carried_bytes = 0;  // their bodies' size
+  uint64_t scripts_reloaded = 0;       // SCRIPT LOADs the proxy sent on its own
+  uint64_t scripts_reload_errors = 0;  // of those, refused by the backend
+  uint64_t scripts_not_carried = 0;    // requests whose script was past the registry's bounds
+  uint64_t threads = 0;                // worker threads
   ProcessUsage usage;
   std::vector<PoolStats> pools;
   std::vector<GroupStats> groups;  // pools in config order, groups in server order

@@ -43,6 +43,12 @@ void BackendConnection::HandshakeStep::onBackendReply(std::string_view framed_re
   }
 }
 
+void BackendConnection::ScriptStep::onBackendReply(std::string_view framed_reply) {
+  if (resp::isErrorReply(framed_reply)) {
+    owner_.options_.scripts->noteLoadError(owner_.options_.name, resp::lineReplyText(framed_reply));
+  }
+}
+
 void BackendConnection::HandshakeStep::onBackendFailure(std::string_view /*message*/) {
   // The connection failed while the handshake was in flight; fail() already reports it.
 }
@@ -209,6 +215,30 @@ void BackendConnection::queueHandshake() {
     resp::appendCommand(out_, args);
     in_flight_.push(InFlight{&select_step_, kNoDeadline, 0, true, {}});
   }
+  if (options_.scripts != nullptr) {
+    scripts_version_ = 0;  // a new connection may reach a node that has lost every script
+    appendScriptLoads();
+  }
+}
+
+void BackendConnection::appendScriptLoads() {
+  uint64_t loads = 0;
+  scripts_version_ = options_.scripts->forEachSince(scripts_version_, [&](std::string_view body) {
+    std::string_view args[] = {"SCRIPT", "LOAD", body};
+    resp::appendCommand(out_, args);
+    // Internal, like AUTH, but with a deadline: a node that never answers it is stalled.
+    in_flight_.push(InFlight{&script_step_, deadlineFromNow(), 0, true, {}});
+    ++loads;
+  });
+  options_.scripts->reloaded.fetch_add(loads, std::memory_order_relaxed);
+}
+
+// A connection that is not connected or connecting loads every script when it connects.
+void BackendConnection::queueScriptLoads() {
+  if (state_ != State::kReady && state_ != State::kConnecting) return;
+  if (subscriber_ != nullptr) return;
+  appendScriptLoads();
+  scheduleFlush();
 }
 
 void BackendConnection::onConnected(const std::error_code& error) {

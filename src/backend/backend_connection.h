@@ -18,6 +18,21 @@
 //         backoff --send after retry time--> connecting. While backing off, send() refuses at
 // once so clients get a prompt error instead of a hang.
 //
+// Scripts (BackendOptions::scripts, script_registry.h). Contract: a request handed this
+// connection reaches a node that has every script registered before the hand-out, unless the
+// backend refused one. On every (re)connect, SCRIPT LOAD of every registered script is
+// queued right after AUTH/SELECT, ahead of any request, so whatever is sent afterwards runs
+// after the scripts are in the node's cache (one connection is FIFO). The connection
+// remembers the registry version it loaded; loadNewScripts() queues the scripts registered
+// since, and the pool calls it whenever it hands the connection out: a shared connection on
+// every request, a private one when leased (idle or new). It is not called while a lease
+// runs: a SCRIPT LOAD inside the lease's MULTI would be queued into its transaction, and a
+// subscribed connection accepts no SCRIPT LOAD. A lease that began before a script was
+// registered does not get it: its client sent that script through another connection, and a
+// node that lost its cache since (restart, failover) broke this connection too. The replies
+// are checked (an error is counted and logged once) and never forwarded; they never fail
+// the connection, and their requests are not counted as client requests.
+//
 // Flushing: by default a connection posts its own flush once per loop turn and writes with
 // send(2). Given a FlushGatherer, it hands the flush to the gatherer instead, which writes
 // the output of many connections (and client sessions) with one kernel entry and reports
@@ -47,6 +62,7 @@
 #include <spdlog/common.h>
 
 #include "backend/reply_target.h"
+#include "backend/script_registry.h"
 #include "common/byte_buffer.h"
 #include "common/clock.h"
 #include "common/counter.h"
@@ -107,6 +123,9 @@ struct BackendOptions {
   FlushGatherer* flush_gatherer = nullptr;
   // A longer reply is read to its end and dropped as it comes; its request gets an error.
   size_t max_reply_bytes = resp::FramerLimits{}.max_reply_bytes;
+  // The scripts to load on connect and on hand-out (see above). Borrowed; must outlive the
+  // connection. Null: none.
+  ScriptRegistry* scripts = nullptr;
   // Where connects and deliberate closes are logged (a lost connection is always a warning):
   // private connections come and go with clients, so they log at debug.
   spdlog::level::level_enum log_level = spdlog::level::info;
@@ -152,6 +171,14 @@ class BackendConnection {
   // Queues `args` encoded as a request whose replies go to the subscriber. False, queuing
   // nothing, as send().
   bool sendUnpaired(std::span<const std::string_view> args);
+  // Queues SCRIPT LOAD of the scripts registered since this connection last loaded them
+  // (see Scripts above). Call only while the connection holds no MULTI or subscription: when
+  // it is handed out. A connection not connected yet loads them all when it connects.
+  void loadNewScripts() {
+    if (options_.scripts != nullptr && options_.scripts->version() != scripts_version_) {
+      queueScriptLoads();
+    }
+  }
   // Why the last send() was refused, as an error reply text ("ERR ...").
   const std::string& unavailableMessage() const { return unavailable_message_; }
 
@@ -209,7 +236,21 @@ class BackendConnection {
     const char* command_;
   };
 
+  // Checks the reply to a SCRIPT LOAD the connection sent on its own: never fails it.
+  class ScriptStep final : public ReplyTarget {
+   public:
+    explicit ScriptStep(BackendConnection& owner) : owner_(owner) {}
+    void onBackendReply(std::string_view framed_reply) override;
+    void onBackendFailure(std::string_view /*message*/) override {}
+
+   private:
+    BackendConnection& owner_;
+  };
+
   bool admit();
+  // Appends SCRIPT LOAD of every script registered after scripts_version_ to out_.
+  void appendScriptLoads();
+  void queueScriptLoads();
   void enqueue(ReplyTarget& target, size_t bytes, common::TimePoint received);
   void startConnect();
   void onConnected(const std::error_code& error);
@@ -248,6 +289,8 @@ class BackendConnection {
   std::string unavailable_message_;
   HandshakeStep auth_step_{*this, "AUTH"};
   HandshakeStep select_step_{*this, "SELECT"};
+  ScriptStep script_step_{*this};
+  uint64_t scripts_version_ = 0;  // options_.scripts->version() when the last loads were queued
   BackendCounters own_counters_;
   BackendCounters* counters_;  // own_counters_ or the borrowed block
   // This connection's share of the gauges, as last added into *counters_.

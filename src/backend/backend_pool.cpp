@@ -104,6 +104,7 @@ BackendConnection* BackendPool::lease(NodeId id, int db) {
     connection = std::make_unique<BackendConnection>(io_, options, *node.counters);
   }
   connection->updateKnobs(node.options.timeout_ms, node.options.keepalive);
+  connection->loadNewScripts();  // before the lease's MULTI, block or subscription
   BackendConnection* leased = connection.get();
   leased_.emplace(leased, Leased{std::move(connection), node.key, node.private_open});
   return leased;

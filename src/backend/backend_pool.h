@@ -18,6 +18,10 @@
 //   lease(node, db)           a private connection: an idle one of the node's if there is
 //                             one, else a new one; none past the node's private_limit, which
 //                             counts the node's open private connections across every worker
+//
+// Both hand-outs, connection() and lease(), first queue the scripts registered since the
+// connection last loaded them (BackendConnection::loadNewScripts), so the request that
+// follows finds them on the node; a new connection loads them all when it connects.
 //   giveBack(connection, ok)  ends a lease: kept idle (at most kMaxIdlePrivate a node, and
 //                             only while the node is below private_limit) when the caller
 //                             vouches for its state and its node is still served with the
@@ -82,7 +86,9 @@ class BackendPool {
     Node& entry = nodes_[node];
     const ConnectionList& list = db == entry.key.db ? entry.connections : otherDb(entry, db);
     const size_t per_node = list.size();
-    return *list[per_node == 1 ? 0 : session_id % per_node];
+    BackendConnection& chosen = *list[per_node == 1 ? 0 : session_id % per_node];
+    chosen.loadNewScripts();  // handed out: the scripts registered since go first
+    return chosen;
   }
 
   void expireRequests(common::TimePoint now);

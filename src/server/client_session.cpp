@@ -257,6 +257,7 @@ bool ClientSession::dispatch(const resp::Request& parsed) {
     request.completeWithError(resp::kErrNoAuth);
     return true;
   }
+  if (plan.well_formed) host_.noteScript(*plan.command, args);  // refused ones are harmless
   if (on_lease) {
     dispatchPinned(request, plan, parsed);
   } else {

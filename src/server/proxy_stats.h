@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "backend/backend_connection.h"
+#include "backend/script_registry.h"
 #include "command/command.h"
 #include "common/clock.h"
 #include "common/counter.h"
@@ -106,6 +107,9 @@ class ProxyStats {
   // Blocking commands sent again to a group's new master after a failover ended their block
   // on the old one before any reply (server/session_private.cpp); workers add, rarely.
   std::atomic<uint64_t> blocked_resends{0};
+  // The scripts clients sent, loaded on every backend connection the workers open
+  // (backend/script_registry.h), with their counters.
+  backend::ScriptRegistry scripts;
   common::TimePoint started = common::now();
   // INFO: set once by the application before the workers start, read-only afterwards. The
   // workers post INFO to `control_io`, where `render_info` builds the reply; unset means

@@ -29,6 +29,8 @@
 
 #include "backend/backend_connection.h"
 #include "backend/reply_target.h"
+#include "backend/script_registry.h"
+#include "command/command.h"
 #include "common/buffer_pool.h"
 #include "common/clock.h"
 #include "resp/request_parser.h"
@@ -101,6 +103,17 @@ class SessionHost {
   const std::string& poolAuth(uint32_t index) const { return pool(index).config->clientPassword(); }
   bool poolRequiresAuth(uint32_t index) const { return !poolAuth(index).empty(); }
 
+  // A client's request of `command` with `args`: an EVAL, EVAL_RO or SCRIPT LOAD registers
+  // its script body (backend/script_registry.h), so the proxy loads it on every backend
+  // connection it opens from now on. Costs three pointer comparisons for other commands.
+  void noteScript(const command::CommandInfo& command, std::span<const std::string_view> args) {
+    if (&command == eval_ || &command == eval_ro_) {
+      seeScript(args[1]);
+    } else if (&command == script_load_) {
+      seeScript(args[2]);
+    }
+  }
+
   RequestPool& requests() { return requests_; }
   common::BufferPool& buffers() { return buffers_; }
   const resp::ParserLimits& parserLimits() const { return parser_limits_; }
@@ -117,6 +130,8 @@ class SessionHost {
   ~SessionHost() = default;
 
  private:
+  void seeScript(std::string_view body);
+
   RequestPool requests_;
   common::BufferPool buffers_;
   resp::ParserLimits parser_limits_;
@@ -126,6 +141,11 @@ class SessionHost {
   std::vector<uint32_t> fragment_servers_;
   std::vector<std::string_view> fragment_args_;
   std::vector<PendingRequest*> fragment_list_;
+  const command::CommandInfo* eval_;
+  const command::CommandInfo* eval_ro_;
+  const command::CommandInfo* script_load_;
+  backend::ScriptSightings scripts_seen_;  // attached to proxyStats().scripts on first use
+  bool scripts_attached_ = false;
 };
 
 }  // namespace sy::server

@@ -160,6 +160,7 @@ backend::BackendOptions Worker::backendOptions(const WorkerView& view, uint32_t 
   options.keepalive = config.tcpkeepalive;
   options.health = view.health[pool][server.index];
   options.flush_gatherer = this;
+  options.scripts = &stats_.scripts;
   if (server.is_group) {
     // The lambda runs on this worker's thread, from a connection this worker owns.
     options.on_readonly = [this, pool_name = config.name, group = server.stats_name] {

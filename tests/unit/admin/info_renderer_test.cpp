@@ -110,6 +110,11 @@ TEST(InfoRenderer, ServerClientsAndStatsValues) {
   EXPECT_EQ(info.values["connected_clients"], "3");
   EXPECT_EQ(info.values["total_connections_received"], "17");
   EXPECT_EQ(info.values["rejected_connections"], "2");
+  EXPECT_EQ(info.values["scripts_carried"], "3");
+  EXPECT_EQ(info.values["scripts_carried_bytes"], "120");
+  EXPECT_EQ(info.values["scripts_reloaded"], "21");
+  EXPECT_EQ(info.values["scripts_reload_errors"], "1");
+  EXPECT_EQ(info.values["scripts_not_carried"], "5");
   EXPECT_EQ(info.values["total_commands_processed"], "16");  // 2 pools x 2 commands x 4
   EXPECT_EQ(info.values["total_error_replies"], "12");       // 8 failed + 4 rejected
   EXPECT_EQ(info.values["total_forward_error"], std::to_string(14 + 24));

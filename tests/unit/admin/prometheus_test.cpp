@@ -201,6 +201,14 @@ TEST(Prometheus, ValuesTypesAndLabelsComeFromTheSnapshot) {
   EXPECT_NE(text.find("switchyard_uptime_seconds 90061\n"), std::string::npos);
   EXPECT_NE(text.find("switchyard_connections_received_total 17\n"), std::string::npos);
   EXPECT_NE(text.find("switchyard_rejected_connections_total 2\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE switchyard_scripts_carried gauge\nswitchyard_scripts_carried 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("switchyard_scripts_carried_bytes 120\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE switchyard_scripts_reloaded_total counter\n"
+                      "switchyard_scripts_reloaded_total 21\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("switchyard_scripts_reload_errors_total 1\n"), std::string::npos);
+  EXPECT_NE(text.find("switchyard_scripts_not_carried_total 5\n"), std::string::npos);
   // Bucket 3 holds (4, 8] us: le 8e-06 is cumulative 5; the +Inf bucket counts all 8.
   EXPECT_NE(
       text.find("switchyard_pool_request_duration_seconds_bucket{pool=\"alpha\",le=\"8e-06\"} 5\n"),

@@ -13,6 +13,11 @@ inline StatsSnapshot busySnapshot() {
   snapshot.total_connections = 17;
   snapshot.curr_connections = 3;
   snapshot.rejected_connections = 2;
+  snapshot.scripts_carried = 3;
+  snapshot.scripts_carried_bytes = 120;
+  snapshot.scripts_reloaded = 21;
+  snapshot.scripts_reload_errors = 1;
+  snapshot.scripts_not_carried = 5;
   snapshot.threads = 4;
   snapshot.usage = {1.5, 0.25, 1048576, 12, 1024};
   for (int p = 0; p < 2; ++p) {

@@ -570,5 +570,89 @@ TEST_F(BackendConnectionTest, ConnectIfIdlePreconnectsWithoutSendingAnything) {
   EXPECT_EQ(upstream_.connectionCount(), 1u);
 }
 
+// RESP for SCRIPT LOAD <body>, as a connection sends it on its own.
+std::string scriptLoad(std::string_view body) {
+  return "*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n$" + std::to_string(body.size()) + "\r\n" +
+         std::string(body) + "\r\n";
+}
+
+TEST_F(BackendConnectionTest, LoadsEveryScriptAfterTheHandshakeAndBeforeTheFirstRequest) {
+  ScriptRegistry scripts;
+  scripts.add("return 1");
+  scripts.add("return {");
+  BackendOptions options = optionsFor(upstream_.port());
+  options.auth = "pw";
+  options.scripts = &scripts;
+  BackendConnection& conn = connect(options);
+  RecordingTarget& a = target("a");
+  ASSERT_TRUE(conn.send(getRequest("k"), a));
+  ASSERT_TRUE(receivedExactly("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n" + scriptLoad("return 1") +
+                              scriptLoad("return {") + getRequest("k")));
+  // A refused script is counted and the connection goes on: the request gets its own reply.
+  upstream_.write(0,
+                  "+OK\r\n$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n"
+                  "-ERR Error compiling script\r\n$1\r\nv\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  EXPECT_EQ(log_, std::vector<std::string>{"a reply $1\r\nv\r\n"});
+  EXPECT_TRUE(conn.isReady());
+  EXPECT_EQ(conn.inFlight(), 0u);
+  EXPECT_EQ(scripts.reloaded.load(), 2u);
+  EXPECT_EQ(scripts.reload_errors.load(), 1u);
+  // Not client requests in twemproxy's counts.
+  EXPECT_EQ(conn.counters()[common::ServerStat::requests].get(), 1u);
+  EXPECT_EQ(conn.counters()[common::ServerStat::responses].get(), 1u);
+}
+
+TEST_F(BackendConnectionTest, ScriptsRegisteredLaterGoFirstWhenTheConnectionIsHandedOut) {
+  ScriptRegistry scripts;
+  scripts.add("return 1");
+  BackendOptions options = optionsFor(upstream_.port());
+  options.scripts = &scripts;
+  BackendConnection& conn = connect(options);
+  RecordingTarget &a = target("a"), &b = target("b");
+  ASSERT_TRUE(conn.send(getRequest("a"), a));
+  ASSERT_TRUE(receivedExactly(scriptLoad("return 1") + getRequest("a")));
+  upstream_.write(0, "$1\r\nx\r\n:1\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  EXPECT_EQ(a.replies, std::vector<std::string>{":1\r\n"});
+
+  scripts.add("return 2");
+  conn.loadNewScripts();
+  conn.loadNewScripts();  // up to date: nothing more
+  ASSERT_TRUE(conn.send(getRequest("b"), b));
+  ASSERT_TRUE(receivedExactly(scriptLoad("return 1") + getRequest("a") + scriptLoad("return 2") +
+                              getRequest("b")));
+  upstream_.write(0, "$1\r\ny\r\n:2\r\n");
+  ASSERT_TRUE(runUntil([&] { return b.calls() == 1; }));
+  EXPECT_EQ(b.replies, std::vector<std::string>{":2\r\n"});
+  EXPECT_EQ(scripts.reloaded.load(), 2u);
+
+  // A new connection (the node may have restarted) loads them all again.
+  conn.close("reconnect");
+  RecordingTarget& c = target("c");
+  ASSERT_TRUE(conn.send(getRequest("c"), c));
+  ASSERT_TRUE(
+      receivedExactly(scriptLoad("return 1") + scriptLoad("return 2") + getRequest("c"), 1));
+  EXPECT_EQ(scripts.reloaded.load(), 4u);
+}
+
+TEST_F(BackendConnectionTest, ASubscribedConnectionGetsNoScriptsWhenHandedOut) {
+  ScriptRegistry scripts;
+  BackendOptions options = optionsFor(upstream_.port());
+  options.scripts = &scripts;
+  BackendConnection& conn = connect(options);
+  RecordingTarget& subscriber = target("subscriber");
+  conn.setSubscriber(&subscriber);
+  std::string_view subscribe[] = {"SUBSCRIBE", "c"};
+  ASSERT_TRUE(conn.sendUnpaired(subscribe));
+  const std::string request = "*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nc\r\n";
+  ASSERT_TRUE(receivedExactly(request));
+  scripts.add("return 1");
+  conn.loadNewScripts();  // SCRIPT LOAD is not allowed in subscriber mode
+  runFor(20ms);
+  EXPECT_EQ(upstream_.received(0), request);
+  EXPECT_EQ(scripts.reloaded.load(), 0u);
+}
+
 }  // namespace
 }  // namespace sy::backend

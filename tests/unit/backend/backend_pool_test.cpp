@@ -84,6 +84,37 @@ TEST_F(BackendPoolTest, LeasesArePrivateBoundedAndReusedWhenReturnedClean) {
   EXPECT_EQ(pool_.leasedCount(), 1u);
 }
 
+TEST_F(BackendPoolTest, AnIdleConnectionLoadsTheScriptsRegisteredSinceWhenLeasedOrUsed) {
+  ScriptRegistry scripts;
+  NodeSpec node = spec("a");
+  node.options.scripts = &scripts;
+  pool_.assign({node}, false);
+  BackendConnection* leased = pool_.lease(0, 0);
+  ASSERT_NE(leased, nullptr);
+  ASSERT_TRUE(roundTrip(*leased, 0, "one"));
+  pool_.giveBack(*leased, true);
+  BackendConnection& shared = pool_.connection(0, 0, 0);
+  ASSERT_TRUE(roundTrip(shared, 1, "two"));
+
+  scripts.add("return 1");
+  const std::string load = "*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n$8\r\nreturn 1\r\n";
+  // Leased again: the script goes ahead of the lease's first request (a MULTI, say).
+  ASSERT_EQ(pool_.lease(0, 0), leased);
+  RecordingTarget& multi = target("multi");
+  std::string_view args[] = {"MULTI"};
+  ASSERT_TRUE(leased->sendCommand(args, multi));
+  ASSERT_TRUE(receivedExactly(getRequest("one") + load + "*1\r\n$5\r\nMULTI\r\n", 0));
+  upstream_.write(0, "$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n+OK\r\n");
+  ASSERT_TRUE(runUntil([&] { return multi.calls() == 1; }));
+  EXPECT_EQ(multi.replies, std::vector<std::string>{"+OK\r\n"});
+  pool_.giveBack(*leased, false);
+  // The shared connection, handed out for a request.
+  RecordingTarget& three = target("three");
+  ASSERT_TRUE(pool_.connection(0, 0, 0).send(getRequest("three"), three));
+  ASSERT_TRUE(receivedExactly(getRequest("two") + load + getRequest("three"), 1));
+  EXPECT_EQ(scripts.reloaded.load(), 2u);
+}
+
 TEST_F(BackendPoolTest, ALeaseReturnedDirtyIsClosedAndItsRequestsFail) {
   pool_.assign({spec("a")}, false);
   BackendConnection* leased = pool_.lease(0, 0);

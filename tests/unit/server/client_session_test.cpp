@@ -533,5 +533,24 @@ TEST_F(ClientSessionTest, ResetAnswersAfterTheRepliesBeforeIt) {
   EXPECT_EQ(host_->sent[1].db, 0);  // back to the pool's database
 }
 
+TEST_F(ClientSessionTest, ScriptBodiesSentByAClientAreRegisteredOnce) {
+  start(kOneServer);
+  const backend::ScriptRegistry& scripts = host_->proxyStats().scripts;
+  receive(command({"EVAL", "return 1", "0"}) + command({"eval_ro", "return 2", "1", "k"}) +
+          command({"SCRIPT", "LOAD", "return 3"}) + command({"EVAL", "return 1", "0"}) +
+          command({"EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"}) +
+          command({"SCRIPT", "EXISTS", "return 4"}) + command({"GET", "return 5"}));
+  EXPECT_EQ(host_->sent.size(), 7u);
+  std::vector<std::string> bodies;
+  scripts.forEachSince(0, [&](std::string_view body) { bodies.emplace_back(body); });
+  EXPECT_EQ(bodies, (std::vector<std::string>{"return 1", "return 2", "return 3"}));
+}
+
+TEST_F(ClientSessionTest, AScriptOfAClientNotYetAuthenticatedIsNotRegistered) {
+  start(kWithPassword);
+  receive(command({"EVAL", "return 1", "0"}) + command({"SCRIPT", "LOAD"}));
+  EXPECT_EQ(host_->proxyStats().scripts.version(), 0u);
+}
+
 }  // namespace
 }  // namespace sy::server
