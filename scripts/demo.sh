@@ -63,4 +63,33 @@ switchyard demo is starting (config: $config)
 MSG
 "$root/build/release/src/app/switchyard" -c "$config" -a 127.0.0.1 -s 22222 -i 1000 &
 pids+=($!)
+
+# One line that shows a transaction and a subscription through the proxy.
+/usr/bin/python3 - <<'PY' || echo "demo check failed: see the switchyard log above" >&2
+import time
+import redis
+
+client = redis.Redis(port=22121, socket_timeout=5)
+deadline = time.monotonic() + 30
+while True:
+    try:
+        client.set("demo:visits", 0)
+        break
+    except redis.RedisError:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.2)
+subscriber = client.pubsub()
+subscriber.subscribe("demo:news")
+subscriber.get_message(timeout=5)  # the subscribe confirmation
+pipe = client.pipeline()  # MULTI ... EXEC
+pipe.incr("demo:visits").incr("demo:visits")
+visits = pipe.execute()
+receivers = client.publish("demo:news", "hello")
+message = subscriber.get_message(timeout=5)
+print(f"through switchyard: MULTI INCR INCR EXEC -> {visits}; "
+      f"PUBLISH demo:news reached {receivers} subscriber, who got "
+      f"{message['data'].decode() if message else None!r}")
+subscriber.close()
+PY
 wait "${pids[-1]}"
