@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from harness import ERROR_TIMEOUT_WORDS, MEMORY_SLACK, ErrorReply, RawConn, encode_command, \
-    keys_per_server, pool_config, rss_bytes
+    keys_per_server, pool_config, rss_bytes, wait_until
 
 MIB = 1 << 20
 KIB = 1 << 10
@@ -327,7 +327,10 @@ def test_client_connections_limit(procs):
     proxy = procs.proxy(pools=[pool_config([server], name="alpha",
                                            extra={"client_connections": 5})],
                         extra_args=["-i", "20"])  # stats refreshed every 20 ms
-    wait_for_clients(proxy, "alpha", 0)  # the start-up probe has been counted out
+    # The start-up probe (a connect and a close) has been counted in and out: a snapshot
+    # taken before the probe was counted in would also show 0 open clients.
+    wait_until(lambda: proxy.stats()["alpha"]["client_eof"] >= 1, "the start-up probe's close")
+    wait_for_clients(proxy, "alpha", 0)
     conns = [RawConn(proxy.port, timeout=5) for _ in range(5)]
     try:
         for conn in conns:
