@@ -155,7 +155,16 @@ void BackendPool::connectPreconnected() {
   }
 }
 
+std::vector<const BackendConnection*> BackendPool::leasedNow() const {
+  std::vector<const BackendConnection*> addresses;
+  addresses.reserve(leased_.size());
+  for (const auto& [address, entry] : leased_) addresses.push_back(address);
+  return addresses;
+}
+
 void BackendPool::expireRequests(common::TimePoint now) {
+  burying_ = std::move(graveyard_);  // the connections burying_ held are destroyed here
+  graveyard_.clear();
   for (Node& node : nodes_) {
     for (auto& connection : node.connections) connection->expireRequests(now);
   }
@@ -164,7 +173,12 @@ void BackendPool::expireRequests(common::TimePoint now) {
       for (auto& connection : list) connection->expireRequests(now);
     }
   }
-  for (auto& [address, entry] : leased_) entry.connection->expireRequests(now);
+  if (!leased_.empty()) {
+    for (const BackendConnection* address : leasedNow()) {
+      auto found = leased_.find(address);
+      if (found != leased_.end()) found->second.connection->expireRequests(now);
+    }
+  }
   tendRetired(now);
 }
 
@@ -176,7 +190,10 @@ void BackendPool::closeAll(std::string_view reason) {
     }
     for (auto& [db, connection] : node.idle) connection->close(reason);
   }
-  for (auto& [address, entry] : leased_) entry.connection->close(reason);
+  for (const BackendConnection* address : leasedNow()) {
+    auto found = leased_.find(address);
+    if (found != leased_.end()) found->second.connection->close(reason);
+  }
   for (auto& connection : retired_) connection->close(reason);
 }
 
@@ -189,10 +206,8 @@ void BackendPool::retire(std::unique_ptr<BackendConnection> connection) {
   }
 }
 
-// Expires requests on retired connections and closes the drained ones. Connections closed on
-// an earlier call are destroyed now: the handlers their close cancelled have run since.
+// Expires requests on retired connections and closes the drained ones.
 void BackendPool::tendRetired(common::TimePoint now) {
-  graveyard_.clear();
   for (size_t i = 0; i < retired_.size();) {
     retired_[i]->expireRequests(now);
     if (retired_[i]->inFlight() > 0) {

@@ -108,6 +108,8 @@ class BackendPool {
   size_t retiredCount() const { return retired_.size(); }
   size_t leasedCount() const { return leased_.size(); }
   size_t idlePrivateCount() const;
+  // Closed connections not destroyed yet (see graveyard_).
+  size_t closedCount() const { return graveyard_.size() + burying_.size(); }
 
  private:
   using ConnectionList = std::vector<std::unique_ptr<BackendConnection>>;
@@ -139,11 +141,18 @@ class BackendPool {
   void closePrivate(std::unique_ptr<BackendConnection> connection,
                     std::atomic<int64_t>* private_open, std::string_view reason);
   void tendRetired(common::TimePoint now);
+  // The leased connections now, by address: a callback run while walking them may end a
+  // lease, so walks go over this copy and skip what is no longer leased.
+  std::vector<const BackendConnection*> leasedNow() const;
 
   asio::io_context& io_;
   std::vector<Node> nodes_;
-  ConnectionList retired_;    // draining their requests in flight
-  ConnectionList graveyard_;  // closed; destroyed on the next expireRequests()
+  ConnectionList retired_;  // draining their requests in flight
+  // A closed connection may still own handlers its close cancelled: they are queued to run,
+  // and run in the memory of the connection. Closed connections are kept for a whole tick
+  // (two expireRequests() calls), longer than any handler queued at their close waits.
+  ConnectionList graveyard_;  // closed since the last expireRequests()
+  ConnectionList burying_;    // closed before it: destroyed on the next expireRequests()
   std::unordered_map<const BackendConnection*, Leased> leased_;
 };
 

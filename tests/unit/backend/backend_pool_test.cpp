@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend_test_support.h"
@@ -128,6 +129,53 @@ TEST_F(BackendPoolTest, ALeaseReturnedDirtyIsClosedAndItsRequestsFail) {
   EXPECT_EQ(private_open_.load(), 0);
   EXPECT_EQ(pool_.idlePrivateCount(), 0u);
   ASSERT_TRUE(runUntil([&] { return upstream_.connection(0).peer_closed; }));
+}
+
+// Closing cancels the connection's read, whose handler is queued and runs in the
+// connection's memory: a tick already queued must not destroy it first.
+TEST_F(BackendPoolTest, AClosedLeaseOutlivesTheTickAfterItsClose) {
+  pool_.assign({spec("a")}, false);
+  BackendConnection* leased = pool_.lease(0, 0);
+  ASSERT_NE(leased, nullptr);
+  ASSERT_TRUE(roundTrip(*leased, 0, "k"));  // connected, a read armed
+  pool_.giveBack(*leased, false, "the client left");
+  EXPECT_EQ(pool_.closedCount(), 1u);
+  pool_.expireRequests(common::now());  // the tick queued before the cancelled read
+  EXPECT_EQ(pool_.closedCount(), 1u);
+  while (io_.poll() > 0) {
+  }
+  pool_.expireRequests(common::now());
+  EXPECT_EQ(pool_.closedCount(), 0u);
+}
+
+TEST_F(BackendPoolTest, ALeaseEndedByAnotherLeasesTimeoutIsNotExpiredAfterIt) {
+  NodeSpec a = spec("a");
+  a.options.timeout_ms = 1;
+  pool_.assign({a}, false);
+  std::vector<BackendConnection*> leases;
+  std::vector<RecordingTarget*> blocked;
+  for (int i = 0; i < 4; ++i) {
+    leases.push_back(pool_.lease(0, 0));
+    ASSERT_NE(leases.back(), nullptr);
+    blocked.push_back(&target("blocked" + std::to_string(i)));
+    ASSERT_TRUE(leases.back()->send(getRequest("k"), *blocked.back()));
+  }
+  ASSERT_TRUE(runUntil([&] { return upstream_.connectionCount() == 4; }));
+  // Whichever times out first ends every lease, as a session leaving would.
+  for (RecordingTarget* target : blocked) {
+    target->on_failure = [&] {
+      for (BackendConnection*& lease : leases) {
+        if (lease != nullptr) pool_.giveBack(*std::exchange(lease, nullptr), false, "gone");
+      }
+    };
+  }
+  runFor(5ms);
+  pool_.expireRequests(common::now());
+  EXPECT_EQ(pool_.leasedCount(), 0u);
+  size_t failed = 0;
+  for (RecordingTarget* target : blocked) failed += target->failures.size();
+  EXPECT_EQ(failed, 4u);  // each request failed once: by its timeout or by its lease's end
+  EXPECT_EQ(private_open_.load(), 0);
 }
 
 TEST_F(BackendPoolTest, ALeaseServesItsNodeOnlyWhileTheNodesKeyIsUnchanged) {
