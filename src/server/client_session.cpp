@@ -243,7 +243,7 @@ bool ClientSession::dispatch(const resp::Request& parsed) {
     return false;
   }
   if (!needs_auth && pool_index_ != kNoPool) {
-    const uint32_t lease_server = leaseWanted(plan, on_lease);
+    const uint32_t lease_server = leaseWanted(plan, args, on_lease);
     if (lease_server != route::kAnyServer && waitForMaster(lease_server)) return false;
   }
   if (lane != kNoLane) lane_ = lane;

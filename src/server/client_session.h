@@ -194,7 +194,12 @@ class ClientSession {
   void sendBlocking(PendingRequest& request, const route::Plan& plan, const resp::Request& parsed);
   bool pinTo(uint32_t server, PendingRequest& request);
   // The server whose master `plan`'s request would lease a new connection to, or kAnyServer.
-  uint32_t leaseWanted(const route::Plan& plan, bool on_lease) const;
+  // For a subscription: the first of the servers it needs a new connection to whose master
+  // is pending (the others need no wait).
+  uint32_t leaseWanted(const route::Plan& plan, std::span<const std::string_view> args,
+                       bool on_lease);
+  uint32_t subscriptionWaits(const command::CommandInfo& command,
+                             std::span<const std::string_view> args);
   // True when a request needing a lease to `server` must wait for its group's new master
   // (the session is then registered with the host and reads nothing more).
   bool waitForMaster(uint32_t server);

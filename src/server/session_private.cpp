@@ -344,8 +344,12 @@ void ClientSession::keepForResend(PendingRequest& request, uint32_t server,
   request.resend_blocked = true;
 }
 
-uint32_t ClientSession::leaseWanted(const route::Plan& plan, bool on_lease) const {
+uint32_t ClientSession::leaseWanted(const route::Plan& plan, std::span<const std::string_view> args,
+                                    bool on_lease) {
   uint32_t server = route::kAnyServer;
+  if (plan.kind == route::PlanKind::kSubscribe) {  // refused inside a transaction
+    return on_lease ? route::kAnyServer : subscriptionWaits(*plan.command, args);
+  }
   if (on_lease) {
     // MULTI answered here: the first keyed command names the backend.
     const bool keyed =

@@ -19,6 +19,31 @@ namespace sy::server {
 
 bool ClientSession::subscribed() const { return subscriptions_ && subscriptions_->active(); }
 
+uint32_t ClientSession::subscriptionWaits(const command::CommandInfo& command,
+                                          std::span<const std::string_view> args) {
+  const bool pattern = command.name == "psubscribe";
+  if (!pattern && command.name != "subscribe" && command.name != "ssubscribe") {
+    return route::kAnyServer;  // leaving needs no new connection
+  }
+  const topology::PoolTopology& pool = host_.pool(pool_index_);
+  auto waits = [&](uint32_t server) {
+    const bool connected = subscriptions_ && subscriptions_->connected(server);
+    return !connected && host_.masterPending(pool_index_, server, id_, db);
+  };
+  const auto servers = static_cast<uint32_t>(pool.servers.size());
+  if (pattern) {  // every backend
+    for (uint32_t server = 0; server < servers; ++server) {
+      if (waits(server)) return server;
+    }
+    return route::kAnyServer;
+  }
+  for (size_t i = 1; i < args.size(); ++i) {
+    const uint32_t server = servers == 1 ? 0 : pool.serverForKey(args[i]);
+    if (waits(server)) return server;
+  }
+  return route::kAnyServer;
+}
+
 void ClientSession::subscribe(PendingRequest& request, const route::Plan& plan,
                               std::span<const std::string_view> args) {
   if (pinned()) {  // WATCH is active: its lease and the subscriptions would be two modes at once

@@ -62,6 +62,12 @@ class Subscriptions {
     return !channels_.empty() || !patterns_.empty() || !shard_channels_.empty();
   }
 
+  // A connection to `server` carries (or is being made to carry) the subscriptions there.
+  bool connected(uint32_t server) const {
+    return server < links_.size() && links_[server] && links_[server]->connection != nullptr &&
+           !links_[server]->lost;
+  }
+
   // A SUBSCRIBE, SSUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, SUNSUBSCRIBE or PUNSUBSCRIBE request
   // (`command`, well formed) of the session's pool `pool`: completes `request`, at once or
   // once the backends have confirmed.

@@ -136,17 +136,28 @@ def short_block(client: redis.Redis, index: int):
     client.blpop(["bf:nothing"], timeout=0.05)
 
 
-def test_transactions_and_blocks_wait_for_the_new_master(topo, proxy):
+def new_subscription(client: redis.Redis, index: int):
+    subscriber = client.pubsub()
+    try:
+        subscriber.subscribe(f"bf:channel:{index}")
+        confirmation = subscriber.get_message(timeout=10)
+        assert confirmation and confirmation["type"] == "subscribe", confirmation
+    finally:
+        subscriber.close()
+
+
+def test_transactions_blocks_and_subscriptions_wait_for_the_new_master(topo, proxy):
     client = proxy.client()
     topo.wait_proxy_sees(client, "g0")
     client.delete("bf:counter", "bf:done")
     loads = [Load(proxy.client(socket_timeout=30), transaction).start(),
-             Load(proxy.client(socket_timeout=30), short_block).start()]
+             Load(proxy.client(socket_timeout=30), short_block).start(),
+             Load(proxy.client(socket_timeout=30), new_subscription).start()]
     loads[0].wait_successes(50, time.monotonic() - 60, "transactions before the failover")
     old, new = fail_over(topo, client)
     switched = time.monotonic()
     for load in loads:
-        load.wait_successes(50, switched, "transactions and blocks after the failover")
+        load.wait_successes(50, switched, "transactions, blocks, subscriptions after it")
     outcomes = [load.stop() for load in loads]
     errors = [o.error for load_outcomes in outcomes for o in load_outcomes if not o.ok]
     assert errors == []

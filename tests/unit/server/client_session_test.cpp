@@ -488,6 +488,21 @@ TEST_F(ClientSessionTest, ALeaseWaitsNoLongerThanFailoverWait) {
   EXPECT_EQ(written(), "-" + host_->lease_refusal + "\r\n");
 }
 
+TEST_F(ClientSessionTest, ASubscriptionWaitsForANewMasterButLeavingDoesNot) {
+  start(kTwoShards);
+  host_->master_pending = true;
+  receive(command({"UNSUBSCRIBE", "news"}));  // needs no connection: answered at once
+  EXPECT_TRUE(host_->master_waiters.empty());
+  EXPECT_NE(written().find("unsubscribe"), std::string::npos);
+  receive(command({"PSUBSCRIBE", "n*"}));
+  EXPECT_TRUE(host_->lease_requests.empty());
+  ASSERT_EQ(host_->master_waiters.size(), 1u);
+  host_->master_pending = false;
+  host_->master_waiters.clear();
+  session_->onMasterWait();
+  EXPECT_FALSE(host_->lease_requests.empty());  // now it asks (and this fake refuses)
+}
+
 TEST_F(ClientSessionTest, AClientThatLeavesWhileWaitingForAMasterIsClosed) {
   start(kOneServer);
   host_->master_pending = true;
