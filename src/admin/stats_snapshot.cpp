@@ -104,7 +104,7 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
   snapshot.rejected_connections = stats.rejected_connections.load(std::memory_order_relaxed);
   snapshot.pubsub_resubscribes = stats.resubscribes.load(std::memory_order_relaxed);
   snapshot.blocked_resends = stats.blocked_resends.load(std::memory_order_relaxed);
-  snapshot.scripts_carried = stats.scripts.version();
+  snapshot.scripts_carried = stats.scripts.count();
   snapshot.scripts_carried_bytes = stats.scripts.bytes();
   snapshot.scripts_reloaded = stats.scripts.reloaded.load(std::memory_order_relaxed);
   snapshot.scripts_reload_errors = stats.scripts.reload_errors.load(std::memory_order_relaxed);

@@ -26,8 +26,20 @@ ScriptRegistry::Added ScriptRegistry::add(std::string_view body) {
   bodies_.emplace_back(body);
   index_.insert(bodies_.back());
   bytes_.store(total, std::memory_order_relaxed);
-  version_.store(bodies_.size(), std::memory_order_release);
+  count_.store(bodies_.size(), std::memory_order_relaxed);
+  version_.store(first_version_ + bodies_.size(), std::memory_order_release);
   return Added::kNew;
+}
+
+void ScriptRegistry::forget() {
+  std::lock_guard lock(mutex_);
+  first_version_ += bodies_.size();
+  index_.clear();
+  bodies_.clear();
+  bytes_.store(0, std::memory_order_relaxed);
+  count_.store(0, std::memory_order_relaxed);
+  closed_.store(false, std::memory_order_relaxed);
+  flushes_.fetch_add(1, std::memory_order_release);
 }
 
 void ScriptRegistry::noteLoadError(std::string_view server, std::string_view error) {
@@ -39,6 +51,10 @@ void ScriptRegistry::noteLoadError(std::string_view server, std::string_view err
 
 void ScriptSightings::see(std::string_view body) {
   if (registry_ == nullptr) return;
+  if (const uint64_t flushes = registry_->flushes(); flushes != flushes_) {
+    seen_.clear();  // SCRIPT FLUSH: a script sent again is registered again
+    flushes_ = flushes;
+  }
   const uint64_t key = std::hash<std::string_view>{}(body) ^ (body.size() * 0x9e3779b97f4a7c15ull);
   if (seen_.contains(key)) return;
   // Past the bounds a script never registered comes here on every request (a lock each

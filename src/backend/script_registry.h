@@ -19,7 +19,9 @@
 // Bounds: at most kMaxScripts scripts and kMaxBytes of bodies. The first script past either
 // bound closes the registry: it, and every new script after it, is not carried (counted in
 // not_carried, logged once); scripts registered before keep being carried. Functions are not
-// kept: Redis replicates them. SCRIPT FLUSH (refused by the proxy anyway) would not clear it.
+// kept: Redis replicates them. SCRIPT FLUSH through the proxy empties the registry (forget()),
+// so that the nodes' caches and what new connections load agree again; the version keeps
+// growing, so a connection never mistakes the scripts registered after a flush for loaded.
 //
 // Thread: any thread. add() takes the mutex (rare: once per new script and worker);
 // version() is one atomic load; forEachSince() takes the mutex (on connect, and once per
@@ -52,8 +54,15 @@ class ScriptRegistry {
 
   // Registers `body` unless it is known or the registry is closed (see the bounds above).
   Added add(std::string_view body);
-  // How many scripts are registered: a connection that has loaded this many has them all.
+  // How many scripts were ever registered (forget() does not lower it): a connection that
+  // has loaded up to this version has every script the registry holds.
   uint64_t version() const { return version_.load(std::memory_order_acquire); }
+  // The scripts held now.
+  size_t count() const { return count_.load(std::memory_order_relaxed); }
+  // SCRIPT FLUSH: every script is dropped, the bounds are open again, and flushes() grows
+  // (the workers' ScriptSightings then forget what they saw).
+  void forget();
+  uint64_t flushes() const { return flushes_.load(std::memory_order_acquire); }
   // True once a script was refused: no new script is registered any more.
   bool closed() const { return closed_.load(std::memory_order_relaxed); }
   // Calls `visit(body)` for every script registered after the first `since`, in
@@ -62,8 +71,10 @@ class ScriptRegistry {
   template <typename Visit>
   uint64_t forEachSince(uint64_t since, Visit&& visit) const {
     std::lock_guard lock(mutex_);
-    for (size_t i = since; i < bodies_.size(); ++i) visit(std::string_view(bodies_[i]));
-    return bodies_.size();
+    // Versions up to first_version_ were forgotten: a connection behind it needs them all.
+    const size_t first = since > first_version_ ? since - first_version_ : 0;
+    for (size_t i = first; i < bodies_.size(); ++i) visit(std::string_view(bodies_[i]));
+    return first_version_ + bodies_.size();
   }
   size_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
 
@@ -81,10 +92,13 @@ class ScriptRegistry {
  private:
   const size_t max_scripts_ = kMaxScripts;
   const size_t max_bytes_ = kMaxBytes;
-  mutable std::mutex mutex_;                    // guards bodies_ and index_
-  std::deque<std::string> bodies_;              // append-only: references stay valid
+  mutable std::mutex mutex_;                    // guards bodies_, index_, first_version_
+  std::deque<std::string> bodies_;              // appended to until forget()
   std::unordered_set<std::string_view> index_;  // views of bodies_
-  std::atomic<uint64_t> version_{0};            // bodies_.size(), published after the append
+  uint64_t first_version_ = 0;                  // the version at the last forget()
+  std::atomic<uint64_t> version_{0};            // first_version_ + bodies_.size(), after the append
+  std::atomic<size_t> count_{0};                // bodies_.size()
+  std::atomic<uint64_t> flushes_{0};
   std::atomic<size_t> bytes_{0};
   std::atomic<bool> closed_{false};
   std::atomic<bool> load_error_logged_{false};
@@ -109,6 +123,7 @@ class ScriptSightings {
  private:
   ScriptRegistry* registry_;
   std::unordered_set<uint64_t> seen_;
+  uint64_t flushes_ = 0;  // the registry's flushes() when seen_ was last valid
 };
 
 }  // namespace sy::backend

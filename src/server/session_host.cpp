@@ -18,6 +18,8 @@ SessionHost::SessionHost()
       eval_ro_(command::findTopLevel("eval_ro")) {
   const std::string_view script_load[] = {"script", "load"};
   script_load_ = command::findCommand(script_load);
+  const std::string_view script_flush[] = {"script", "flush"};
+  script_flush_ = command::findCommand(script_flush);
 }
 
 // proxyStats() is virtual: it is asked on the first script, not in the constructor.
@@ -28,5 +30,7 @@ void SessionHost::seeScript(std::string_view body) {
   }
   scripts_seen_.see(body);
 }
+
+void SessionHost::forgetScripts() { proxyStats().scripts.forget(); }
 
 }  // namespace sy::server

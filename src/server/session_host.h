@@ -105,12 +105,15 @@ class SessionHost {
 
   // A client's request of `command` with `args`: an EVAL, EVAL_RO or SCRIPT LOAD registers
   // its script body (backend/script_registry.h), so the proxy loads it on every backend
-  // connection it opens from now on. Costs three pointer comparisons for other commands.
+  // connection it opens from now on; SCRIPT FLUSH empties the registry. Costs four pointer
+  // comparisons for other commands.
   void noteScript(const command::CommandInfo& command, std::span<const std::string_view> args) {
     if (&command == eval_ || &command == eval_ro_) {
       seeScript(args[1]);
     } else if (&command == script_load_) {
       seeScript(args[2]);
+    } else if (&command == script_flush_) {
+      forgetScripts();
     }
   }
 
@@ -131,6 +134,7 @@ class SessionHost {
 
  private:
   void seeScript(std::string_view body);
+  void forgetScripts();
 
   RequestPool requests_;
   common::BufferPool buffers_;
@@ -144,6 +148,7 @@ class SessionHost {
   const command::CommandInfo* eval_;
   const command::CommandInfo* eval_ro_;
   const command::CommandInfo* script_load_;
+  const command::CommandInfo* script_flush_;
   backend::ScriptSightings scripts_seen_;  // attached to proxyStats().scripts on first use
   bool scripts_attached_ = false;
 };

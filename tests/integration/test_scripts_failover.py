@@ -146,6 +146,31 @@ def test_a_restarted_plain_server_gets_the_scripts_again(procs):
     assert evalsha_in_multi(client, sha, "sc:p", 1) == [2, b"2"]
 
 
+def test_script_flush_through_the_proxy_forgets_the_scripts(procs):
+    backend = procs.redis(1)[0]
+    proxy = procs.proxy(pools=[pool_config([backend])], cls=Switchyard)
+    client = proxy.client()
+    sha = client.script_load(LOADED)
+    assert stats(client)["scripts_carried"] == 1
+    assert client.script_flush() is True
+    assert stats(client)["scripts_carried"] == 0
+    backend.stop()
+    backend.restart()
+
+    def flushed_stays_flushed():  # a new connection does not bring the script back
+        try:
+            client.evalsha(sha, 1, "sc:f", 1)
+        except redis.exceptions.NoScriptError:
+            return True
+        except (redis.exceptions.ConnectionError, redis.exceptions.ResponseError):
+            return False  # the backend is not back yet
+        raise AssertionError("EVALSHA ran a script flushed through the proxy")
+
+    wait_until(flushed_stays_flushed, "the restarted server to answer", timeout_s=10)
+    assert client.script_load(LOADED) == sha  # sent again: carried again
+    assert stats(client)["scripts_carried"] == 1
+
+
 @pytest.fixture(scope="module")
 def probed_topo(tmp_path_factory):
     with Topology(tmp_path_factory.mktemp("scripts-probed"), groups=1, replicas=1,

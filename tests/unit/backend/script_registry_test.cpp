@@ -81,6 +81,34 @@ TEST(ScriptSightingsTest, RegistersABodyTheFirstTimeItsWorkerSeesIt) {
   EXPECT_EQ(worker_b.size(), 1u);
 }
 
+TEST(ScriptRegistryTest, AFlushDropsEveryScriptAndTheVersionKeepsGrowing) {
+  ScriptRegistry registry(2, 1024);
+  registry.add("return 1");
+  registry.add("return 2");
+  EXPECT_EQ(registry.add("return 3"), ScriptRegistry::Added::kNotCarried);  // closed
+  registry.forget();
+  EXPECT_EQ(registry.count(), 0u);
+  EXPECT_EQ(registry.bytes(), 0u);
+  EXPECT_EQ(registry.version(), 2u);  // a connection that loaded 2 has everything held
+  EXPECT_TRUE(since(registry, 2).empty());
+  EXPECT_EQ(registry.add("return 1"), ScriptRegistry::Added::kNew);  // open, and new again
+  EXPECT_EQ(registry.version(), 3u);
+  EXPECT_EQ(registry.count(), 1u);
+  EXPECT_EQ(since(registry, 2), std::vector<std::string>{"return 1"});
+  EXPECT_EQ(since(registry, 0), std::vector<std::string>{"return 1"});  // from before a flush
+  EXPECT_EQ(registry.forEachSince(0, [](std::string_view) {}), 3u);
+}
+
+TEST(ScriptSightingsTest, AfterAFlushAScriptSeenBeforeIsRegisteredAgain) {
+  ScriptRegistry registry;
+  ScriptSightings worker(&registry);
+  worker.see("return 1");
+  registry.forget();
+  worker.see("return 1");
+  EXPECT_EQ(registry.count(), 1u);
+  EXPECT_EQ(registry.version(), 2u);
+}
+
 TEST(ScriptSightingsTest, PastTheBoundsNothingIsRememberedAndEveryRequestIsCounted) {
   ScriptRegistry registry(1, 1024);
   ScriptSightings worker(&registry);
