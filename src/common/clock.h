@@ -41,6 +41,11 @@ inline uint64_t elapsedMicros(TimePoint start, TimePoint end) {
              : 0;
 }
 
+// Milliseconds from `start` to now.
+inline int64_t elapsedMillis(TimePoint start) {
+  return std::chrono::duration_cast<Millis>(now() - start).count();
+}
+
 // Seconds since the Unix epoch, for reports.
 inline int64_t unixSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(

@@ -218,6 +218,9 @@ inline constexpr std::string_view kErrNoConfirmedMaster =
 inline constexpr std::string_view kErrNoHealthyReplica =
     "ERR switchyard: group '{}' of pool '{}' has no healthy replica to read from (read_from: "
     "replica)";
+inline constexpr std::string_view kErrPoolLeftWhileBlocked =
+    "ERR switchyard: the client's pool left the configuration while the command was blocked; "
+    "it was not sent again";
 inline constexpr std::string_view kErrGroupLeft =
     "ERR switchyard: group '{}' of pool '{}' left the configuration before the write could be "
     "sent";

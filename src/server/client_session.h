@@ -45,6 +45,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "backend/backend_connection.h"
@@ -139,6 +140,9 @@ class ClientSession {
   PoolCounters& poolCounters() { return counters_; }
   std::atomic<int64_t>& openClients() { return open_clients_; }
   SessionHost& host() { return host_; }
+  // How long the request about to lease waited for a new master in vain (0: it did not),
+  // for the refusal's text; read once.
+  int64_t takeMasterWaited() { return std::exchange(master_waited_ms_, 0); }
 
   // Connection state that local commands read and change.
   bool authenticated = false;
@@ -270,6 +274,7 @@ class ClientSession {
   // Failovers (onMasterWait).
   bool master_wait_ = false;               // a request waits for a group's new master
   common::TimePoint master_wait_since_{};  // when the wait (or the resends) began; {}: none
+  int64_t master_waited_ms_ = 0;           // see takeMasterWaited()
   PendingRequest* resend_ = nullptr;       // the blocking command to send again (backend hold)
   uint32_t block_server_ = 0;              // where the blocking command in flight went
   std::vector<std::string> block_args_;    // its arguments, kept while it may be sent again

@@ -130,7 +130,7 @@ void ClientSession::sendFanoutPrivate(PendingRequest& fragment,
                                       common::TimePoint received) {
   const std::string* error = nullptr;
   backend::BackendConnection* connection =
-      host_.leaseConnection(pool_index_, fragment.shard, db, error);
+      host_.leaseConnection(pool_index_, fragment.shard, db, 0, error);
   if (connection == nullptr) {
     fragment.release();
     fragment.completeWithError(*error);

@@ -63,9 +63,11 @@ class SessionHost {
 
   // A private connection (backend/backend_pool.h, lease), SELECTed to `db`, to the node that
   // takes the writes of `server` of `pool`: a plain server, or a group's master while its writes
-  // are open. Null, with `error` pointing at the reply text, when none can be leased now. The
-  // session sends on it directly until returnConnection().
+  // are open. Null, with `error` pointing at the reply text, when none can be leased now
+  // (`waited_ms`: how long the request waited for a new master, for that text). The session
+  // sends on it directly until returnConnection().
   virtual backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server, int db,
+                                                      int64_t waited_ms,
                                                       const std::string*& error) = 0;
   // Ends a lease (BackendPool::giveBack): `reusable` when the session knows the backend holds
   // no state for it; `reason` fails its requests in flight when it is closed.

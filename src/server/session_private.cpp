@@ -383,10 +383,11 @@ bool ClientSession::masterWaitOver() {
 bool ClientSession::waitForMaster(uint32_t server) {
   if (!host_.masterPending(pool_index_, server, id_, db)) {
     master_wait_since_ = {};
+    master_waited_ms_ = 0;
     return false;
   }
   if (masterWaitOver()) {
-    master_wait_since_ = {};
+    master_waited_ms_ = common::elapsedMillis(std::exchange(master_wait_since_, {}));
     return false;  // waited long enough: the lease is refused with the reason
   }
   master_wait_ = true;
@@ -423,7 +424,7 @@ void ClientSession::resendNow() {
   PendingRequest& request = *resend_;
   if (pool_index_ == kNoPool) {
     resend_ = nullptr;
-    request.completeWithError(resp::kErrReasonLeaseEnded);
+    request.completeWithError(resp::kErrPoolLeftWhileBlocked);
     request.release();  // the backend's hold
     return;
   }
@@ -477,7 +478,8 @@ bool ClientSession::pinTo(uint32_t server, PendingRequest& request) {
     host_.returnConnection(*std::exchange(lease_, nullptr), false, resp::kErrReasonLeaseEnded);
   }
   const std::string* error = nullptr;
-  backend::BackendConnection* connection = host_.leaseConnection(pool_index_, server, db, error);
+  backend::BackendConnection* connection =
+      host_.leaseConnection(pool_index_, server, db, takeMasterWaited(), error);
   if (connection == nullptr) {
     counters_[common::PoolStat::forward_error].add();
     request.completeWithError(*error);

@@ -156,7 +156,7 @@ void Subscriptions::handle(PendingRequest& request, uint32_t pool,
 
 bool Subscriptions::connect(Link& target, const std::string*& error) {
   backend::BackendConnection* connection =
-      host_.leaseConnection(pool_, target.server, session_.db, error);
+      host_.leaseConnection(pool_, target.server, session_.db, session_.takeMasterWaited(), error);
   if (connection == nullptr) return false;
   // A subscription waits for messages for ever: no request deadline applies.
   connection->updateKnobs(-1, connection->options().keepalive);

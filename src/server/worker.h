@@ -135,6 +135,7 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   //                  open; while they would be parked the session itself waits for the
   //                  new master (masterPending, waitForMaster), at most failover_wait.
   backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server, int db,
+                                              int64_t waited_ms,
                                               const std::string*& error) override;
   void returnConnection(backend::BackendConnection& connection, bool reusable,
                         std::string_view reason) override;

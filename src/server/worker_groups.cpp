@@ -69,7 +69,7 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
 }
 
 backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_t server, int db,
-                                                    const std::string*& error) {
+                                                    int64_t waited_ms, const std::string*& error) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   const topology::ServerInfo& info = pool_topology.servers[server];
   if (info.is_group) {
@@ -79,7 +79,8 @@ backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_
     }
     bool suspected = !suspected_masters_.empty() && masterSuspected(pool_topology, info);
     if (info.writes == topology::WriteState::kWait || suspected) {
-      route_error_ = ParkedWrites::noMasterError(pool_topology.config->name, info.stats_name, 0);
+      route_error_ =
+          ParkedWrites::noMasterError(pool_topology.config->name, info.stats_name, waited_ms);
       error = &route_error_;
       return nullptr;
     }

@@ -88,8 +88,10 @@ class FakeHost final : public SessionHost {
   }
   // Private connections: the fake has none to lease; it records who asked.
   backend::BackendConnection* leaseConnection(uint32_t /*pool*/, uint32_t server, int /*db*/,
+                                              int64_t waited_ms,
                                               const std::string*& error) override {
     lease_requests.push_back(server);
+    lease_waits_ms.push_back(waited_ms);
     error = &lease_refusal;
     return nullptr;
   }
@@ -117,6 +119,7 @@ class FakeHost final : public SessionHost {
   std::vector<Sent> sent;
   std::string refusal;  // not empty: sendRequest refuses with it
   std::vector<uint32_t> lease_requests;
+  std::vector<int64_t> lease_waits_ms;  // what each lease request says it waited
   std::string lease_refusal = "ERR no private connection in this test";
   bool master_pending = false;  // every group's master is being switched
   std::vector<ClientSession*> master_waiters;
@@ -485,6 +488,8 @@ TEST_F(ClientSessionTest, ALeaseWaitsNoLongerThanFailoverWait) {
   session_->onMasterWait();
   EXPECT_TRUE(host_->master_waiters.empty());
   EXPECT_EQ(host_->lease_requests, (std::vector<uint32_t>{0}));  // refused with its reason
+  ASSERT_EQ(host_->lease_waits_ms.size(), 1u);
+  EXPECT_GE(host_->lease_waits_ms[0], 5);  // the refusal says how long it waited
   EXPECT_EQ(written(), "-" + host_->lease_refusal + "\r\n");
 }
 
