@@ -209,6 +209,11 @@ void BackendConnection::queueHandshake() {
     resp::appendCommand(out_, args);
     in_flight_.push(InFlight{&auth_step_, kNoDeadline, 0, true, {}});
   }
+  if (options_.protocol == 3) {
+    std::string_view args[] = {"HELLO", "3"};
+    resp::appendCommand(out_, args);
+    in_flight_.push(InFlight{&hello_step_, kNoDeadline, 0, true, {}});
+  }
   if (options_.db != 0) {
     std::string db = std::to_string(options_.db);
     std::string_view args[] = {"SELECT", db};
@@ -406,6 +411,13 @@ bool BackendConnection::processReplies() {
       (*counters_)[common::ServerStat::server_err].add();
       fail(fmt::format(resp::kErrReasonMalformedReply, framer_.error()));
       return false;
+    }
+    if (in_.view()[0] == '>' && subscriber_ == nullptr) {
+      // Out of band in RESP3 (e.g. a tracking invalidation): never a request's reply.
+      spdlog::debug("backend {} ({}): dropped a push message on a shared connection", options_.name,
+                    options_.address_text);
+      in_.consume(consumed);
+      continue;
     }
     if (in_flight_.empty()) {
       if (subscriber_ == nullptr) {

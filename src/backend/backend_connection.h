@@ -106,6 +106,15 @@ class FlushGatherer {
   ~FlushGatherer() = default;
 };
 
+// What a connection's handshake sets up for the sessions it serves: the database it SELECTs
+// and the protocol HELLO asks for (2: RESP2, sent no HELLO; 3: RESP3). Sessions that differ
+// in either never share a connection.
+struct Setup {
+  int db = 0;
+  int protocol = 2;
+  friend bool operator==(const Setup&, const Setup&) = default;
+};
+
 struct BackendOptions {
   std::string name;          // the server's stats name, for errors and logs
   std::string address_text;  // host:port or socket path
@@ -114,6 +123,7 @@ struct BackendOptions {
   int64_t connect_timeout_ms = 5000;
   std::string auth;  // sent as AUTH on connect when not empty
   int db = 0;        // sent as SELECT on connect when not 0
+  int protocol = 2;  // 3: HELLO 3 is sent on connect, and replies come in RESP3
   bool keepalive = false;
   HealthObserver* health = nullptr;  // borrowed; must outlive the connection
   // Called (on the worker thread) when the backend answers READONLY: it is no longer the
@@ -289,6 +299,7 @@ class BackendConnection {
   std::string unavailable_message_;
   HandshakeStep auth_step_{*this, "AUTH"};
   HandshakeStep select_step_{*this, "SELECT"};
+  HandshakeStep hello_step_{*this, "HELLO 3"};
   ScriptStep script_step_{*this};
   uint64_t scripts_version_ = 0;  // options_.scripts->version() when the last loads were queued
   BackendCounters own_counters_;

@@ -28,8 +28,8 @@ void BackendPool::assign(std::vector<NodeSpec> nodes, bool connect_new) {
     node.private_open = spec.private_open;
     auto old = old_nodes.find(spec.key);
     if (old != old_nodes.end()) {  // moved once: a key names one node
-      node.other_dbs = std::move(old->second->other_dbs);
-      for (auto& [db, list] : node.other_dbs) {
+      node.other_setups = std::move(old->second->other_setups);
+      for (auto& [setup, list] : node.other_setups) {
         for (auto& connection : list) {
           connection->updateKnobs(spec.options.timeout_ms, spec.options.keepalive);
         }
@@ -57,24 +57,25 @@ void BackendPool::assign(std::vector<NodeSpec> nodes, bool connect_new) {
     for (auto& connection : list) retire(std::move(connection));
   }
   for (Node& node : nodes_) {
-    for (auto& [db, list] : node.other_dbs) {
+    for (auto& [setup, list] : node.other_setups) {
       for (auto& connection : list) retire(std::move(connection));
     }
-    for (auto& [db, connection] : node.idle) {
+    for (auto& [setup, connection] : node.idle) {
       closePrivate(std::move(connection), node.private_open, resp::kErrReasonServerRemoved);
     }
   }
   nodes_ = std::move(next);
 }
 
-const BackendPool::ConnectionList& BackendPool::otherDb(Node& node, int db) {
-  for (auto& [selected, list] : node.other_dbs) {
-    if (selected == db) return list;
+const BackendPool::ConnectionList& BackendPool::otherSetup(Node& node, Setup setup) {
+  for (auto& [made_for, list] : node.other_setups) {
+    if (made_for == setup) return list;
   }
-  auto& [selected, list] = node.other_dbs.emplace_back(db, ConnectionList{});
+  auto& [made_for, list] = node.other_setups.emplace_back(setup, ConnectionList{});
   BackendOptions options = node.options;
   options.log_level = spdlog::level::info;
-  options.db = db;
+  options.db = setup.db;
+  options.protocol = setup.protocol;
   const uint32_t count = std::max<uint32_t>(1, node.key.server_connections);
   for (uint32_t c = 0; c < count; ++c) {
     list.push_back(std::make_unique<BackendConnection>(io_, options, *node.counters));
@@ -82,12 +83,12 @@ const BackendPool::ConnectionList& BackendPool::otherDb(Node& node, int db) {
   return list;
 }
 
-BackendConnection* BackendPool::lease(NodeId id, int db) {
+BackendConnection* BackendPool::lease(NodeId id, Setup setup) {
   Node& node = nodes_[id];
   if (node.private_open == nullptr) return nullptr;
   std::unique_ptr<BackendConnection> connection;
   for (size_t i = node.idle.size(); i-- > 0 && !connection;) {
-    if (node.idle[i].first != db) continue;
+    if (node.idle[i].first != setup) continue;
     connection = std::move(node.idle[i].second);
     node.idle.erase(node.idle.begin() + static_cast<std::ptrdiff_t>(i));
     if (!connection->isReady()) {  // the backend closed it while it was idle
@@ -100,7 +101,8 @@ BackendConnection* BackendPool::lease(NodeId id, int db) {
       return nullptr;
     }
     BackendOptions options = node.options;
-    options.db = db;
+    options.db = setup.db;
+    options.protocol = setup.protocol;
     connection = std::make_unique<BackendConnection>(io_, options, *node.counters);
   }
   connection->updateKnobs(node.options.timeout_ms, node.options.keepalive);
@@ -121,8 +123,8 @@ void BackendPool::giveBack(BackendConnection& connection, bool reusable, std::st
       // worker's lease.
       if (node.key == entry.key && node.private_open == entry.private_open &&
           node.idle.size() < kMaxIdlePrivate && node.private_open->load() < node.private_limit) {
-        const int db = entry.connection->options().db;
-        node.idle.emplace_back(db, std::move(entry.connection));
+        const Setup setup{entry.connection->options().db, entry.connection->options().protocol};
+        node.idle.emplace_back(setup, std::move(entry.connection));
         return;
       }
     }
@@ -169,7 +171,7 @@ void BackendPool::expireRequests(common::TimePoint now) {
     for (auto& connection : node.connections) connection->expireRequests(now);
   }
   for (Node& node : nodes_) {
-    for (auto& [db, list] : node.other_dbs) {
+    for (auto& [setup, list] : node.other_setups) {
       for (auto& connection : list) connection->expireRequests(now);
     }
   }
@@ -185,10 +187,10 @@ void BackendPool::expireRequests(common::TimePoint now) {
 void BackendPool::closeAll(std::string_view reason) {
   for (Node& node : nodes_) {
     for (auto& connection : node.connections) connection->close(reason);
-    for (auto& [db, list] : node.other_dbs) {
+    for (auto& [setup, list] : node.other_setups) {
       for (auto& connection : list) connection->close(reason);
     }
-    for (auto& [db, connection] : node.idle) connection->close(reason);
+    for (auto& [setup, connection] : node.idle) connection->close(reason);
   }
   for (const BackendConnection* address : leasedNow()) {
     auto found = leased_.find(address);

@@ -7,15 +7,15 @@
 //                             their new place as they are, with their requests in flight
 //                             (timeout and keepalive applied in place); new key: new
 //                             connections; left over: retired
-//   connection(node, session, db)
+//   connection(node, session, setup)
 //                             the connection that session always uses for that node and
-//                             database, so its requests to one node stay in order; a
-//                             database other than the node's own (a client's SELECT) gets
+//                             setup, so its requests to one node stay in order; a setup
+//                             other than the node's own (a client's SELECT, or HELLO 3) gets
 //                             connections of its own, made on first use and kept with the
 //                             node
 //   expireRequests(now)       deadlines; retired connections that have drained are closed,
 //                             and destroyed a call later, once their cancelled handlers ran
-//   lease(node, db)           a private connection: an idle one of the node's if there is
+//   lease(node, setup)        a private connection: an idle one of the node's if there is
 //                             one, else a new one; none past the node's private_limit, which
 //                             counts the node's open private connections across every worker
 //
@@ -82,9 +82,10 @@ class BackendPool {
   void connectPreconnected();
 
   size_t nodeCount() const { return nodes_.size(); }
-  BackendConnection& connection(NodeId node, uint64_t session_id, int db) {
+  BackendConnection& connection(NodeId node, uint64_t session_id, Setup setup) {
     Node& entry = nodes_[node];
-    const ConnectionList& list = db == entry.key.db ? entry.connections : otherDb(entry, db);
+    const bool usual = setup.db == entry.key.db && setup.protocol == 2;
+    const ConnectionList& list = usual ? entry.connections : otherSetup(entry, setup);
     const size_t per_node = list.size();
     BackendConnection& chosen = *list[per_node == 1 ? 0 : session_id % per_node];
     chosen.loadNewScripts();  // handed out: the scripts registered since go first
@@ -95,9 +96,9 @@ class BackendPool {
   void closeAll(std::string_view reason);
 
   static constexpr size_t kMaxIdlePrivate = 4;
-  // A private connection to `node` with the node's options, SELECTed to `db`, or null when
+  // A private connection to `node` with the node's options and `setup`, or null when
   // the node has private_limit open already. The caller owns its use until giveBack().
-  BackendConnection* lease(NodeId node, int db);
+  BackendConnection* lease(NodeId node, Setup setup);
   // Ends a lease. `reusable`: nothing is in flight on it and the backend holds no state for
   // it (no MULTI, WATCH or block); else (or when the node changed) it is closed.
   // `reason` is what its requests in flight, if any, fail with when it is closed.
@@ -120,14 +121,14 @@ class BackendPool {
     ConnectionKey key;
     bool preconnect = false;
     ConnectionList connections;  // SELECTed to key.db
-    // Shared connections SELECTed to other databases, made on first use.
-    std::vector<std::pair<int, ConnectionList>> other_dbs;
+    // Shared connections with another setup (database, protocol), made on first use.
+    std::vector<std::pair<Setup, ConnectionList>> other_setups;
     // Private connections.
     BackendOptions options;
     BackendCounters* counters = nullptr;
     uint32_t private_limit = 0;
     std::atomic<int64_t>* private_open = nullptr;
-    std::vector<std::pair<int, std::unique_ptr<BackendConnection>>> idle;  // by database
+    std::vector<std::pair<Setup, std::unique_ptr<BackendConnection>>> idle;
   };
   struct Leased {
     std::unique_ptr<BackendConnection> connection;
@@ -135,7 +136,7 @@ class BackendPool {
     std::atomic<int64_t>* private_open;
   };
 
-  const ConnectionList& otherDb(Node& node, int db);
+  const ConnectionList& otherSetup(Node& node, Setup setup);
   void retire(std::unique_ptr<BackendConnection> connection);
   // Closes a private connection and gives its place in the node's count back.
   void closePrivate(std::unique_ptr<BackendConnection> connection,

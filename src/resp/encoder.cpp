@@ -67,6 +67,25 @@ void appendArrayHeader(common::ByteBuffer& out, size_t count) {
 
 void appendNullArray(common::ByteBuffer& out) { out.append(std::string_view("*-1\r\n")); }
 
+void appendNull(common::ByteBuffer& out) { out.append(std::string_view("_\r\n")); }
+
+void appendMapHeader(common::ByteBuffer& out, size_t count) {
+  out.commit(writeHeader(out.prepare(kMaxHeaderBytes).data(), '%', count));
+}
+
+void appendPushHeader(common::ByteBuffer& out, size_t count) {
+  out.commit(writeHeader(out.prepare(kMaxHeaderBytes).data(), '>', count));
+}
+
+void appendVerbatim(common::ByteBuffer& out, std::string_view format, std::string_view text) {
+  out.commit(
+      writeHeader(out.prepare(kMaxHeaderBytes).data(), '=', format.size() + 1 + text.size()));
+  out.append(format);
+  out.append(std::string_view(":"));
+  out.append(text);
+  out.append(std::string_view("\r\n"));
+}
+
 void appendCommand(common::ByteBuffer& out, std::span<const std::string_view> args) {
   size_t total = kMaxHeaderBytes;
   for (std::string_view arg : args) total += kMaxHeaderBytes + arg.size() + 2;

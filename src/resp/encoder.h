@@ -34,6 +34,16 @@ void appendArrayHeader(common::ByteBuffer& out, size_t count);
 // *-1\r\n
 void appendNullArray(common::ByteBuffer& out);
 
+// RESP3 only (a client that sent HELLO 3):
+// _\r\n, RESP3's one null, for a null bulk or array alike.
+void appendNull(common::ByteBuffer& out);
+// %count\r\n, to be followed by `count` key and value pairs.
+void appendMapHeader(common::ByteBuffer& out, size_t count);
+// >count\r\n, to be followed by `count` replies: out of band (Pub/Sub messages).
+void appendPushHeader(common::ByteBuffer& out, size_t count);
+// =len\r\nfmt:text\r\n, text with a three-letter format ("txt" as INFO sends).
+void appendVerbatim(common::ByteBuffer& out, std::string_view format, std::string_view text);
+
 // A request as a multibulk: *N\r\n then $len\r\narg\r\n for each argument.
 void appendCommand(common::ByteBuffer& out, std::span<const std::string_view> args);
 

@@ -242,6 +242,9 @@ inline constexpr std::string_view kErrHelloProtocolNotInteger =
     "ERR Protocol version is not an integer or out of range";
 inline constexpr std::string_view kErrNoProto = "NOPROTO unsupported protocol version";
 // {} the option, cut to 64 bytes.
+inline constexpr std::string_view kErrHelloProtocolWhileStateful =
+    "ERR switchyard: HELLO cannot change the protocol while the client is subscribed or in a "
+    "transaction or WATCH; RESET first";
 inline constexpr std::string_view kErrHelloSyntax = "ERR Syntax error in HELLO option '{}'";
 inline constexpr std::string_view kErrBadClientName =
     "ERR Client names cannot contain spaces, newlines or special characters.";

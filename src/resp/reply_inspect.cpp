@@ -63,7 +63,7 @@ size_t replyLength(std::string_view bytes) {
 
 bool splitArray(std::string_view framed, std::vector<std::string_view>& out) {
   out.clear();
-  if (framed.empty() || framed[0] != '*') return false;
+  if (framed.empty() || (framed[0] != '*' && framed[0] != '>')) return false;
   size_t pos = 0;
   std::optional<std::string_view> text = firstLine(framed, pos);
   if (!text) return false;

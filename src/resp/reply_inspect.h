@@ -15,9 +15,9 @@ namespace sy::resp {
 // True for an error reply (starts with '-').
 bool isErrorReply(std::string_view framed);
 
-// For an array reply ('*'), the raw bytes of each top-level element in order, each a complete
-// reply. Returns false if `framed` is not an array, is the null array, or is malformed.
-// `out` is cleared first.
+// For an array reply ('*', or a RESP3 push '>'), the raw bytes of each top-level element in order,
+// each a complete reply. Returns false if `framed` is not an array, is the null array, or is
+// malformed. `out` is cleared first.
 bool splitArray(std::string_view framed, std::vector<std::string_view>& out);
 
 // The integer of a ':' reply; nullopt otherwise.

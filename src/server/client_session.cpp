@@ -197,17 +197,18 @@ bool ClientSession::needsAuth(const route::Plan& plan) const {
 }
 
 // The connection a planned request travels on (see barrier_): the shared connections of the
-// session's database, a private one, or none (answered here).
+// session's setup (database and protocol), a private one, or none (answered here).
 int ClientSession::laneOf(const route::Plan& plan, bool on_lease) const {
   if (on_lease) return kPrivateLane;
   if (plan.kind == route::PlanKind::kLocal && plan.command->name == "reset") return kResetLane;
   switch (plan.kind) {
     case route::PlanKind::kForward:
     case route::PlanKind::kSplit:
-      return db;
+      return sharedLane();
     case route::PlanKind::kFanout:
       // A kill goes around the shared connections; it waits for the session's earlier replies.
-      return plan.command->handling == command::Handling::kFanoutPrivate ? kPrivateLane : db;
+      return plan.command->handling == command::Handling::kFanoutPrivate ? kPrivateLane
+                                                                         : sharedLane();
     case route::PlanKind::kTransaction:
     case route::PlanKind::kBlocking:
       return kPrivateLane;
@@ -228,7 +229,9 @@ bool ClientSession::dispatch(const resp::Request& parsed) {
   // request for another connection (another database after SELECT, a private connection
   // for MULTI or BLPOP, or back) waits until every earlier request has been answered.
   const bool needs_auth = needsAuth(plan);
-  if (!needs_auth && plan.well_formed && subscribed() && !allowedWhenSubscribed(*plan.command)) {
+  // RESP3 has no subscribed context: messages come as push replies between the others.
+  if (!needs_auth && plan.well_formed && protocol == 2 && subscribed() &&
+      !allowedWhenSubscribed(*plan.command)) {
     plan.kind = route::PlanKind::kError;
     plan.error = fmt::format(resp::kErrSubscribedContext, plan.command->name);
   }
@@ -325,8 +328,8 @@ void ClientSession::forward(PendingRequest& request, const route::Plan& plan,
     request.retry_pool = pool_index_;
     request.retry_server = server;
   }
-  const std::string* error = host_.sendRequest(pool_index_, server, id_, db, plan.read_only, raw,
-                                               parsed.args, request, request.received);
+  const std::string* error = host_.sendRequest(pool_index_, server, id_, setup(), plan.read_only,
+                                               raw, parsed.args, request, request.received);
   if (error != nullptr) {
     request.release();
     counters_[common::PoolStat::forward_error].add();
@@ -376,8 +379,9 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
       if (with_values) fragment_args.push_back(args[position + 1]);
     }
     fragment.hold();  // the backend's hold
-    const std::string* error = host_.sendRequest(pool_index_, servers[f], id_, db, plan.read_only,
-                                                 {}, fragment_args, fragment, parent_received);
+    const std::string* error =
+        host_.sendRequest(pool_index_, servers[f], id_, setup(), plan.read_only, {}, fragment_args,
+                          fragment, parent_received);
     if (error != nullptr) {
       fragment.release();
       fragment.completeWithError(*error);

@@ -146,7 +146,9 @@ class ClientSession {
 
   // Connection state that local commands read and change.
   bool authenticated = false;
-  int db = 0;  // SELECTed; starts as the pool's redis_db
+  int db = 0;        // SELECTed; starts as the pool's redis_db
+  int protocol = 2;  // HELLO's: 2 (RESP2) or 3 (RESP3)
+  backend::Setup setup() const { return {db, protocol}; }
   std::string client_name;
 
  private:
@@ -162,6 +164,7 @@ class ClientSession {
   static constexpr int kSubscriberLane = -3;
   static constexpr int kResetLane = -4;
   int laneOf(const route::Plan& plan, bool on_lease) const;
+  int sharedLane() const { return db * 2 + (protocol == 3 ? 1 : 0); }
   // The private connection still held (its last replies to come) serves `plan` too.
   bool leaseFits(const route::Plan& plan) const;
   void dispatchShared(PendingRequest& request, const route::Plan& plan,

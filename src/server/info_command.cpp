@@ -29,18 +29,23 @@ void executeInfo(ClientSession& session, PendingRequest& request,
   uint32_t pool_index = session.poolIndex();
   std::string pool =
       pool_index == ClientSession::kNoPool ? std::string() : host.pool(pool_index).config->name;
+  const bool verbatim = session.protocol == 3;  // RESP3 sends INFO as verbatim text
   request.hold();  // released once the rendered text has completed the request
-  asio::post(*stats.control_io,
-             [&stats, &host, &request, pool = std::move(pool), sections = std::move(sections)] {
-               auto text = std::make_shared<std::string>(stats.render_info(pool, sections));
-               asio::post(host.io(), [&request, text] {
-                 common::stampEventTime();
-                 common::ByteBuffer out;
-                 resp::appendBulk(out, *text);
-                 request.complete(out.view());
-                 request.release();
-               });
-             });
+  asio::post(*stats.control_io, [&stats, &host, &request, verbatim, pool = std::move(pool),
+                                 sections = std::move(sections)] {
+    auto text = std::make_shared<std::string>(stats.render_info(pool, sections));
+    asio::post(host.io(), [&request, verbatim, text] {
+      common::stampEventTime();
+      common::ByteBuffer out;
+      if (verbatim) {
+        resp::appendVerbatim(out, "txt", *text);
+      } else {
+        resp::appendBulk(out, *text);
+      }
+      request.complete(out.view());
+      request.release();
+    });
+  });
 }
 
 }  // namespace sy::server

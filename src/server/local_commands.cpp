@@ -43,7 +43,7 @@ void ping(ClientSession& session, PendingRequest& request, std::span<const std::
           const command::CommandInfo& command) {
   if (args.size() > 2) return request.completeWithError(command::wrongArityError(command));
   common::ByteBuffer& out = replyBuffer();
-  if (session.subscribed()) {  // Redis's answer in the subscribed context (RESP2)
+  if (session.subscribed() && session.protocol == 2) {  // Redis's subscribed context
     resp::appendArrayHeader(out, 2);
     resp::appendBulk(out, "pong");
     resp::appendBulk(out, args.size() == 1 ? std::string_view() : args[1]);
@@ -140,15 +140,30 @@ bool validClientName(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) { return c >= '!' && c <= '~'; });
 }
 
+// A null as the session's protocol spells it: RESP2's null `bulk_or_array`, or RESP3's one.
+void appendNullFor(const ClientSession& session, common::ByteBuffer& out, bool array) {
+  if (session.protocol == 3) {
+    resp::appendNull(out);
+  } else if (array) {
+    resp::appendNullArray(out);
+  } else {
+    resp::appendNullBulk(out);
+  }
+}
+
 void helloReply(ClientSession& session, PendingRequest& request) {
   common::ByteBuffer& out = replyBuffer();
-  resp::appendArrayHeader(out, 14);
+  if (session.protocol == 3) {
+    resp::appendMapHeader(out, 7);
+  } else {
+    resp::appendArrayHeader(out, 14);
+  }
   resp::appendBulk(out, "server");
   resp::appendBulk(out, "redis");
   resp::appendBulk(out, "version");
   resp::appendBulk(out, command::kPresentedRedisVersion);
   resp::appendBulk(out, "proto");
-  resp::appendInteger(out, 2);
+  resp::appendInteger(out, session.protocol);
   resp::appendBulk(out, "id");
   resp::appendInteger(out, static_cast<int64_t>(session.id()));
   resp::appendBulk(out, "mode");
@@ -161,11 +176,12 @@ void helloReply(ClientSession& session, PendingRequest& request) {
 }
 
 // HELLO [protover [AUTH user pass] [SETNAME name]], checked in Redis 7.0's order: version,
-// options, credentials, authentication; then the name is set. Only RESP2 is spoken, so
-// version 3 is refused once everything Redis checks first has passed.
+// options, credentials, authentication; then the protocol and the name are set. Without a
+// version the protocol stays as it is. A session whose backend state lives on connections of
+// its protocol (subscriptions, a transaction or WATCH) keeps it.
 void hello(ClientSession& session, PendingRequest& request,
            std::span<const std::string_view> args) {
-  int64_t version = 2;
+  int64_t version = session.protocol;
   if (args.size() >= 2) {
     auto parsed = parseInteger(args[1]);
     if (!parsed) return request.completeWithError(resp::kErrHelloProtocolNotInteger);
@@ -192,7 +208,10 @@ void hello(ClientSession& session, PendingRequest& request,
   if (session.host().poolRequiresAuth(session.poolIndex()) && !session.authenticated) {
     return request.completeWithError(resp::kErrHelloNoAuth);
   }
-  if (version != 2) return request.completeWithError(resp::kErrNoProto);
+  if (version != session.protocol && (session.subscribed() || session.inTransaction())) {
+    return request.completeWithError(resp::kErrHelloProtocolWhileStateful);
+  }
+  session.protocol = static_cast<int>(version);
   if (name) session.client_name = std::string(*name);
   helloReply(session, request);
 }
@@ -223,9 +242,10 @@ std::string socketAddress(int fd, bool peer) {
 std::string clientLine(ClientSession& session) {
   return fmt::format(
       "id={} addr={} laddr={} fd={} name={} db={} multi={} cmd=client|info user=default "
-      "resp=2 proxy=switchyard\n",
+      "resp={} proxy=switchyard\n",
       session.id(), socketAddress(session.fd(), true), socketAddress(session.fd(), false),
-      session.fd(), session.client_name, clientDb(session), session.inTransaction() ? 0 : -1);
+      session.fd(), session.client_name, clientDb(session), session.inTransaction() ? 0 : -1,
+      session.protocol);
 }
 
 void client(ClientSession& session, PendingRequest& request,
@@ -238,7 +258,7 @@ void client(ClientSession& session, PendingRequest& request,
     resp::appendSimple(out, "OK");
   } else if (is(sub, "GETNAME")) {
     if (session.client_name.empty()) {
-      resp::appendNullBulk(out);
+      appendNullFor(session, out, false);
     } else {
       resp::appendBulk(out, session.client_name);
     }
@@ -247,7 +267,11 @@ void client(ClientSession& session, PendingRequest& request,
   } else if (is(sub, "INFO") || is(sub, "LIST")) {
     // CLIENT LIST shows the calling connection alone: the proxy's other clients live on
     // other threads, and the backends' lists show the proxy's own connections.
-    resp::appendBulk(out, clientLine(session));
+    if (session.protocol == 3) {
+      resp::appendVerbatim(out, "txt", clientLine(session));
+    } else {
+      resp::appendBulk(out, clientLine(session));
+    }
   } else {
     return request.completeWithError(
         fmt::format(resp::kErrClientSubcommandNotSupported, sub.substr(0, 64)));
@@ -255,7 +279,8 @@ void client(ClientSession& session, PendingRequest& request,
   request.complete(out.view());
 }
 
-void commandInfo(PendingRequest& request, std::span<const std::string_view> args, bool docs) {
+void commandInfo(ClientSession& session, PendingRequest& request,
+                 std::span<const std::string_view> args, bool docs) {
   common::ByteBuffer& out = replyBuffer();
   size_t names = args.size() - 2;
   if (names == 0) {  // every command
@@ -272,7 +297,7 @@ void commandInfo(PendingRequest& request, std::span<const std::string_view> args
     if (info != nullptr) {
       out.append(docs ? info->docs_reply : info->info_reply);
     } else if (!docs) {
-      resp::appendNullArray(out);
+      appendNullFor(session, out, true);
     }
   }
   request.complete(out.view());
@@ -295,7 +320,8 @@ void commandGetKeys(PendingRequest& request, std::span<const std::string_view> a
   request.complete(out.view());
 }
 
-void commandFamily(PendingRequest& request, std::span<const std::string_view> args) {
+void commandFamily(ClientSession& session, PendingRequest& request,
+                   std::span<const std::string_view> args) {
   common::ByteBuffer& out = replyBuffer();
   if (args.size() == 1) {
     auto all = command::allCommands();
@@ -308,8 +334,8 @@ void commandFamily(PendingRequest& request, std::span<const std::string_view> ar
     resp::appendInteger(out, static_cast<int64_t>(command::allCommands().size()));
     return request.complete(out.view());
   }
-  if (is(sub, "INFO")) return commandInfo(request, args, false);
-  if (is(sub, "DOCS")) return commandInfo(request, args, true);
+  if (is(sub, "INFO")) return commandInfo(session, request, args, false);
+  if (is(sub, "DOCS")) return commandInfo(session, request, args, true);
   if (is(sub, "GETKEYS")) return commandGetKeys(request, args);
   if (is(sub, "LIST")) {
     auto all = command::allCommands();
@@ -338,7 +364,7 @@ void executeLocal(ClientSession& session, PendingRequest& request,
   if (is(name, "AUTH")) return auth(session, request, args);
   if (is(name, "HELLO")) return hello(session, request, args);
   if (is(name, "CLIENT") && args.size() >= 2) return client(session, request, args);
-  if (is(name, "COMMAND")) return commandFamily(request, args);
+  if (is(name, "COMMAND")) return commandFamily(session, request, args);
   if (is(name, "INFO")) return executeInfo(session, request, args);
   request.completeWithError(fmt::format(resp::kErrNoLocalHandler, command.name));
 }

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/backend_connection.h"
 #include "backend/reply_target.h"
 #include "common/byte_buffer.h"
 #include "common/clock.h"
@@ -28,7 +29,7 @@ struct ParkedWrite {
   std::string pool;   // pool name
   std::string group;  // the group's name (its stats name)
   uint64_t session_id = 0;
-  int db = 0;                // the session's database
+  backend::Setup setup;      // the session's database and protocol
   common::ByteBuffer bytes;  // the request, RESP-encoded
   backend::ReplyTarget* target = nullptr;
   common::TimePoint received{};

@@ -67,7 +67,7 @@ void PendingRequest::onBackendFailure(std::string_view message) {
 
 void PendingRequest::completeRewritten() {
   if (rewrite_nil) {
-    complete("*-1\r\n");
+    complete(session != nullptr && session->protocol == 3 ? "_\r\n" : "*-1\r\n");
   } else {
     completeWithError(rewrite_error);
   }
@@ -79,8 +79,9 @@ bool PendingRequest::retryRead() {
   if (session == nullptr) return false;  // the client has gone: nobody waits for it
   SessionHost& host = session->host();
   // A connection failing this request is backing off, so the same one is not picked again.
-  const std::string* error = host.sendRequest(retry_pool, retry_server, session->id(), session->db,
-                                              true, bytes.view(), {}, *this, received);
+  const std::string* error =
+      host.sendRequest(retry_pool, retry_server, session->id(), session->setup(), true,
+                       bytes.view(), {}, *this, received);
   return error == nullptr;
 }
 

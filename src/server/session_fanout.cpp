@@ -116,8 +116,8 @@ void ClientSession::fanout(PendingRequest& parent, const route::Plan& plan,
       continue;
     }
     // Not read-only: the shard's master, whatever read_from says.
-    const std::string* error = host_.sendRequest(pool_index_, fragment->shard, id_, db, false, {},
-                                                 fragment_args, *fragment, parent_received);
+    const std::string* error = host_.sendRequest(pool_index_, fragment->shard, id_, setup(), false,
+                                                 {}, fragment_args, *fragment, parent_received);
     if (error != nullptr) {
       fragment->release();
       fragment->completeWithError(*error);
@@ -130,7 +130,7 @@ void ClientSession::sendFanoutPrivate(PendingRequest& fragment,
                                       common::TimePoint received) {
   const std::string* error = nullptr;
   backend::BackendConnection* connection =
-      host_.leaseConnection(pool_index_, fragment.shard, db, 0, error);
+      host_.leaseConnection(pool_index_, fragment.shard, setup(), 0, error);
   if (connection == nullptr) {
     fragment.release();
     fragment.completeWithError(*error);

@@ -51,23 +51,24 @@ class SessionHost {
 
   // The pool of index `index` in the snapshot this host serves now.
   virtual const topology::PoolTopology& pool(uint32_t index) const = 0;
-  // Sends one request (or fragment) of session `session_id`, whose database is `db`, that the
-  // router placed on `server` of `pool`: `raw` RESP bytes, or (when `raw` is empty) `args` encoded.
-  // Returns null when the request was sent or parked (`target` gets its reply later, and keeps the
-  // hold the caller gave it), else the error reply text, valid until the next call.
+  // Sends one request (or fragment) of session `session_id`, whose database and protocol are
+  // `setup`, that the router placed on `server` of `pool`: `raw` RESP bytes, or (when `raw` is
+  // empty) `args` encoded. Returns null when the request was sent or parked (`target` gets its
+  // reply later, and keeps the hold the caller gave it), else the error reply text, valid until the
+  // next call.
   virtual const std::string* sendRequest(uint32_t pool, uint32_t server, uint64_t session_id,
-                                         int db, bool read_only, std::string_view raw,
+                                         backend::Setup setup, bool read_only, std::string_view raw,
                                          std::span<const std::string_view> args,
                                          backend::ReplyTarget& target,
                                          common::TimePoint received) = 0;
 
-  // A private connection (backend/backend_pool.h, lease), SELECTed to `db`, to the node that
+  // A private connection (backend/backend_pool.h, lease), set up as `setup`, to the node that
   // takes the writes of `server` of `pool`: a plain server, or a group's master while its writes
   // are open. Null, with `error` pointing at the reply text, when none can be leased now
   // (`waited_ms`: how long the request waited for a new master, for that text). The session
   // sends on it directly until returnConnection().
-  virtual backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server, int db,
-                                                      int64_t waited_ms,
+  virtual backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server,
+                                                      backend::Setup setup, int64_t waited_ms,
                                                       const std::string*& error) = 0;
   // Ends a lease (BackendPool::giveBack): `reusable` when the session knows the backend holds
   // no state for it; `reason` fails its requests in flight when it is closed.
@@ -79,7 +80,8 @@ class SessionHost {
   // True while `server` of `pool` is a replication group whose master is being switched (or
   // cannot be reached) and the pool's failover_wait lets requests wait for it: a write would
   // be parked now, and a lease would be refused.
-  virtual bool masterPending(uint32_t pool, uint32_t server, uint64_t session_id, int db) = 0;
+  virtual bool masterPending(uint32_t pool, uint32_t server, uint64_t session_id,
+                             backend::Setup setup) = 0;
   // Calls session.onMasterWait() once, after the next topology swap or deadline tick.
   virtual void waitForMaster(ClientSession& session) = 0;
 

@@ -42,6 +42,7 @@ constexpr std::string_view kOk = "+OK\r\n";
 constexpr std::string_view kQueued = "+QUEUED\r\n";
 constexpr std::string_view kEmptyArray = "*0\r\n";
 constexpr std::string_view kNilArray = "*-1\r\n";
+constexpr std::string_view kNull = "_\r\n";  // RESP3's
 constexpr std::string_view kMultiRequest = "*1\r\n$5\r\nMULTI\r\n";
 
 enum class TransactionCommand { kMulti, kExec, kDiscard, kWatch, kUnwatch };
@@ -298,7 +299,7 @@ void ClientSession::execPinned(PendingRequest& request, const resp::Request& par
       if (aborted) {
         request.completeWithError(resp::kErrExecAbort);
       } else {
-        request.complete(watch_failed ? kNilArray : kEmptyArray);
+        request.complete(!watch_failed ? kEmptyArray : protocol == 3 ? kNull : kNilArray);
       }
       held_.clear();
       return;
@@ -381,7 +382,7 @@ bool ClientSession::masterWaitOver() {
 }
 
 bool ClientSession::waitForMaster(uint32_t server) {
-  if (!host_.masterPending(pool_index_, server, id_, db)) {
+  if (!host_.masterPending(pool_index_, server, id_, setup())) {
     master_wait_since_ = {};
     master_waited_ms_ = 0;
     return false;
@@ -432,7 +433,8 @@ void ClientSession::resendNow() {
   const bool waited_enough = masterWaitOver();
   const bool old_master =
       lease_ != nullptr && host_.leaseServes(*lease_, pool_index_, block_server_);
-  if (!waited_enough && (old_master || host_.masterPending(pool_index_, block_server_, id_, db))) {
+  if (!waited_enough &&
+      (old_master || host_.masterPending(pool_index_, block_server_, id_, setup()))) {
     host_.waitForMaster(*this);
     return;
   }
@@ -463,7 +465,7 @@ void ClientSession::resendNow() {
 
 bool ClientSession::leaseFits(const route::Plan& plan) const {
   return (plan.server == route::kAnyServer || plan.server == lease_server_) &&
-         lease_->options().db == db;
+         lease_->options().db == db && lease_->options().protocol == protocol;
 }
 
 // Leases the connection the session pins itself to; on failure answers `request`. A lease
@@ -471,7 +473,8 @@ bool ClientSession::leaseFits(const route::Plan& plan) const {
 // it fits (dispatch() waited for it to drain when it did not).
 bool ClientSession::pinTo(uint32_t server, PendingRequest& request) {
   if (lease_ != nullptr) {
-    if (lease_server_ == server && lease_->options().db == db && !lease_->hasFailed()) {
+    if (lease_server_ == server && lease_->options().db == db &&
+        lease_->options().protocol == protocol && !lease_->hasFailed()) {
       return true;
     }
     // An earlier mode's lease with late replies still to come (timed out): closed.
@@ -479,7 +482,7 @@ bool ClientSession::pinTo(uint32_t server, PendingRequest& request) {
   }
   const std::string* error = nullptr;
   backend::BackendConnection* connection =
-      host_.leaseConnection(pool_index_, server, db, takeMasterWaited(), error);
+      host_.leaseConnection(pool_index_, server, setup(), takeMasterWaited(), error);
   if (connection == nullptr) {
     counters_[common::PoolStat::forward_error].add();
     request.completeWithError(*error);

@@ -28,7 +28,7 @@ uint32_t ClientSession::subscriptionWaits(const command::CommandInfo& command,
   const topology::PoolTopology& pool = host_.pool(pool_index_);
   auto waits = [&](uint32_t server) {
     const bool connected = subscriptions_ && subscriptions_->connected(server);
-    return !connected && host_.masterPending(pool_index_, server, id_, db);
+    return !connected && host_.masterPending(pool_index_, server, id_, setup());
   };
   const auto servers = static_cast<uint32_t>(pool.servers.size());
   if (pattern) {  // every backend
@@ -90,6 +90,7 @@ void ClientSession::resetConnection(PendingRequest& request) {
   if (pool_index_ != kNoPool) {
     db = host_.pool(pool_index_).config->redis_db;
   }
+  protocol = 2;
   authenticated = false;  // a pool with a password asks for it again
   client_name.clear();
   request.complete("+RESET\r\n");

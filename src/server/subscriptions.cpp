@@ -28,12 +28,19 @@ constexpr Verb kUnsubscribeVerbs[] = {{"UNSUBSCRIBE", "unsubscribe"},
                                       {"PUNSUBSCRIBE", "punsubscribe"},
                                       {"SUNSUBSCRIBE", "sunsubscribe"}};
 
-void appendNotice(common::ByteBuffer& out, std::string_view verb, const std::string_view* channel,
-                  size_t count) {
-  resp::appendArrayHeader(out, 3);
+// A (un)subscription's confirmation: an array in RESP2, a push message in RESP3.
+void appendNotice(common::ByteBuffer& out, int protocol, std::string_view verb,
+                  const std::string_view* channel, size_t count) {
+  if (protocol == 3) {
+    resp::appendPushHeader(out, 3);
+  } else {
+    resp::appendArrayHeader(out, 3);
+  }
   resp::appendBulk(out, verb);
   if (channel != nullptr) {
     resp::appendBulk(out, *channel);
+  } else if (protocol == 3) {
+    resp::appendNull(out);
   } else {
     resp::appendNullBulk(out);
   }
@@ -106,7 +113,7 @@ void Subscriptions::handle(PendingRequest& request, uint32_t pool,
           per_server[server].emplace_back(channel);
         }
       }
-      appendNotice(reply, verb.reply, &channel, countFor(kind));
+      appendNotice(reply, session_.protocol, verb.reply, &channel, countFor(kind));
     }
   } else {
     std::vector<std::string> targets;
@@ -117,7 +124,8 @@ void Subscriptions::handle(PendingRequest& request, uint32_t pool,
     } else {
       for (const auto& [channel, server] : channelsOf(kind)) targets.push_back(channel);
     }
-    if (targets.empty()) appendNotice(reply, verb.reply, nullptr, countFor(kind));
+    if (targets.empty())
+      appendNotice(reply, session_.protocol, verb.reply, nullptr, countFor(kind));
     for (const std::string& target : targets) {
       if (kind == Kind::kPattern) {
         if (patterns_.erase(target) > 0) {
@@ -131,7 +139,7 @@ void Subscriptions::handle(PendingRequest& request, uint32_t pool,
         }
       }
       const std::string_view channel = target;
-      appendNotice(reply, verb.reply, &channel, countFor(kind));
+      appendNotice(reply, session_.protocol, verb.reply, &channel, countFor(kind));
     }
   }
 
@@ -155,8 +163,8 @@ void Subscriptions::handle(PendingRequest& request, uint32_t pool,
 }
 
 bool Subscriptions::connect(Link& target, const std::string*& error) {
-  backend::BackendConnection* connection =
-      host_.leaseConnection(pool_, target.server, session_.db, session_.takeMasterWaited(), error);
+  backend::BackendConnection* connection = host_.leaseConnection(
+      pool_, target.server, session_.setup(), session_.takeMasterWaited(), error);
   if (connection == nullptr) return false;
   // A subscription waits for messages for ever: no request deadline applies.
   connection->updateKnobs(-1, connection->options().keepalive);

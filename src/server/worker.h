@@ -127,21 +127,22 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   //                  while its master is being switched or unreachable (at most the pool's
   //                  failover_wait); an error while several nodes claim master.
   //   group, read:   the node the pool's read_from picks (worker_groups.cpp).
-  const std::string* sendRequest(uint32_t pool, uint32_t server, uint64_t session_id, int db,
-                                 bool read_only, std::string_view raw,
+  const std::string* sendRequest(uint32_t pool, uint32_t server, uint64_t session_id,
+                                 backend::Setup setup, bool read_only, std::string_view raw,
                                  std::span<const std::string_view> args,
                                  backend::ReplyTarget& target, common::TimePoint received) override;
   //   private connections: to a plain server, or to a group's master while writes are
   //                  open; while they would be parked the session itself waits for the
   //                  new master (masterPending, waitForMaster), at most failover_wait.
-  backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server, int db,
+  backend::BackendConnection* leaseConnection(uint32_t pool, uint32_t server, backend::Setup setup,
                                               int64_t waited_ms,
                                               const std::string*& error) override;
   void returnConnection(backend::BackendConnection& connection, bool reusable,
                         std::string_view reason) override;
   bool leaseServes(const backend::BackendConnection& connection, uint32_t pool,
                    uint32_t server) const override;
-  bool masterPending(uint32_t pool, uint32_t server, uint64_t session_id, int db) override;
+  bool masterPending(uint32_t pool, uint32_t server, uint64_t session_id,
+                     backend::Setup setup) override;
   void waitForMaster(ClientSession& session) override { master_waiters_.insert(&session); }
   void watchClient(int fd, ClientSession& session, uint32_t old_events,
                    uint32_t new_events) override;
@@ -155,8 +156,9 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   // The connection a session uses for a server (a group's master): sessions are spread over
   // the server_connections connections, and one session always uses the same one, so its
   // requests to one server stay in order.
-  backend::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t session_id, int db) {
-    return backends_.connection(nodes_.master(pool, server), session_id, db);
+  backend::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t session_id,
+                                      backend::Setup setup) {
+    return backends_.connection(nodes_.master(pool, server), session_id, setup);
   }
   // How client sockets are read and written (io_uring or one system call each).
   const SocketBatch& socketBatch() const { return socket_batch_; }
@@ -169,10 +171,10 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
                                          const topology::ServerInfo& server);
   // Replication groups (worker_groups.cpp).
   backend::BackendConnection* pickReader(uint32_t pool, uint32_t server, uint64_t session_id,
-                                         int db);
-  void park(uint32_t pool, uint32_t server, uint64_t session_id, int db, std::string_view raw,
-            std::span<const std::string_view> args, backend::ReplyTarget& target,
-            common::TimePoint received);
+                                         backend::Setup setup);
+  void park(uint32_t pool, uint32_t server, uint64_t session_id, backend::Setup setup,
+            std::string_view raw, std::span<const std::string_view> args,
+            backend::ReplyTarget& target, common::TimePoint received);
   // After a swap, and on every tick while writes are parked: sends, refuses or re-parks every
   // parked write against the current snapshot.
   void releaseParked();

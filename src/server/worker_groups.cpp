@@ -23,27 +23,27 @@
 namespace sy::server {
 
 const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uint64_t session_id,
-                                       int db, bool read_only, std::string_view raw,
+                                       backend::Setup setup, bool read_only, std::string_view raw,
                                        std::span<const std::string_view> args,
                                        backend::ReplyTarget& target, common::TimePoint received) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   const topology::ServerInfo& info = pool_topology.servers[server];
   backend::BackendConnection* connection = nullptr;
   if (!info.is_group) {
-    connection = &backend(pool_index, server, session_id, db);
+    connection = &backend(pool_index, server, session_id, setup);
   } else if (read_only && pool_topology.config->read_from != config::ReadFrom::kMaster) {
-    connection = pickReader(pool_index, server, session_id, db);
+    connection = pickReader(pool_index, server, session_id, setup);
     if (connection == nullptr) {
       route_error_ =
           fmt::format(resp::kErrNoHealthyReplica, info.stats_name, pool_topology.config->name);
       return &route_error_;
     }
   } else if (read_only) {
-    connection = &backend(pool_index, server, session_id, db);
+    connection = &backend(pool_index, server, session_id, setup);
   } else {
     switch (info.writes) {
       case topology::WriteState::kOpen: {
-        backend::BackendConnection& master = backend(pool_index, server, session_id, db);
+        backend::BackendConnection& master = backend(pool_index, server, session_id, setup);
         bool suspected = !suspected_masters_.empty() && masterSuspected(pool_topology, info);
         if (!suspected && !master.isBackingOff()) {
           connection = &master;
@@ -57,7 +57,7 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
               ParkedWrites::noMasterError(pool_topology.config->name, info.stats_name, 0);
           return &route_error_;
         }
-        park(pool_index, server, session_id, db, raw, args, target, received);
+        park(pool_index, server, session_id, setup, raw, args, target, received);
         return nullptr;
       case topology::WriteState::kRefused:
         return &info.write_refusal;
@@ -68,8 +68,9 @@ const std::string* Worker::sendRequest(uint32_t pool_index, uint32_t server, uin
   return sent ? nullptr : &connection->unavailableMessage();
 }
 
-backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_t server, int db,
-                                                    int64_t waited_ms, const std::string*& error) {
+backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_t server,
+                                                    backend::Setup setup, int64_t waited_ms,
+                                                    const std::string*& error) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   const topology::ServerInfo& info = pool_topology.servers[server];
   if (info.is_group) {
@@ -85,7 +86,8 @@ backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_
       return nullptr;
     }
   }
-  backend::BackendConnection* connection = backends_.lease(nodes_.master(pool_index, server), db);
+  backend::BackendConnection* connection =
+      backends_.lease(nodes_.master(pool_index, server), setup);
   if (connection == nullptr) {
     route_error_ =
         fmt::format(resp::kErrNoPrivateConnection, info.stats_name, pool_topology.config->name,
@@ -95,7 +97,8 @@ backend::BackendConnection* Worker::leaseConnection(uint32_t pool_index, uint32_
   return connection;
 }
 
-bool Worker::masterPending(uint32_t pool_index, uint32_t server, uint64_t session_id, int db) {
+bool Worker::masterPending(uint32_t pool_index, uint32_t server, uint64_t session_id,
+                           backend::Setup setup) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   const topology::ServerInfo& info = pool_topology.servers[server];
   if (!info.is_group || pool_topology.config->failover_wait_ms == 0) return false;
@@ -106,7 +109,7 @@ bool Worker::masterPending(uint32_t pool_index, uint32_t server, uint64_t sessio
       return false;
     case topology::WriteState::kOpen:
       if (!suspected_masters_.empty() && masterSuspected(pool_topology, info)) return true;
-      return backend(pool_index, server, session_id, db).isBackingOff();
+      return backend(pool_index, server, session_id, setup).isBackingOff();
   }
   return false;
 }
@@ -133,16 +136,16 @@ bool Worker::leaseServes(const backend::BackendConnection& connection, uint32_t 
 // The node read_from picks (route/read_policy.h), from what the connections the session
 // would use report: backing off or not, requests in flight.
 backend::BackendConnection* Worker::pickReader(uint32_t pool_index, uint32_t server,
-                                               uint64_t session_id, int db) {
+                                               uint64_t session_id, backend::Setup setup) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
   const topology::ServerInfo& info = pool_topology.servers[server];
-  backend::BackendConnection& master = backend(pool_index, server, session_id, db);
+  backend::BackendConnection& master = backend(pool_index, server, session_id, setup);
   const route::ReadCandidate master_candidate{info.master_readable && !master.isBackingOff(),
                                               master.inFlight(), info.master_rtt_usec};
   std::span<const backend::NodeId> replica_nodes = nodes_.replicas(pool_index, server);
   read_candidates_.clear();
   for (size_t r = 0; r < replica_nodes.size(); ++r) {
-    backend::BackendConnection& replica = backends_.connection(replica_nodes[r], session_id, db);
+    backend::BackendConnection& replica = backends_.connection(replica_nodes[r], session_id, setup);
     read_candidates_.push_back(
         {!replica.isBackingOff(), replica.inFlight(), info.replicas[r].rtt_usec});
   }
@@ -152,14 +155,14 @@ backend::BackendConnection* Worker::pickReader(uint32_t pool_index, uint32_t ser
     case route::ReadChoice::Kind::kMaster:
       return &master;
     case route::ReadChoice::Kind::kReplica:
-      return &backends_.connection(replica_nodes[choice.replica], session_id, db);
+      return &backends_.connection(replica_nodes[choice.replica], session_id, setup);
     case route::ReadChoice::Kind::kNone:
       return nullptr;
   }
   return &master;
 }
 
-void Worker::park(uint32_t pool_index, uint32_t server, uint64_t session_id, int db,
+void Worker::park(uint32_t pool_index, uint32_t server, uint64_t session_id, backend::Setup setup,
                   std::string_view raw, std::span<const std::string_view> args,
                   backend::ReplyTarget& target, common::TimePoint received) {
   const topology::PoolTopology& pool_topology = pool(pool_index);
@@ -167,7 +170,7 @@ void Worker::park(uint32_t pool_index, uint32_t server, uint64_t session_id, int
   write.pool = pool_topology.config->name;
   write.group = pool_topology.servers[server].stats_name;
   write.session_id = session_id;
-  write.db = db;
+  write.setup = setup;
   if (raw.empty()) {
     resp::appendCommand(write.bytes, args);
   } else {
@@ -204,7 +207,7 @@ void Worker::releaseParked() {
         break;
       case topology::WriteState::kOpen: {
         backend::BackendConnection& master =
-            backend(pool_topology->index, info->index, write.session_id, write.db);
+            backend(pool_topology->index, info->index, write.session_id, write.setup);
         if (!master.isReady()) {
           // Sent only on an established connection: a failed connect would fail it.
           master.connectIfIdle();

@@ -35,7 +35,7 @@ void checkReply(std::string_view reply) {
   check(sy::resp::replyLength(reply) == reply.size());
   std::vector<std::string_view> elements;
   const bool is_array = sy::resp::splitArray(reply, elements);
-  check(is_array == (reply[0] == '*' && reply.substr(0, 3) != "*-1"));
+  check(is_array == ((reply[0] == '*' && reply.substr(0, 3) != "*-1") || reply[0] == '>'));
   if (is_array) {
     size_t total = reply.find("\r\n") + 2;
     for (std::string_view element : elements) {

@@ -24,6 +24,7 @@ import redis
 
 from harness import (HOST, ConnectionClosed, ErrorReply, Nutcracker, RawConn, Switchyard,
                      encode_command as cmd, pool_config)
+from test_resp3 import Resp3Reader, check_hello
 
 BACKEND_PW = "backend-pw"
 CLIENT_PW = "client-pw"
@@ -231,16 +232,20 @@ def test_quit_before_auth_replies_ok_and_closes(setups, mode):
     assert exchange(proxy.port, data, 1, expect_close=True) == want
 
 
-def test_resp3_is_refused_only_after_authentication(setups):
-    """Redis switches to RESP3 on HELLO 3; switchyard speaks RESP2 only and says so, but
-    only once everything Redis checks first (arguments, credentials) has passed."""
+def test_hello_3_with_auth_authenticates_and_switches_to_resp3(setups):
+    """HELLO 3 is checked in Redis's order (NOAUTH before anything else); with good
+    credentials the connection is authenticated and speaks RESP3, and so do the backend
+    connections its requests travel on (AUTH, then HELLO 3, on each)."""
     proxy, _, pw = setups["redis_auth"]
     with proxy.raw() as conn:
         assert conn.command("HELLO", "3").startswith(b"NOAUTH HELLO must be called")
-        assert conn.command("HELLO", "3", "AUTH", "default", pw) == \
-            b"NOPROTO unsupported protocol version"
-        # The credentials were good: the connection is authenticated, still in RESP2.
-        assert conn.command("GET", K) is None
+        reader = Resp3Reader(conn.sock)
+        conn.send(cmd("HELLO", "3", "AUTH", "default", pw))
+        check_hello(reader.reply(), 3)
+        conn.send(cmd("HSET", "auth:h", "f", "v") + cmd("HGETALL", "auth:h") + cmd("GET", K) +
+                  cmd("DEL", "auth:h"))
+        assert [reader.reply() for _ in range(4)] == [
+            b":1\r\n", b"%1\r\n$1\r\nf\r\n$1\r\nv\r\n", b"_\r\n", b":1\r\n"]
 
 
 def test_client_auth_is_independent_of_the_backend_password(setups):

@@ -97,6 +97,41 @@ TEST_F(BackendConnectionTest, OnlySelectIsSentWhenThereIsNoPassword) {
   ASSERT_TRUE(receivedExactly("*2\r\n$6\r\nSELECT\r\n$2\r\n12\r\n" + getRequest("k")));
 }
 
+TEST_F(BackendConnectionTest, ARESP3ConnectionSaysHelloAfterAuthAndSkipsStrayPushes) {
+  BackendOptions options = optionsFor(upstream_.port());
+  options.auth = "pw";
+  options.db = 2;
+  options.protocol = 3;
+  BackendConnection& conn = connect(options);
+  RecordingTarget& a = target("a");
+  ASSERT_TRUE(conn.send(getRequest("k"), a));
+  ASSERT_TRUE(
+      receivedExactly("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n"
+                      "*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n" +
+                      getRequest("k")));
+  // A push (out of band) before the reply is not the request's reply.
+  upstream_.write(0,
+                  "+OK\r\n%1\r\n$5\r\nproto\r\n:3\r\n+OK\r\n"
+                  ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n_\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  EXPECT_EQ(log_, std::vector<std::string>{"a reply _\r\n"});
+  EXPECT_TRUE(conn.isReady());
+}
+
+TEST_F(BackendConnectionTest, ABackendWithoutRESP3FailsTheConnection) {
+  BackendOptions options = optionsFor(upstream_.port());
+  options.protocol = 3;
+  BackendConnection& conn = connect(options);
+  RecordingTarget& a = target("a");
+  ASSERT_TRUE(conn.send(getRequest("k"), a));
+  ASSERT_TRUE(receivedExactly("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n" + getRequest("k")));
+  upstream_.write(0, "-ERR unknown command 'HELLO'\r\n");
+  ASSERT_TRUE(runUntil([&] { return a.calls() == 1; }));
+  ASSERT_EQ(a.failures.size(), 1u);
+  EXPECT_NE(a.failures[0].find("HELLO 3"), std::string::npos) << a.failures[0];
+  EXPECT_NE(a.failures[0].find("unknown command"), std::string::npos) << a.failures[0];
+}
+
 TEST_F(BackendConnectionTest, HandshakeRepliesAreNotCountedAsResponses) {
   BackendOptions options = optionsFor(upstream_.port());
   options.auth = "pw";

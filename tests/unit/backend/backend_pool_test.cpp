@@ -61,13 +61,13 @@ class BackendPoolTest : public BackendConnectionTest {
 
 TEST_F(BackendPoolTest, LeasesArePrivateBoundedAndReusedWhenReturnedClean) {
   pool_.assign({spec("a", 1, false, 2)}, false);
-  BackendConnection* first = pool_.lease(0, 0);
-  BackendConnection* second = pool_.lease(0, 0);
+  BackendConnection* first = pool_.lease(0, {});
+  BackendConnection* second = pool_.lease(0, {});
   ASSERT_NE(first, nullptr);
   ASSERT_NE(second, nullptr);
   EXPECT_NE(first, second);
-  EXPECT_NE(first, &pool_.connection(0, 0, 0));  // never a shared one
-  EXPECT_EQ(pool_.lease(0, 0), nullptr);         // past private_limit
+  EXPECT_NE(first, &pool_.connection(0, 0, {}));  // never a shared one
+  EXPECT_EQ(pool_.lease(0, {}), nullptr);         // past private_limit
   EXPECT_EQ(private_open_.load(), 2);
 
   ASSERT_TRUE(roundTrip(*first, 0, "one"));
@@ -81,7 +81,7 @@ TEST_F(BackendPoolTest, LeasesArePrivateBoundedAndReusedWhenReturnedClean) {
   pool_.giveBack(*second, true);  // below the limit now: kept for the next lease
   EXPECT_EQ(pool_.idlePrivateCount(), 1u);
   EXPECT_EQ(private_open_.load(), 1);
-  EXPECT_EQ(pool_.lease(0, 0), second);
+  EXPECT_EQ(pool_.lease(0, {}), second);
   EXPECT_EQ(pool_.leasedCount(), 1u);
 }
 
@@ -90,17 +90,17 @@ TEST_F(BackendPoolTest, AnIdleConnectionLoadsTheScriptsRegisteredSinceWhenLeased
   NodeSpec node = spec("a");
   node.options.scripts = &scripts;
   pool_.assign({node}, false);
-  BackendConnection* leased = pool_.lease(0, 0);
+  BackendConnection* leased = pool_.lease(0, {});
   ASSERT_NE(leased, nullptr);
   ASSERT_TRUE(roundTrip(*leased, 0, "one"));
   pool_.giveBack(*leased, true);
-  BackendConnection& shared = pool_.connection(0, 0, 0);
+  BackendConnection& shared = pool_.connection(0, 0, {});
   ASSERT_TRUE(roundTrip(shared, 1, "two"));
 
   scripts.add("return 1");
   const std::string load = "*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n$8\r\nreturn 1\r\n";
   // Leased again: the script goes ahead of the lease's first request (a MULTI, say).
-  ASSERT_EQ(pool_.lease(0, 0), leased);
+  ASSERT_EQ(pool_.lease(0, {}), leased);
   RecordingTarget& multi = target("multi");
   std::string_view args[] = {"MULTI"};
   ASSERT_TRUE(leased->sendCommand(args, multi));
@@ -111,14 +111,14 @@ TEST_F(BackendPoolTest, AnIdleConnectionLoadsTheScriptsRegisteredSinceWhenLeased
   pool_.giveBack(*leased, false);
   // The shared connection, handed out for a request.
   RecordingTarget& three = target("three");
-  ASSERT_TRUE(pool_.connection(0, 0, 0).send(getRequest("three"), three));
+  ASSERT_TRUE(pool_.connection(0, 0, {}).send(getRequest("three"), three));
   ASSERT_TRUE(receivedExactly(getRequest("two") + load + getRequest("three"), 1));
   EXPECT_EQ(scripts.reloaded.load(), 2u);
 }
 
 TEST_F(BackendPoolTest, ALeaseReturnedDirtyIsClosedAndItsRequestsFail) {
   pool_.assign({spec("a")}, false);
-  BackendConnection* leased = pool_.lease(0, 0);
+  BackendConnection* leased = pool_.lease(0, {});
   ASSERT_NE(leased, nullptr);
   RecordingTarget& blocked = target("blocked");
   ASSERT_TRUE(leased->send(getRequest("k"), blocked));
@@ -135,7 +135,7 @@ TEST_F(BackendPoolTest, ALeaseReturnedDirtyIsClosedAndItsRequestsFail) {
 // connection's memory: a tick already queued must not destroy it first.
 TEST_F(BackendPoolTest, AClosedLeaseOutlivesTheTickAfterItsClose) {
   pool_.assign({spec("a")}, false);
-  BackendConnection* leased = pool_.lease(0, 0);
+  BackendConnection* leased = pool_.lease(0, {});
   ASSERT_NE(leased, nullptr);
   ASSERT_TRUE(roundTrip(*leased, 0, "k"));  // connected, a read armed
   pool_.giveBack(*leased, false, "the client left");
@@ -155,7 +155,7 @@ TEST_F(BackendPoolTest, ALeaseEndedByAnotherLeasesTimeoutIsNotExpiredAfterIt) {
   std::vector<BackendConnection*> leases;
   std::vector<RecordingTarget*> blocked;
   for (int i = 0; i < 4; ++i) {
-    leases.push_back(pool_.lease(0, 0));
+    leases.push_back(pool_.lease(0, {}));
     ASSERT_NE(leases.back(), nullptr);
     blocked.push_back(&target("blocked" + std::to_string(i)));
     ASSERT_TRUE(leases.back()->send(getRequest("k"), *blocked.back()));
@@ -180,7 +180,7 @@ TEST_F(BackendPoolTest, ALeaseEndedByAnotherLeasesTimeoutIsNotExpiredAfterIt) {
 
 TEST_F(BackendPoolTest, ALeaseServesItsNodeOnlyWhileTheNodesKeyIsUnchanged) {
   pool_.assign({spec("a"), spec("b")}, false);
-  BackendConnection* leased = pool_.lease(1, 0);
+  BackendConnection* leased = pool_.lease(1, {});
   ASSERT_NE(leased, nullptr);
   EXPECT_TRUE(pool_.leaseServes(*leased, 1));
   EXPECT_FALSE(pool_.leaseServes(*leased, 0));
@@ -197,22 +197,22 @@ TEST_F(BackendPoolTest, ANodeWithoutAPrivateCountLeasesNothing) {
   NodeSpec node = spec("a");
   node.private_open = nullptr;
   pool_.assign({node}, false);
-  EXPECT_EQ(pool_.lease(0, 0), nullptr);
+  EXPECT_EQ(pool_.lease(0, {}), nullptr);
 }
 
 TEST_F(BackendPoolTest, ASessionAlwaysUsesTheSameOfANodesConnections) {
   pool_.assign({spec("a", 3)}, false);
   ASSERT_EQ(pool_.nodeCount(), 1u);
-  EXPECT_NE(&pool_.connection(0, 0, 0), &pool_.connection(0, 1, 0));
-  EXPECT_NE(&pool_.connection(0, 1, 0), &pool_.connection(0, 2, 0));
-  EXPECT_EQ(&pool_.connection(0, 0, 0), &pool_.connection(0, 3, 0));
-  EXPECT_EQ(&pool_.connection(0, 7, 0), &pool_.connection(0, 7, 0));
+  EXPECT_NE(&pool_.connection(0, 0, {}), &pool_.connection(0, 1, {}));
+  EXPECT_NE(&pool_.connection(0, 1, {}), &pool_.connection(0, 2, {}));
+  EXPECT_EQ(&pool_.connection(0, 0, {}), &pool_.connection(0, 3, {}));
+  EXPECT_EQ(&pool_.connection(0, 7, {}), &pool_.connection(0, 7, {}));
 }
 
 TEST_F(BackendPoolTest, AnEqualKeyKeepsItsConnectionsWithTheirRequestsInFlight) {
   pool_.assign({spec("a"), spec("b")}, false);
-  BackendConnection& a = pool_.connection(0, 1, 0);
-  BackendConnection& b = pool_.connection(1, 1, 0);
+  BackendConnection& a = pool_.connection(0, 1, {});
+  BackendConnection& b = pool_.connection(1, 1, {});
   RecordingTarget& target_a = target("a");
   ASSERT_TRUE(a.send(getRequest("k"), target_a));
   ASSERT_TRUE(receivedExactly(getRequest("k")));
@@ -220,8 +220,8 @@ TEST_F(BackendPoolTest, AnEqualKeyKeepsItsConnectionsWithTheirRequestsInFlight) 
   NodeSpec moved = spec("a");
   moved.options.timeout_ms = 250;  // a knob is applied in place, not a reason to reconnect
   pool_.assign({spec("c"), moved}, false);
-  EXPECT_EQ(&pool_.connection(1, 1, 0), &a);  // node 1 now: the same connection
-  EXPECT_NE(&pool_.connection(0, 1, 0), &b);  // "c" is new; "b" was idle, so closed at once
+  EXPECT_EQ(&pool_.connection(1, 1, {}), &a);  // node 1 now: the same connection
+  EXPECT_NE(&pool_.connection(0, 1, {}), &b);  // "c" is new; "b" was idle, so closed at once
   EXPECT_EQ(pool_.retiredCount(), 0u);
   upstream_.write(0, "+kept\r\n");
   ASSERT_TRUE(runUntil([&] { return target_a.calls() == 1; }));
@@ -232,7 +232,7 @@ TEST_F(BackendPoolTest, AnEqualKeyKeepsItsConnectionsWithTheirRequestsInFlight) 
 TEST_F(BackendPoolTest, ARetiredConnectionAnswersItsRequestsInFlightThenCloses) {
   pool_.assign({spec("a")}, false);
   RecordingTarget& first = target("first");
-  ASSERT_TRUE(pool_.connection(0, 0, 0).send(getRequest("k"), first));
+  ASSERT_TRUE(pool_.connection(0, 0, {}).send(getRequest("k"), first));
   ASSERT_TRUE(receivedExactly(getRequest("k")));
   pool_.assign({}, false);
   EXPECT_EQ(pool_.nodeCount(), 0u);
@@ -258,7 +258,7 @@ TEST_F(BackendPoolTest, PreconnectedNodesConnectBeforeAnyRequest) {
   EXPECT_TRUE(runUntil([&] { return upstream_.connectionCount() == 3; }));
   runFor(50ms);
   EXPECT_EQ(upstream_.connectionCount(), 3u);  // "lazy" never connected
-  EXPECT_FALSE(pool_.connection(0, 0, 0).isReady());
+  EXPECT_FALSE(pool_.connection(0, 0, {}).isReady());
 }
 
 TEST_F(BackendPoolTest, ExpiresTheDeadlinesOfEveryNode) {
@@ -266,7 +266,7 @@ TEST_F(BackendPoolTest, ExpiresTheDeadlinesOfEveryNode) {
   a.options.timeout_ms = 1;
   pool_.assign({spec("b"), a}, false);
   RecordingTarget& slow = target("slow");
-  ASSERT_TRUE(pool_.connection(1, 0, 0).send(getRequest("k"), slow));
+  ASSERT_TRUE(pool_.connection(1, 0, {}).send(getRequest("k"), slow));
   ASSERT_TRUE(receivedExactly(getRequest("k")));
   runFor(5ms);
   pool_.expireRequests(common::now());

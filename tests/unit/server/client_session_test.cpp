@@ -57,6 +57,7 @@ struct Sent {
   std::vector<std::string> args;
   backend::ReplyTarget* target;
   int db;
+  int protocol;
 };
 
 class FakeHost final : public SessionHost {
@@ -67,12 +68,12 @@ class FakeHost final : public SessionHost {
     return topology_->pools()[index];
   }
   const std::string* sendRequest(uint32_t /*pool*/, uint32_t server, uint64_t /*session_id*/,
-                                 int db, bool read_only, std::string_view raw,
+                                 backend::Setup setup, bool read_only, std::string_view raw,
                                  std::span<const std::string_view> args,
                                  backend::ReplyTarget& target,
                                  common::TimePoint /*received*/) override {
     if (!refusal.empty()) return &refusal;
-    Sent sent_request{server, read_only, {}, &target, db};
+    Sent sent_request{server, read_only, {}, &target, setup.db, setup.protocol};
     if (raw.empty()) {
       sent_request.args.assign(args.begin(), args.end());
     } else {
@@ -87,8 +88,8 @@ class FakeHost final : public SessionHost {
     return nullptr;
   }
   // Private connections: the fake has none to lease; it records who asked.
-  backend::BackendConnection* leaseConnection(uint32_t /*pool*/, uint32_t server, int /*db*/,
-                                              int64_t waited_ms,
+  backend::BackendConnection* leaseConnection(uint32_t /*pool*/, uint32_t server,
+                                              backend::Setup /*setup*/, int64_t waited_ms,
                                               const std::string*& error) override {
     lease_requests.push_back(server);
     lease_waits_ms.push_back(waited_ms);
@@ -102,7 +103,7 @@ class FakeHost final : public SessionHost {
     return false;
   }
   bool masterPending(uint32_t /*pool*/, uint32_t /*server*/, uint64_t /*session_id*/,
-                     int /*db*/) override {
+                     backend::Setup /*setup*/) override {
     return master_pending;
   }
   void waitForMaster(ClientSession& session) override { master_waiters.push_back(&session); }
@@ -217,6 +218,37 @@ TEST_F(ClientSessionTest, LocalCommandsAreAnsweredWithoutABackend) {
           command({"CLIENT", "GETNAME"}));
   EXPECT_TRUE(host_->sent.empty());
   EXPECT_EQ(written(), "+PONG\r\n$2\r\nhi\r\n+OK\r\n$2\r\nme\r\n");
+}
+
+TEST_F(ClientSessionTest, Hello3SwitchesTheSessionAndItsConnectionsToRESP3) {
+  start(kOneServer);
+  receive(command({"GET", "a"}) + command({"HELLO", "3"}) + command({"GET", "b"}) +
+          command({"CLIENT", "GETNAME"}));
+  // GET b waits for GET a: it travels on other (RESP3) connections.
+  ASSERT_EQ(host_->sent.size(), 1u);
+  EXPECT_EQ(host_->sent[0].protocol, 2);
+  reply(0, "$-1\r\n");
+  std::string out = written();  // the flush resumes the requests held back
+  EXPECT_TRUE(out.starts_with("$-1\r\n%7\r\n$6\r\nserver\r\n")) << out;
+  EXPECT_NE(out.find("$5\r\nproto\r\n:3\r\n"), std::string::npos) << out;
+  ASSERT_EQ(host_->sent.size(), 2u);
+  EXPECT_EQ(host_->sent[1].protocol, 3);
+  reply(1, "_\r\n");
+  EXPECT_EQ(written(), "_\r\n_\r\n");  // GET b, then GETNAME's null as RESP3 spells it
+  receive(command({"RESET"}) + command({"GET", "c"}));
+  written();
+  ASSERT_EQ(host_->sent.size(), 3u);
+  EXPECT_EQ(host_->sent[2].protocol, 2);  // RESET goes back to RESP2, as in Redis
+}
+
+TEST_F(ClientSessionTest, HelloWithoutAVersionKeepsTheProtocol) {
+  start(kOneServer);
+  receive(command({"HELLO", "3"}));
+  written();
+  receive(command({"HELLO"}) + command({"ECHO", "x"}));
+  const std::string out = written();
+  EXPECT_TRUE(out.starts_with("%7\r\n")) << out;
+  EXPECT_NE(out.find("$5\r\nproto\r\n:3\r\n"), std::string::npos) << out;
 }
 
 TEST_F(ClientSessionTest, RefusalsAndRouteErrorsAreRepliedAndTheConnectionStays) {
