@@ -2,11 +2,12 @@
 """Generates switchyard's command table from a real redis-server.
 
 Starts redis-server on a free 127.0.0.1 port, reads `COMMAND` and `COMMAND DOCS` over a raw
-socket (keeping the exact reply bytes of every entry), stops the server by its pid and writes:
+socket (keeping the exact reply bytes of every entry), in RESP2 and again after HELLO 3 in
+RESP3, stops the server by its pid and writes:
 
   src/command/command_table.inc  flags, arity, key specs and subcommands of every command
-  src/command/command_info.inc   each command's `COMMAND INFO` entry as raw RESP
-  src/command/command_docs.inc   each command's `COMMAND DOCS` entry as raw RESP
+  src/command/command_info.inc   each command's `COMMAND INFO` entry as raw RESP2 and RESP3
+  src/command/command_docs.inc   each command's `COMMAND DOCS` entry as raw RESP2 and RESP3
 
 Usage:
   tools/gen_command_table.py            regenerate the files in place
@@ -67,8 +68,10 @@ class Node:
     """One RESP value and the [start, end) range of its bytes in the reply buffer."""
 
     def __init__(self, kind, value, start, end):
-        self.kind = kind  # '+', '-', ':', '$', '*'
-        self.value = value  # str for '+'/'-', int for ':', bytes or None for '$', list for '*'
+        self.kind = kind  # '+', '-', ':', '$', '*', and RESP3's '%', '~', '_'
+        # str for '+'/'-', int for ':', bytes or None for '$', list for '*' and '~', the flat
+        # list key, value, key, value ... for '%', None for '_'
+        self.value = value
         self.start = start
         self.end = end
 
@@ -78,7 +81,8 @@ class NeedMore(Exception):
 
 
 def parse(buf, pos):
-    """Parses one RESP2 value at buf[pos:]; raises NeedMore if the buffer ends first."""
+    """Parses one RESP2 value, or one of the RESP3 types COMMAND replies with (map, set,
+    null), at buf[pos:]; raises NeedMore if the buffer ends first."""
     eol = buf.find(b"\r\n", pos)
     if eol < 0:
         raise NeedMore()
@@ -96,9 +100,11 @@ def parse(buf, pos):
         if len(buf) < nxt + length + 2:
             raise NeedMore()
         return Node(kind, bytes(buf[nxt : nxt + length]), pos, nxt + length + 2)
-    if kind == "*":
+    if kind == "_":
+        return Node(kind, None, pos, nxt)
+    if kind in "*~%":
         items = []
-        for _ in range(int(line)):
+        for _ in range(int(line) * (2 if kind == "%" else 1)):
             item = parse(buf, nxt)
             items.append(item)
             nxt = item.end
@@ -162,7 +168,7 @@ class Redis:
 
 
 def pairs(node):
-    """A flat RESP2 map (array of key, value, ...) as a dict of name -> Node."""
+    """A map (RESP3's, or RESP2's flat array of key, value, ...) as a dict of name -> Node."""
     items = node.value
     return {items[i].value.decode() if items[i].kind == "$" else items[i].value: items[i + 1]
             for i in range(0, len(items), 2)}
@@ -249,8 +255,11 @@ class Command:
         self.subcommands = sorted((Command(sub, raw, self) for sub in items[9].value),
                                   key=lambda c: c.name)
         subs_node = items[9]
-        self.info_raw = (raw[node.start:subs_node.start] + b"*%d\r\n" % len(self.subcommands)
+        # The subcommands' header as sent: an array in RESP2, a set in RESP3.
+        self.info_raw = (raw[node.start:subs_node.start]
+                         + b"%s%d\r\n" % (subs_node.kind.encode(), len(self.subcommands))
                          + b"".join(sub.info_raw for sub in self.subcommands))
+        self.info_raw3 = self.docs_raw3 = None  # the RESP3 entries, set by set_resp3()
         self.docs_raw = None  # the name bulk and docs map, set by set_docs()
 
     def set_docs(self, name_node, docs_node, raw):
@@ -264,14 +273,24 @@ class Command:
                      for i in range(0, len(items), 2)}
         for sub in self.subcommands:
             sub.set_docs(*sub_nodes[sub.name], raw)
-        self.docs_raw = (raw[name_node.start:subs_node.start]
-                         + b"*%d\r\n" % (2 * len(self.subcommands))
+        header = (b"%%%d\r\n" % len(self.subcommands) if subs_node.kind == "%"
+                  else b"*%d\r\n" % (2 * len(self.subcommands)))
+        self.docs_raw = (raw[name_node.start:subs_node.start] + header
                          + b"".join(sub.docs_raw for sub in self.subcommands)
                          + raw[subs_node.end:docs_node.end])
 
+    def set_resp3(self, twin):
+        """Takes the RESP3 entries of `twin`, this command as read after HELLO 3."""
+        if twin.name != self.name or [s.name for s in twin.subcommands] != [
+                s.name for s in self.subcommands]:
+            sys.exit(f"{self.name}: the RESP3 COMMAND entry names other subcommands")
+        self.info_raw3, self.docs_raw3 = twin.info_raw, twin.docs_raw
+        for sub, sub_twin in zip(self.subcommands, twin.subcommands):
+            sub.set_resp3(sub_twin)
 
-def generate(redis):
-    version = pairs(redis.call("HELLO", "2")[0])["version"].value.decode()
+
+def read_commands(redis):
+    """Every command with its COMMAND and COMMAND DOCS entries, in the connection's protocol."""
     info_root, info_raw = redis.call("COMMAND")
     docs_root, docs_raw = redis.call("COMMAND", "DOCS")
     commands = sorted((Command(node, info_raw) for node in info_root.value),
@@ -281,12 +300,23 @@ def generate(redis):
     for command in commands:
         command.set_docs(*docs[command.name], docs_raw)
     check_against_command_info(redis, commands)
+    return commands
+
+
+def generate(redis):
+    version = pairs(redis.call("HELLO", "2")[0])["version"].value.decode()
+    commands = read_commands(redis)
+    redis.call("HELLO", "3")
+    for command, twin in zip(commands, read_commands(redis), strict=True):
+        command.set_resp3(twin)
     header = (f"// Generated by tools/gen_command_table.py from redis-server {version}. "
               "Do not edit.\n// clang-format off\n")
     return version, {
         "command_table.inc": header + table_inc(commands),
-        "command_info.inc": header + raw_inc(commands, "kInfo_", lambda c: c.info_raw),
-        "command_docs.inc": header + raw_inc(commands, "kDocs_", lambda c: c.docs_raw),
+        "command_info.inc": header + raw_inc(commands, "kInfo_", lambda c: c.info_raw) + "\n"
+        + raw_inc(commands, "kInfo3_", lambda c: c.info_raw3),
+        "command_docs.inc": header + raw_inc(commands, "kDocs_", lambda c: c.docs_raw) + "\n"
+        + raw_inc(commands, "kDocs3_", lambda c: c.docs_raw3),
     }
 
 
@@ -315,7 +345,7 @@ def table_inc(commands):
         specs = emit_specs(command)
         var = ident(command.name)
         return (f"makeCommand(\"{command.name}\", {command.arity}, {flags}, {specs}, {subs}, "
-                f"kInfo_{var}, kDocs_{var})")
+                f"kInfo_{var}, kDocs_{var}, kInfo3_{var}, kDocs3_{var})")
 
     entries = []
     for command in commands:

@@ -174,6 +174,10 @@ struct CommandInfo {
   std::string_view info_reply;
   // `COMMAND DOCS name` entry: the name bulk string followed by the docs map, raw RESP2.
   std::string_view docs_reply;
+  // The same two entries as redis-server sends them to a client that sent HELLO 3 (flags,
+  // categories and tips as sets, key specs and docs as maps).
+  std::string_view info_reply3;
+  std::string_view docs_reply3;
 
   bool hasFlag(CommandFlag flag) const { return (flags & flag) != 0; }
   bool isContainer() const { return !subcommands.empty(); }

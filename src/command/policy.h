@@ -297,7 +297,8 @@ constexpr bool specsHaveKeys(std::span<const KeySpec> specs) {
 constexpr CommandInfo makeCommand(std::string_view name, int arity, uint32_t flags,
                                   std::span<const KeySpec> key_specs,
                                   std::span<const CommandInfo> subcommands,
-                                  std::string_view info_reply, std::string_view docs_reply) {
+                                  std::string_view info_reply, std::string_view docs_reply,
+                                  std::string_view info_reply3, std::string_view docs_reply3) {
   CommandInfo info{name,
                    arity,
                    flags,
@@ -308,7 +309,9 @@ constexpr CommandInfo makeCommand(std::string_view name, int arity, uint32_t fla
                    key_specs,
                    subcommands,
                    info_reply,
-                   docs_reply};
+                   docs_reply,
+                   info_reply3,
+                   docs_reply3};
   for (const PolicyEntry& entry : kPolicy) {
     if (entry.name == name) {
       info.handling = entry.handling;

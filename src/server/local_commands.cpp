@@ -282,20 +282,35 @@ void client(ClientSession& session, PendingRequest& request,
 void commandInfo(ClientSession& session, PendingRequest& request,
                  std::span<const std::string_view> args, bool docs) {
   common::ByteBuffer& out = replyBuffer();
+  const bool resp3 = session.protocol == 3;
+  auto entry = [&](const command::CommandInfo& info) {
+    return docs ? (resp3 ? info.docs_reply3 : info.docs_reply)
+                : (resp3 ? info.info_reply3 : info.info_reply);
+  };
+  // DOCS answers a map of name to docs: RESP3's map, or RESP2's flat array.
+  auto header = [&](size_t entries) {
+    if (!docs) {
+      resp::appendArrayHeader(out, entries);
+    } else if (resp3) {
+      resp::appendMapHeader(out, entries);
+    } else {
+      resp::appendArrayHeader(out, entries * 2);
+    }
+  };
   size_t names = args.size() - 2;
   if (names == 0) {  // every command
     auto all = command::allCommands();
-    resp::appendArrayHeader(out, docs ? all.size() * 2 : all.size());
-    for (const auto& info : all) out.append(docs ? info.docs_reply : info.info_reply);
+    header(all.size());
+    for (const auto& info : all) out.append(entry(info));
     return request.complete(out.view());
   }
   size_t found = 0;
   for (size_t i = 2; i < args.size(); ++i) found += command::findTopLevel(args[i]) != nullptr;
-  resp::appendArrayHeader(out, docs ? found * 2 : names);
+  header(docs ? found : names);
   for (size_t i = 2; i < args.size(); ++i) {
     const command::CommandInfo* info = command::findTopLevel(args[i]);
     if (info != nullptr) {
-      out.append(docs ? info->docs_reply : info->info_reply);
+      out.append(entry(*info));
     } else if (!docs) {
       appendNullFor(session, out, true);
     }
@@ -326,7 +341,9 @@ void commandFamily(ClientSession& session, PendingRequest& request,
   if (args.size() == 1) {
     auto all = command::allCommands();
     resp::appendArrayHeader(out, all.size());
-    for (const auto& info : all) out.append(info.info_reply);
+    for (const auto& info : all) {
+      out.append(session.protocol == 3 ? info.info_reply3 : info.info_reply);
+    }
     return request.complete(out.view());
   }
   std::string_view sub = args[1];

@@ -1,5 +1,6 @@
 // A tiny RESP2 framer for the command tests, independent of the resp module: it checks
-// that the table's raw replies are well-formed and reads redis-server's replies.
+// that the table's raw replies are well-formed and reads redis-server's replies. Of RESP3 it
+// knows what COMMAND replies with: maps (%), sets (~) and the null (_).
 #pragma once
 
 #include <cstddef>
@@ -49,6 +50,9 @@ inline Frame frameAt(std::string_view data, size_t pos, int depth = 0) {
     case '-':
       frame.end = frame.body;
       break;
+    case '_':
+      if (frame.line.empty()) frame.end = frame.body;
+      break;
     case ':':
       if (parseInt(frame.line, n)) frame.end = frame.body;
       break;
@@ -58,8 +62,11 @@ inline Frame frameAt(std::string_view data, size_t pos, int depth = 0) {
         frame.end = frame.body + n + 2;
       }
       break;
-    case '*': {
+    case '*':
+    case '~':
+    case '%': {
       if (!parseInt(frame.line, n) || n < 0) break;
+      if (frame.type == '%') n *= 2;
       size_t next = frame.body;
       for (int64_t i = 0; i < n && next != kBad; ++i) next = frameAt(data, next, depth + 1).end;
       frame.end = next;
@@ -71,12 +78,16 @@ inline Frame frameAt(std::string_view data, size_t pos, int depth = 0) {
   return frame;
 }
 
-// The elements of the array at `pos` (empty if it is not an array).
+// The elements of the array (or set) at `pos`, or a map's keys and values in turn; empty for
+// another type.
 inline std::vector<Frame> elements(std::string_view data, size_t pos) {
   std::vector<Frame> out;
   const Frame array = frameAt(data, pos);
   int64_t n = 0;
-  if (array.type != '*' || !parseInt(array.line, n)) return out;
+  if ((array.type != '*' && array.type != '~' && array.type != '%') || !parseInt(array.line, n)) {
+    return out;
+  }
+  if (array.type == '%') n *= 2;
   size_t next = array.body;
   for (int64_t i = 0; i < n; ++i) {
     out.push_back(frameAt(data, next));
