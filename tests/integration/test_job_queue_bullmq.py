@@ -1,21 +1,19 @@
 """BullMQ (from npm, pinned by bullmq/package-lock.json), end to end through switchyard in
 front of two Sentinel-managed groups (1 master + 1 replica each, 3 Sentinels, hash tag "{}").
 
-bullmq/jobs.js runs, in one Node process, a producer and workers for two queues whose
+node/jobs.js runs, in one Node process, a producer and workers for two queues whose
 prefixes are hash tags placed on different groups: jobs added with addBulk (a pipeline of
 EVALSHA) and FlowProducer (MULTI, EVALSHA..., EXEC), taken with BZPOPMIN on the queue's
 marker and Lua scripts, completed with Lua scripts. Each run of a job is counted in a plain redis-server reached directly (the
 ledger). Without a failover every job runs exactly once; with a SENTINEL FAILOVER of one
 group in the middle every job still runs and completes: none is lost.
 
-node_modules comes from `npm ci` (the npm registry only) into SY_BULLMQ_DIR, once: a stamp
-names the package-lock.json it was installed from, and a file lock keeps two test runs from
-installing at the same time. jobs.js runs from there, next to its node_modules.
+BullMQ is installed by node_clients.py (npm ci from node/package-lock.json); jobs.js runs
+next to its node_modules.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -30,69 +28,17 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import node_clients  # noqa: E402
 from harness import Switchyard, wait_until  # noqa: E402
 from topology import Topology  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-SOURCE_DIR = HERE / "bullmq"
 JOBS_PER_QUEUE = 1500
-NPM_CI_TIMEOUT_S = 180
 RUN_TIMEOUT_S = 70
-
-
-def install_dir() -> Path:
-    """Where node_modules goes: SY_BULLMQ_DIR (ctest sets one in the build tree), else the
-    source folder."""
-    return Path(os.environ.get("SY_BULLMQ_DIR") or SOURCE_DIR)
-
-
-def copy_in(target: Path, name: str) -> None:
-    """SOURCE_DIR/name copied to target/name in one rename (another run may be reading it)."""
-    partial = target / f"{name}.partial"
-    shutil.copyfile(SOURCE_DIR / name, partial)
-    os.replace(partial, target / name)
-
-
-def npm_ci(target: Path) -> Path:
-    """target/node_modules installed from the source folder's package-lock.json, by `npm ci`
-    unless the stamp says it already was, and jobs.js beside it; returns target."""
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.fail("node and npm are needed (scripts/install-deps.sh installs them)",
-                    pytrace=False)
-    target.mkdir(parents=True, exist_ok=True)
-    manifests = b"".join((SOURCE_DIR / name).read_bytes()
-                         for name in ("package.json", "package-lock.json"))
-    digest = hashlib.sha256(manifests).hexdigest()
-    modules = target / "node_modules"
-    stamp = target / ".npm-ci-stamp"
-    with open(target / ".npm-ci.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if target != SOURCE_DIR:
-            copy_in(target, "jobs.js")
-        if stamp.exists() and stamp.read_text() == digest and modules.is_dir():
-            return target
-        if target != SOURCE_DIR:
-            for name in ("package.json", "package-lock.json"):
-                copy_in(target, name)
-        stamp.unlink(missing_ok=True)
-        env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
-                   npm_config_audit="false")
-        # No install scripts: the one dependency that has some (msgpackr-extract, an
-        # optional native speed-up) falls back to plain JavaScript without them.
-        result = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-                                cwd=target, env=env, capture_output=True, text=True,
-                                timeout=NPM_CI_TIMEOUT_S)
-        if result.returncode != 0:
-            pytest.fail(f"npm ci in {target} failed ({result.returncode}):\n"
-                        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}", pytrace=False)
-        stamp.write_text(digest)
-    return target
 
 
 @pytest.fixture(scope="module")
 def bullmq_dir() -> Path:
-    return npm_ci(install_dir())
+    return node_clients.installed()
 
 
 @pytest.fixture(scope="module")

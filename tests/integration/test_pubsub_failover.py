@@ -1,7 +1,8 @@
 """Subscribers through a Sentinel-managed group (1 master, 1 replica, 3 Sentinels) stay
 subscribed across a graceful failover: the proxy subscribes again on the new master, says so
 in its log and counts it, and messages published after the failover reach them, with no
-confirmation shown twice. Also with a role-probed group (no Sentinel).
+confirmation shown twice. Also with a role-probed group (no Sentinel), and for a RESP3
+subscriber (HELLO 3), whose messages are push replies.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import RawConn, Switchyard, encode_command, wait_until  # noqa: E402
-from test_hostile_replies import ReplyReader  # noqa: E402
+from test_resp3 import Resp3Reader, check_hello  # noqa: E402
 from topology import Topology  # noqa: E402
 
 
@@ -33,8 +34,9 @@ def proxy(request, topo, module_procs):
                                timeout=1000)], cls=Switchyard)
 
 
-def message(channel: bytes, payload: bytes) -> bytes:
-    return b"*3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+def message(channel: bytes, payload: bytes, head: bytes = b"*") -> bytes:
+    """A message as Redis frames it: an array (RESP2) or a push (head b">", RESP3)."""
+    return head + b"3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
         len(channel), channel, len(payload), payload)
 
 
@@ -50,28 +52,33 @@ def fail_over(topo, client: redis.Redis, channel: str, payload: str) -> None:
                timeout_s=30)
 
 
-def test_subscribers_follow_a_failover(topo, proxy):
+@pytest.mark.parametrize("protocol", [2, 3], ids=["resp2", "resp3"])
+def test_subscribers_follow_a_failover(topo, proxy, protocol):
     client = proxy.client()
     topo.wait_proxy_sees(client, "g0")
     resubscribed_before = client.info("stats")["pubsub_resubscribes"]
+    head = b">" if protocol == 3 else b"*"
     with RawConn(proxy.port, timeout=60) as conn:
-        reader = ReplyReader(conn.sock)
+        reader = Resp3Reader(conn.sock)
+        if protocol == 3:
+            conn.send(encode_command("HELLO", "3"))
+            check_hello(reader.reply(), 3)
         conn.send(encode_command("SUBSCRIBE", "orders", "audit")
                   + encode_command("PSUBSCRIBE", "order*"))
         confirmations = [reader.reply() for _ in range(3)]
-        assert confirmations[-1] == b"*3\r\n$10\r\npsubscribe\r\n$6\r\norder*\r\n:3\r\n"
+        assert confirmations[-1] == head + b"3\r\n$10\r\npsubscribe\r\n$6\r\norder*\r\n:3\r\n"
         assert client.publish("audit", "before") == 1
-        assert reader.reply() == message(b"audit", b"before")
+        assert reader.reply() == message(b"audit", b"before", head)
 
         fail_over(topo, client, "audit", "after")
         frames = [reader.reply()]
-        while frames[-1] != message(b"audit", b"after"):
+        while frames[-1] != message(b"audit", b"after", head):
             frames.append(reader.reply())
         assert all(b"subscribe" not in frame for frame in frames), frames
         assert client.publish("orders", "o1") == 2  # the channel and the pattern
-        assert reader.reply() == message(b"orders", b"o1")
-        assert reader.reply() == (b"*4\r\n$8\r\npmessage\r\n$6\r\norder*\r\n$6\r\norders\r\n"
-                                  b"$2\r\no1\r\n")
+        assert reader.reply() == message(b"orders", b"o1", head)
+        assert reader.reply() == (head + b"4\r\n$8\r\npmessage\r\n$6\r\norder*\r\n"
+                                  b"$6\r\norders\r\n$2\r\no1\r\n")
         numsub = topo.master_of("g0").client().execute_command("PUBSUB", "NUMSUB", "orders", "audit")
         assert numsub == [b"orders", 1, b"audit", 1]
         conn.send(encode_command("UNSUBSCRIBE") + encode_command("PUNSUBSCRIBE"))
