@@ -19,14 +19,10 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Load, Switchyard, wait_until  # noqa: E402
-from topology import Topology  # noqa: E402
+from topology import topology_fixture  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def topo(tmp_path_factory):
-    with Topology(tmp_path_factory.mktemp("block-failover"), groups=1, replicas=1,
-                  sentinels=3) as topology:
-        yield topology
+topo = topology_fixture("block-failover", replicas=1)
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (Load, Outcome, Switchyard, acknowledged, describe_errors,  # noqa: E402
                      longest_gap, read_all, read_op, seed_keys, values_absent, write_op)
-from topology import Topology, role_of, wait_proxy_group  # noqa: E402
+from topology import role_of, topology_fixture, wait_proxy_group  # noqa: E402
 
 FAILOVER_WAIT_S = 5.0  # the default failover_wait
 # How long after Sentinel's +switch-master the proxy may take to send writes to the new master.
@@ -42,11 +42,7 @@ REDIS_LOSS_WINDOW_S = 0.5
 SLACK_S = 1.5  # a busy machine
 
 
-@pytest.fixture(scope="module")
-def topo(tmp_path_factory):
-    with Topology(tmp_path_factory.mktemp("failover"), groups=1, replicas=2,
-                  sentinels=3) as topology:
-        yield topology
+topo = topology_fixture("failover")
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from harness import (ErrorReply, RawConn, Status, Switchyard, encode_command,  #
                      keys_per_server, pool_config, spread_keys, wait_until)
 from test_eject import eject_pool  # noqa: E402
 from test_hostile_replies import ReplyReader  # noqa: E402
-from topology import Topology  # noqa: E402
+from topology import topology_fixture  # noqa: E402
 
 LIBRARY = "#!lua name=fanlib\nredis.register_function('fanf', function(keys, args) return 1 end)"
 
@@ -292,11 +292,7 @@ def test_in_a_transaction_of_a_sharded_pool_a_fanout_is_refused(sharded3):
 # replication groups: fan-out and SCAN on the masters, whatever read_from says
 
 
-@pytest.fixture(scope="module")
-def topo(tmp_path_factory):
-    with Topology(tmp_path_factory.mktemp("fanout-groups"), groups=2, replicas=1,
-                  sentinels=3) as topology:
-        yield topology
+topo = topology_fixture("fanout-groups", groups=2, replicas=1)
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["sentinel", "role-probed"])

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import node_clients  # noqa: E402
 from harness import Switchyard, wait_until  # noqa: E402
-from topology import Topology  # noqa: E402
+from topology import Topology, topology_fixture  # noqa: E402
 
 JOBS_PER_QUEUE = 1500
 RUN_TIMEOUT_S = 70
@@ -41,11 +41,7 @@ def bullmq_dir() -> Path:
     return node_clients.installed()
 
 
-@pytest.fixture(scope="module")
-def topo(tmp_path_factory):
-    with Topology(tmp_path_factory.mktemp("bullmq"), groups=2, replicas=1,
-                  sentinels=3) as topology:
-        yield topology
+topo = topology_fixture("bullmq", groups=2, replicas=1)
 
 
 @pytest.fixture(scope="module")

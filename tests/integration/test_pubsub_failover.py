@@ -17,14 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import RawConn, Switchyard, encode_command, wait_until  # noqa: E402
 from test_resp3 import Resp3Reader, check_hello  # noqa: E402
-from topology import Topology  # noqa: E402
+from topology import topology_fixture  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def topo(tmp_path_factory):
-    with Topology(tmp_path_factory.mktemp("pubsub-failover"), groups=1, replicas=1,
-                  sentinels=3) as topology:
-        yield topology
+topo = topology_fixture("pubsub-failover", replicas=1)
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["sentinel", "role-probed"])

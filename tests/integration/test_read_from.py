@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (Load, Switchyard, describe_errors, read_all, read_op,  # noqa: E402
                      seed_keys)
-from topology import Topology  # noqa: E402
+from topology import Topology, topology_fixture  # noqa: E402
 
 READS = 1200
 # A stalled replica: its in-flight reads end by the pool's `timeout` (1 s), and the proxy's
@@ -29,11 +29,7 @@ READS = 1200
 STALLED_REPLICA_BOUND_S = 5.0
 
 
-@pytest.fixture(scope="module")
-def topo(tmp_path_factory):
-    with Topology(tmp_path_factory.mktemp("read-from"), groups=1, replicas=2,
-                  sentinels=3) as topology:
-        yield topology
+topo = topology_fixture("read-from")
 
 
 @pytest.fixture(scope="module")

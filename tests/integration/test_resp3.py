@@ -21,7 +21,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import RawConn, Switchyard, encode_command  # noqa: E402
-from topology import Topology  # noqa: E402
+from topology import topology_fixture  # noqa: E402
 
 REDIS_CLI = "/usr/bin/redis-cli"
 HELLO_FIELDS = [b"server", b"version", b"proto", b"id", b"mode", b"role", b"modules"]
@@ -342,11 +342,7 @@ def test_redis_cli_dash_3(pool_and_oracle):
 # a Sentinel-managed group
 
 
-@pytest.fixture(scope="module")
-def topo(tmp_path_factory):
-    with Topology(tmp_path_factory.mktemp("resp3-group"), groups=1, replicas=1,
-                  sentinels=3) as topology:
-        yield topology
+topo = topology_fixture("resp3-group", replicas=1)
 
 
 def test_resp3_through_a_sentinel_group(topo, module_procs):

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (HOST, Load, Outcome, Switchyard, acknowledged,  # noqa: E402
                      describe_errors, longest_gap, read_op, seed_keys, values_absent,
                      wait_until, write_op)
-from topology import Topology, wait_proxy_group  # noqa: E402
+from topology import topology_fixture, wait_proxy_group  # noqa: E402
 
 PROBE_S = 0.5
 # The proxy must notice a change of ROLE within two probes; the rest is for a busy machine.
@@ -27,11 +27,7 @@ NOTICE_BOUND_S = 2 * PROBE_S + 1.0
 CLAIM = "claim master"
 
 
-@pytest.fixture(scope="module")
-def topo(tmp_path_factory):
-    with Topology(tmp_path_factory.mktemp("role-groups"), groups=1, replicas=2,
-                  sentinels=0) as topology:
-        yield topology
+topo = topology_fixture("role-groups", sentinels=0)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import HOST, Switchyard, pool_config, wait_until  # noqa: E402
-from topology import Topology, wait_proxy_group  # noqa: E402
+from topology import Topology, topology_fixture, wait_proxy_group  # noqa: E402
 
 LOADED = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
 EVALED = "return 'evaled:' .. ARGV[1]"
@@ -35,11 +35,7 @@ def stats(client: redis.Redis) -> dict:
     return client.info("stats")
 
 
-@pytest.fixture(scope="module")
-def topo(tmp_path_factory):
-    with Topology(tmp_path_factory.mktemp("scripts-failover"), groups=1, replicas=1,
-                  sentinels=3) as topology:
-        yield topology
+topo = topology_fixture("scripts-failover", replicas=1)
 
 
 @pytest.fixture(scope="module")

@@ -164,6 +164,20 @@ class Group:
         raise HarnessError(f"no node on port {port} in group {self.name}")
 
 
+def topology_fixture(folder: str, **options):
+    """A module-scoped pytest fixture: a Topology(**options) started in a temporary folder
+    named `folder`, stopped after the module's last test. In a test module:
+    `topo = topology_fixture("failover", replicas=2)`."""
+    import pytest  # the command line below runs without it
+
+    @pytest.fixture(scope="module")
+    def topo(tmp_path_factory):
+        with Topology(tmp_path_factory.mktemp(folder), **options) as topology:
+            yield topology
+
+    return topo
+
+
 class Topology:
     """G groups x (1 master + R replicas) and S Sentinels monitoring every group."""
 
