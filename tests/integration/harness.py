@@ -757,6 +757,43 @@ def encode_command(*args) -> bytes:
     return b"".join(parts)
 
 
+class ReplyReader:
+    """Reads whole RESP3 (and RESP2) replies off a socket as raw bytes, any depth: aggregates
+    (* ~ > n children, % | 2n, an attribute also the reply it precedes), blobs ($ = !) and
+    one-line types (+ - : _ , # ()."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buf = b""
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError(f"closed with {len(self.buf)} bytes unread")
+        self.buf += chunk
+
+    def reply(self) -> bytes:
+        pos, pending = 0, 1
+        while pending:
+            while self.buf.find(b"\r\n", pos) < 0:
+                self._fill()
+            end = self.buf.find(b"\r\n", pos)
+            kind, text = self.buf[pos:pos + 1], self.buf[pos + 1:end]
+            pos, pending = end + 2, pending - 1
+            if kind in (b"*", b"~", b">") and int(text) > 0:
+                pending += int(text)
+            elif kind == b"%":
+                pending += 2 * int(text)
+            elif kind == b"|":
+                pending += 2 * int(text) + 1
+            elif kind in (b"$", b"=", b"!") and int(text) >= 0:
+                while len(self.buf) < pos + int(text) + 2:
+                    self._fill()
+                pos += int(text) + 2
+        reply, self.buf = self.buf[:pos], self.buf[pos:]
+        return reply
+
+
 class RawConn:
     """A plain socket speaking RESP2, for byte-exact requests and connection-state checks."""
 

@@ -22,9 +22,9 @@ import time
 import pytest
 import redis
 
-from harness import (HOST, ConnectionClosed, ErrorReply, Nutcracker, RawConn, Switchyard,
-                     encode_command as cmd, pool_config)
-from test_resp3 import Resp3Reader, check_hello
+from harness import (HOST, ConnectionClosed, ErrorReply, Nutcracker, RawConn, ReplyReader,
+                     Switchyard, encode_command as cmd, pool_config)
+from test_resp3 import check_hello
 
 BACKEND_PW = "backend-pw"
 CLIENT_PW = "client-pw"
@@ -239,7 +239,7 @@ def test_hello_3_with_auth_authenticates_and_switches_to_resp3(setups):
     proxy, _, pw = setups["redis_auth"]
     with proxy.raw() as conn:
         assert conn.command("HELLO", "3").startswith(b"NOAUTH HELLO must be called")
-        reader = Resp3Reader(conn.sock)
+        reader = ReplyReader(conn.sock)
         conn.send(cmd("HELLO", "3", "AUTH", "default", pw))
         check_hello(reader.reply(), 3)
         conn.send(cmd("HSET", "auth:h", "f", "v") + cmd("HGETALL", "auth:h") + cmd("GET", K) +

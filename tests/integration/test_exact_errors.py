@@ -4,8 +4,7 @@ client reads exactly that, in a pool of one server and of three shards.
 
 import pytest
 
-from harness import RawConn, encode_command, pool_config
-from test_hostile_replies import ReplyReader
+from harness import RawConn, ReplyReader, encode_command, pool_config
 
 CALLS = [
     ("PING", "a", "b"),

@@ -17,10 +17,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (ErrorReply, RawConn, Status, Switchyard, encode_command,  # noqa: E402
-                     keys_per_server, pool_config, spread_keys, wait_until)
+from harness import (ErrorReply, RawConn, ReplyReader, Status, Switchyard,  # noqa: E402
+                     encode_command, keys_per_server, pool_config, spread_keys, wait_until)
 from test_eject import eject_pool  # noqa: E402
-from test_hostile_replies import ReplyReader  # noqa: E402
 from topology import topology_fixture  # noqa: E402
 
 LIBRARY = "#!lua name=fanlib\nredis.register_function('fanf', function(keys, args) return 1 end)"

@@ -11,46 +11,13 @@ import threading
 
 import pytest
 
-from harness import RawConn, encode_command
+from harness import RawConn, ReplyReader, encode_command
 
 NESTED = "local t = 1 for i = 1, tonumber(ARGV[1]) do t = {t} end return t"
 TREE = ("local function tree(d) if d == 0 then return {1, 'leaf'} end "
         "return {tree(d - 1), d, tree(d - 1)} end return tree(tonumber(ARGV[1]))")
 STATUS = "return redis.status_reply(string.rep('s', tonumber(ARGV[1])))"
 ERROR = "return redis.error_reply(string.rep('e', tonumber(ARGV[1])))"
-
-
-class ReplyReader:
-    """Reads whole RESP2 replies off a socket, as raw bytes, without recursion (any depth)."""
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.buf = b""
-
-    def _fill(self) -> None:
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError(f"closed with {len(self.buf)} bytes unread")
-        self.buf += chunk
-
-    def reply(self) -> bytes:
-        pos = 0
-        pending = 1
-        while pending:
-            while self.buf.find(b"\r\n", pos) < 0:
-                self._fill()
-            end = self.buf.find(b"\r\n", pos)
-            kind, text = self.buf[pos:pos + 1], self.buf[pos + 1:end]
-            pos = end + 2
-            pending -= 1
-            if kind == b"*" and int(text) > 0:
-                pending += int(text)
-            elif kind == b"$" and int(text) >= 0:
-                while len(self.buf) < pos + int(text) + 2:
-                    self._fill()
-                pos += int(text) + 2
-        reply, self.buf = self.buf[:pos], self.buf[pos:]
-        return reply
 
 
 def raw_reply(port: int, *args) -> bytes:

@@ -13,9 +13,8 @@ import time
 import pytest
 import redis
 
-from harness import (RawConn, Switchyard, encode_command, pool_config, rss_bytes, spread_keys,
-                     wait_until)
-from test_hostile_replies import ReplyReader
+from harness import (RawConn, ReplyReader, Switchyard, encode_command, pool_config, rss_bytes,
+                     spread_keys, wait_until)
 
 CHANNELS = spread_keys(6, suffix=":chan")
 

@@ -16,7 +16,8 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import RawConn, Switchyard, encode_command, wait_until  # noqa: E402
-from test_resp3 import Resp3Reader, check_hello  # noqa: E402
+from harness import ReplyReader  # noqa: E402
+from test_resp3 import check_hello  # noqa: E402
 from topology import topology_fixture  # noqa: E402
 
 
@@ -55,7 +56,7 @@ def test_subscribers_follow_a_failover(topo, proxy, protocol):
     resubscribed_before = client.info("stats")["pubsub_resubscribes"]
     head = b">" if protocol == 3 else b"*"
     with RawConn(proxy.port, timeout=60) as conn:
-        reader = Resp3Reader(conn.sock)
+        reader = ReplyReader(conn.sock)
         if protocol == 3:
             conn.send(encode_command("HELLO", "3"))
             check_hello(reader.reply(), 3)

@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import RawConn, Switchyard, encode_command  # noqa: E402
+from harness import RawConn, ReplyReader, Switchyard, encode_command  # noqa: E402
 from topology import topology_fixture  # noqa: E402
 
 REDIS_CLI = "/usr/bin/redis-cli"
@@ -69,43 +69,6 @@ SCRIPT = [
 ONE_SERVER_ONLY = [("CONFIG", "GET", "maxmemory")]  # keyless: refused by a sharded pool
 
 
-class Resp3Reader:
-    """Reads whole RESP3 (and RESP2) replies off a socket as raw bytes, any depth: aggregates
-    (* ~ > n children, % | 2n, an attribute also the reply it precedes), blobs ($ = !) and
-    one-line types (+ - : _ , # ()."""
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.buf = b""
-
-    def _fill(self) -> None:
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError(f"closed with {len(self.buf)} bytes unread")
-        self.buf += chunk
-
-    def reply(self) -> bytes:
-        pos, pending = 0, 1
-        while pending:
-            while self.buf.find(b"\r\n", pos) < 0:
-                self._fill()
-            end = self.buf.find(b"\r\n", pos)
-            kind, text = self.buf[pos:pos + 1], self.buf[pos + 1:end]
-            pos, pending = end + 2, pending - 1
-            if kind in (b"*", b"~", b">") and int(text) > 0:
-                pending += int(text)
-            elif kind == b"%":
-                pending += 2 * int(text)
-            elif kind == b"|":
-                pending += 2 * int(text) + 1
-            elif kind in (b"$", b"=", b"!") and int(text) >= 0:
-                while len(self.buf) < pos + int(text) + 2:
-                    self._fill()
-                pos += int(text) + 2
-        reply, self.buf = self.buf[:pos], self.buf[pos:]
-        return reply
-
-
 def decode(data: bytes, pos: int = 0):
     """(value, next position) of the reply at data[pos:]: aggregates (maps too) as flat lists,
     blobs as bytes, integers as int, nulls as None; enough for HELLO."""
@@ -136,11 +99,11 @@ def check_hello(reply: bytes, proto: int) -> None:
     assert dict(fields)[b"proto"] == proto, fields
 
 
-def open3(port: int, proto: int = 3) -> tuple[RawConn, Resp3Reader]:
+def open3(port: int, proto: int = 3) -> tuple[RawConn, ReplyReader]:
     """A raw connection that sent HELLO 3 (its reply checked) and its reader; with proto=2
     one that sent nothing (RESP2, as every connection starts)."""
     conn = RawConn(port, timeout=10)
-    reader = Resp3Reader(conn.sock)
+    reader = ReplyReader(conn.sock)
     if proto == 3:
         conn.send(encode_command("HELLO", "3"))
         check_hello(reader.reply(), 3)
@@ -169,7 +132,7 @@ def test_hello_switches_the_protocol(pool_and_oracle):
     seen = {}
     for port in (oracle.port, proxy.port):
         with RawConn(port, timeout=10) as conn:
-            reader = Resp3Reader(conn.sock)
+            reader = ReplyReader(conn.sock)
             out = []
             for args in steps:
                 conn.send(encode_command(*args))

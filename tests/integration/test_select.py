@@ -9,8 +9,7 @@ import threading
 
 import pytest
 
-from harness import ErrorReply, RawConn, encode_command, pool_config, spread_keys
-from test_hostile_replies import ReplyReader
+from harness import ErrorReply, RawConn, ReplyReader, encode_command, pool_config, spread_keys
 
 SCRIPT = [
     ("SELECT", "1"), ("SET", "k", "in-1"), ("GET", "k"), ("SELECT", "0"), ("GET", "k"),

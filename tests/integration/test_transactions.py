@@ -7,9 +7,8 @@ and a command whose key lives elsewhere is refused while queuing (EXEC then abor
 
 import pytest
 
-from harness import (ErrorReply, RawConn, encode_command, pool_config, spread_keys,
+from harness import (ErrorReply, RawConn, ReplyReader, encode_command, pool_config, spread_keys,
                      watch_increments)
-from test_hostile_replies import ReplyReader
 
 # Every key of these scripts carries the hash tag {t}: in a sharded pool they share a backend.
 SCRIPTS = {
