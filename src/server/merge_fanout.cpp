@@ -26,6 +26,7 @@ namespace {
 
 constexpr std::string_view kOk = "+OK\r\n";
 constexpr std::string_view kNilBulk = "$-1\r\n";
+constexpr std::string_view kNull = "_\r\n";  // RESP3's, from a backend a RESP3 client uses
 constexpr std::string_view kNotBusyPrefix = "-NOTBUSY";
 
 std::string_view unexpected(common::ByteBuffer& out) {
@@ -152,13 +153,16 @@ std::string_view mergeIdentical(const PendingRequest& parent, common::ByteBuffer
   return first;
 }
 
+// RANDOMKEY: one shard's key, picked at random among the shards that have one; else the
+// null (in the protocol the shards answered in).
 std::string_view mergeRandomNonNil(const PendingRequest& parent) {
   thread_local std::minstd_rand generator{std::random_device{}()};
   std::vector<std::string_view> found;
   for (const PendingRequest* fragment : parent.fragments) {
-    if (fragment->reply.view() != kNilBulk) found.push_back(fragment->reply.view());
+    const std::string_view reply = fragment->reply.view();
+    if (reply != kNilBulk && reply != kNull) found.push_back(reply);
   }
-  if (found.empty()) return kNilBulk;
+  if (found.empty()) return parent.fragments.front()->reply.view();
   std::uniform_int_distribution<size_t> pick(0, found.size() - 1);
   return found[pick(generator)];
 }

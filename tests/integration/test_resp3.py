@@ -345,3 +345,16 @@ def test_hello_keeps_the_protocol_of_a_subscribed_or_watching_client(pool_and_or
         conn.send(encode_command("UNWATCH") + encode_command("HELLO", "2"))
         assert reader.reply() == b"+OK\r\n"
         check_hello(reader.reply(), 2)
+
+
+def test_randomkey_finds_a_key_on_any_shard(pool_and_oracle):
+    """RANDOMKEY fans out: shards without keys answer RESP3's null, which is not a key."""
+    proxy, _, _ = pool_and_oracle
+    conn, reader = open3(proxy.port)
+    with conn:
+        conn.send(encode_command("FLUSHALL") + encode_command("SET", "only", "1"))
+        assert [reader.reply(), reader.reply()] == [b"+OK\r\n", b"+OK\r\n"]
+        conn.send(encode_command("RANDOMKEY") * 20)
+        assert {reader.reply() for _ in range(20)} == {b"$4\r\nonly\r\n"}
+        conn.send(encode_command("DEL", "only") + encode_command("RANDOMKEY"))
+        assert [reader.reply(), reader.reply()] == [b":1\r\n", b"_\r\n"]
