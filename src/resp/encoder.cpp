@@ -67,7 +67,12 @@ void appendArrayHeader(common::ByteBuffer& out, size_t count) {
 
 void appendNullArray(common::ByteBuffer& out) { out.append(std::string_view("*-1\r\n")); }
 
-void appendNull(common::ByteBuffer& out) { out.append(std::string_view("_\r\n")); }
+std::string_view nullReply(int protocol, bool array) {
+  if (protocol == 3) return "_\r\n";
+  return array ? "*-1\r\n" : "$-1\r\n";
+}
+
+void appendNull(common::ByteBuffer& out) { out.append(nullReply(3, false)); }
 
 void appendMapHeader(common::ByteBuffer& out, size_t count) {
   out.commit(writeHeader(out.prepare(kMaxHeaderBytes).data(), '%', count));

@@ -34,6 +34,10 @@ void appendArrayHeader(common::ByteBuffer& out, size_t count);
 // *-1\r\n
 void appendNullArray(common::ByteBuffer& out);
 
+// The null as `protocol` spells it: RESP3's one null, or RESP2's null array (`array`) or
+// null bulk string.
+std::string_view nullReply(int protocol, bool array);
+
 // RESP3 only (a client that sent HELLO 3):
 // _\r\n, RESP3's one null, for a null bulk or array alike.
 void appendNull(common::ByteBuffer& out);

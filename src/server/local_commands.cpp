@@ -140,15 +140,8 @@ bool validClientName(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) { return c >= '!' && c <= '~'; });
 }
 
-// A null as the session's protocol spells it: RESP2's null `bulk_or_array`, or RESP3's one.
 void appendNullFor(const ClientSession& session, common::ByteBuffer& out, bool array) {
-  if (session.protocol == 3) {
-    resp::appendNull(out);
-  } else if (array) {
-    resp::appendNullArray(out);
-  } else {
-    resp::appendNullBulk(out);
-  }
+  out.append(resp::nullReply(session.protocol, array));
 }
 
 void helloReply(ClientSession& session, PendingRequest& request) {

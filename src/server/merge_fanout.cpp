@@ -25,8 +25,6 @@ namespace sy::server {
 namespace {
 
 constexpr std::string_view kOk = "+OK\r\n";
-constexpr std::string_view kNilBulk = "$-1\r\n";
-constexpr std::string_view kNull = "_\r\n";  // RESP3's, from a backend a RESP3 client uses
 constexpr std::string_view kNotBusyPrefix = "-NOTBUSY";
 
 std::string_view unexpected(common::ByteBuffer& out) {
@@ -160,7 +158,9 @@ std::string_view mergeRandomNonNil(const PendingRequest& parent) {
   std::vector<std::string_view> found;
   for (const PendingRequest* fragment : parent.fragments) {
     const std::string_view reply = fragment->reply.view();
-    if (reply != kNilBulk && reply != kNull) found.push_back(reply);
+    if (reply != resp::nullReply(2, false) && reply != resp::nullReply(3, false)) {
+      found.push_back(reply);
+    }
   }
   if (found.empty()) return parent.fragments.front()->reply.view();
   std::uniform_int_distribution<size_t> pick(0, found.size() - 1);

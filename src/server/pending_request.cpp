@@ -67,7 +67,7 @@ void PendingRequest::onBackendFailure(std::string_view message) {
 
 void PendingRequest::completeRewritten() {
   if (rewrite_nil) {
-    complete(session != nullptr && session->protocol == 3 ? "_\r\n" : "*-1\r\n");
+    complete(resp::nullReply(session != nullptr ? session->protocol : 2, true));
   } else {
     completeWithError(rewrite_error);
   }

@@ -41,8 +41,6 @@ namespace {
 constexpr std::string_view kOk = "+OK\r\n";
 constexpr std::string_view kQueued = "+QUEUED\r\n";
 constexpr std::string_view kEmptyArray = "*0\r\n";
-constexpr std::string_view kNilArray = "*-1\r\n";
-constexpr std::string_view kNull = "_\r\n";  // RESP3's
 constexpr std::string_view kMultiRequest = "*1\r\n$5\r\nMULTI\r\n";
 
 enum class TransactionCommand { kMulti, kExec, kDiscard, kWatch, kUnwatch };
@@ -299,7 +297,7 @@ void ClientSession::execPinned(PendingRequest& request, const resp::Request& par
       if (aborted) {
         request.completeWithError(resp::kErrExecAbort);
       } else {
-        request.complete(!watch_failed ? kEmptyArray : protocol == 3 ? kNull : kNilArray);
+        request.complete(watch_failed ? resp::nullReply(protocol, true) : kEmptyArray);
       }
       held_.clear();
       return;
