@@ -357,6 +357,37 @@ class Topology:
 
         return wait_until(new_master, timeout_s, f"a new master of {name}", 0.1)
 
+    def settled_master(self, name: str, timeout_s: float = FAILOVER_TIMEOUT_S) -> RedisServer:
+        """Until one running node of the group is master by ROLE and every running Sentinel
+        names it; returns it. Unlike wait_failover, it accepts whatever master Sentinel chose
+        last (a stalled machine can make Sentinel fail over again on its own)."""
+        group = self.group(name)
+
+        def agreed():
+            masters = [n for n in group.nodes
+                       if n.is_running() and (role_of(n.port) or [b""])[0] == b"master"]
+            if len(masters) != 1:
+                return None
+            ports = {self.sentinel_master_port(name, s) for s in self.running_sentinels()}
+            return masters[0] if ports == {masters[0].port} else None
+
+        return wait_until(agreed, timeout_s, f"the Sentinels to agree on a master of {name}", 0.1)
+
+    def sentinel_events(self) -> str:
+        """The Sentinels' failure-detection and failover events (+sdown, +odown, +switch-
+        master, +tilt...), merged in time order: what to show when a failover test fails."""
+        wanted = ("+sdown", "-sdown", "+odown", "-odown", "+try-failover", "+elected-leader",
+                  "+selected-slave", "+switch-master", "+tilt", "-tilt", "-failover-abort")
+        events = set()
+        for sentinel in self.sentinels:
+            if not sentinel.log_path.exists():
+                continue
+            for line in sentinel.log_path.read_text(errors="replace").splitlines():
+                if any(f"# {word} " in line or f"* {word} " in line for word in wanted):
+                    pid, _, rest = line.partition(":X ")
+                    events.add((rest[:24], f"sentinel {sentinel.port}: {rest[25:]}"))
+        return "\n".join(f"{at} {what}" for at, what in sorted(events))
+
     def switch_announcements(self) -> "SwitchAnnouncements":
         """A subscription to +switch-master on every running Sentinel (use it in a with)."""
         return SwitchAnnouncements(self.running_sentinels())
@@ -523,9 +554,11 @@ def proxy_groups(client: redis.Redis, pool: str = "alpha") -> dict[str, ProxyGro
 
 def wait_proxy_group(client: redis.Redis, group: str, predicate: Callable[[ProxyGroup], object],
                      what: str, timeout_s: float = SETTLE_TIMEOUT_S, pool: str = "alpha",
-                     interval_s: float = 0.05) -> ProxyGroup:
+                     interval_s: float = 0.05,
+                     context: Optional[Callable[[], str]] = None) -> ProxyGroup:
     """Until the proxy's INFO groups shows `group` satisfying predicate; returns it. On time
-    out the assertion carries the last INFO groups text the proxy gave."""
+    out the assertion carries the last INFO groups text the proxy gave, and context() when
+    given (e.g. Topology.sentinel_events)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -539,8 +572,9 @@ def wait_proxy_group(client: redis.Redis, group: str, predicate: Callable[[Proxy
                 shown = client.info("groups")
             except (redis.exceptions.RedisError, OSError) as err:
                 shown = f"(INFO groups failed: {err})"
+            extra = f"\n{context()}" if context else ""
             raise AssertionError(f"timed out after {timeout_s}s waiting for {pool}.{group}: "
-                                 f"{what}; INFO groups:\n{shown}")
+                                 f"{what}; INFO groups:\n{shown}{extra}")
         time.sleep(interval_s)
 
 
