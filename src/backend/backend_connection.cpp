@@ -214,6 +214,11 @@ void BackendConnection::queueHandshake() {
     resp::appendCommand(out_, args);
     in_flight_.push(InFlight{&hello_step_, kNoDeadline, 0, true, {}});
   }
+  if (options_.cluster_readonly) {
+    std::string_view args[] = {"READONLY"};
+    resp::appendCommand(out_, args);
+    in_flight_.push(InFlight{&readonly_step_, kNoDeadline, 0, true, {}});
+  }
   if (options_.db != 0) {
     std::string db = std::to_string(options_.db);
     std::string_view args[] = {"SELECT", db};

@@ -124,6 +124,9 @@ struct BackendOptions {
   std::string auth;  // sent as AUTH on connect when not empty
   int db = 0;        // sent as SELECT on connect when not 0
   int protocol = 2;  // 3: HELLO 3 is sent on connect, and replies come in RESP3
+  // A Redis Cluster replica: READONLY is sent on connect, so that it serves reads of its
+  // master's slots instead of redirecting them.
+  bool cluster_readonly = false;
   bool keepalive = false;
   HealthObserver* health = nullptr;  // borrowed; must outlive the connection
   // Called (on the worker thread) when the backend answers READONLY: it is no longer the
@@ -300,6 +303,7 @@ class BackendConnection {
   HandshakeStep auth_step_{*this, "AUTH"};
   HandshakeStep select_step_{*this, "SELECT"};
   HandshakeStep hello_step_{*this, "HELLO 3"};
+  HandshakeStep readonly_step_{*this, "READONLY"};
   ScriptStep script_step_{*this};
   uint64_t scripts_version_ = 0;  // options_.scripts->version() when the last loads were queued
   BackendCounters own_counters_;

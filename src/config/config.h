@@ -111,9 +111,15 @@ struct PoolConfig {
   // then get a TRYAGAIN error; 0 answers the error at once.
   int64_t failover_wait_ms = 5000;
   int64_t role_probe_interval_ms = 1000;  // role-probed groups: how often each node is probed
-  // True when the pool serves replication groups: `sentinels`, or role-probed groups.
+  // `cluster: true`: `servers` are seed nodes of a Redis Cluster; the cluster's shards are the
+  // pool's replication groups, keys go by CRC16 slot, and the slot table is read again every
+  // cluster_refresh_interval (and at once after a redirection or a lost node).
+  bool cluster = false;
+  int64_t cluster_refresh_interval_ms = 1000;
+  // True when the pool serves replication groups: `sentinels`, role-probed groups, or the
+  // shards of a cluster.
   bool hasGroups() const {
-    if (isSentinelManaged()) return true;
+    if (cluster || isSentinelManaged()) return true;
     for (const ServerConfig& server : servers) {
       if (server.isRoleProbedGroup()) return true;
     }

@@ -13,16 +13,6 @@ namespace {
 
 constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
 
-// Keys that later switchyard versions introduce; today they are rejected with this reason
-// rather than silently ignored, so a config written for a newer proxy fails loudly.
-struct FutureKey {
-  std::string_view key;
-  std::string_view feature;
-};
-constexpr FutureKey kFutureKeys[] = {
-    {"cluster", "Redis Cluster pools"},
-};
-
 struct ReadFromName {
   std::string_view name;
   ReadFrom value;
@@ -115,6 +105,8 @@ const PoolParser::KeyHandler PoolParser::kKeyHandlers[] = {
     {"replica_max_lag", &PoolParser::setReplicaMaxLag},
     {"failover_wait", &PoolParser::setFailoverWait},
     {"role_probe_interval", &PoolParser::setRoleProbeInterval},
+    {"cluster", &PoolParser::setCluster},
+    {"cluster_refresh_interval", &PoolParser::setClusterRefreshInterval},
 };
 
 PoolParser::PoolParser(const std::string& file, const YAML::Node& name_node) : file_(file) {
@@ -158,13 +150,6 @@ void PoolParser::applyKey(const YAML::Node& key_node, const YAML::Node& value) {
     (this->*handler.apply)(value, line);
     return;
   }
-  for (const FutureKey& future : kFutureKeys) {
-    if (future.key == key_) {
-      fail(line, key_,
-           "unknown key: " + std::string(future.feature) +
-               " are not supported by this version of switchyard");
-    }
-  }
   const KeyHandler* nearest = nullptr;
   size_t best = 3;  // suggest only keys within two edits
   for (const KeyHandler& handler : kKeyHandlers) {
@@ -187,7 +172,66 @@ void PoolParser::finish() {
     fail(pool_.line, "servers", "missing; every pool needs at least one server");
   }
   checkSentinelGroups();
+  checkClusterKeys();
   checkReplicationKeys();
+}
+
+void PoolParser::setCluster(const YAML::Node& value, int line) {
+  pool_.cluster = boolean(value, line);
+}
+
+void PoolParser::setClusterRefreshInterval(const YAML::Node& value, int line) {
+  pool_.cluster_refresh_interval_ms = integer(value, line, 100, 3600000);
+}
+
+// A cluster pool places keys by Redis Cluster's CRC16 slots and learns its nodes from the
+// cluster itself: the keys that place keys or name nodes otherwise do not apply.
+void PoolParser::checkClusterKeys() {
+  if (!pool_.cluster) {
+    auto interval = seen_.find("cluster_refresh_interval");
+    if (interval != seen_.end()) {
+      fail(interval->second, "cluster_refresh_interval",
+           "is set but the pool is not 'cluster: true'");
+    }
+    return;
+  }
+  constexpr std::string_view kSlotKeys[] = {"hash", "hash_tag", "distribution"};
+  for (std::string_view key : kSlotKeys) {
+    auto set = seen_.find(std::string(key));
+    if (set != seen_.end()) {
+      fail(set->second, key,
+           "does not apply to a cluster pool: keys go to Redis Cluster's CRC16 hash slots, "
+           "with its {...} hash tags");
+    }
+  }
+  constexpr std::string_view kNodeKeys[] = {"sentinels", "sentinel_auth", "auto_eject_hosts",
+                                            "role_probe_interval"};
+  for (std::string_view key : kNodeKeys) {
+    auto set = seen_.find(std::string(key));
+    if (set != seen_.end()) {
+      fail(set->second, key,
+           "does not apply to a cluster pool: the cluster names its masters and replicas, and "
+           "its own failover replaces a failed master");
+    }
+  }
+  auto db = seen_.find("redis_db");
+  if (db != seen_.end() && pool_.redis_db != 0) {
+    fail(db->second, "redis_db", "must be 0 in a cluster pool: Redis Cluster has database 0 only");
+  }
+  pool_.databases = 1;
+  for (const ServerConfig& server : pool_.servers) {
+    if (server.isRoleProbedGroup()) {
+      fail(server.group_lines[1], "servers",
+           "duplicate server name '" + server.name + "' (also on line " +
+               std::to_string(server.line) + "); in a cluster pool each line is one seed node");
+    }
+    if (server.address.isUnix()) {
+      fail(server.line, "servers",
+           "'" + server.stats_name +
+               "' is a unix socket; cluster nodes are reached over TCP, "
+               "at the addresses the cluster announces");
+    }
+  }
 }
 
 void PoolParser::checkReplicationKeys() {

@@ -67,7 +67,10 @@ class PoolParser {
   void setReplicaMaxLag(const YAML::Node& value, int line);
   void setFailoverWait(const YAML::Node& value, int line);
   void setRoleProbeInterval(const YAML::Node& value, int line);
+  void setCluster(const YAML::Node& value, int line);
+  void setClusterRefreshInterval(const YAML::Node& value, int line);
   void checkSentinelGroups();
+  void checkClusterKeys();
   void checkReplicationKeys();
   // Adds `node` to the role-probed group of the same name first listed on `first_line`.
   void joinGroup(const ServerConfig& node, int first_line);

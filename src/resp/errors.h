@@ -139,6 +139,10 @@ inline constexpr std::string_view kErrKeylessInShardedPool =
     "with a single backend";
 // Redis 7.0's words for a SCAN cursor that is not an unsigned 64-bit number.
 inline constexpr std::string_view kErrInvalidCursor = "ERR invalid cursor";
+// A cluster pool: a command (other than MGET, MSET, DEL, UNLINK, EXISTS, TOUCH, which are split)
+// whose keys are in several hash slots; Redis Cluster's own words.
+inline constexpr std::string_view kErrCrossSlot =
+    "CROSSSLOT Keys in request don't hash to the same slot";
 inline constexpr std::string_view kErrCrossShard =
     "CROSSSLOT Keys in request don't hash to the same backend (use a hash tag to keep them "
     "together)";
@@ -221,6 +225,13 @@ inline constexpr std::string_view kErrNoHealthyReplica =
 inline constexpr std::string_view kErrPoolLeftWhileBlocked =
     "ERR switchyard: the client's pool left the configuration while the command was blocked; "
     "it was not sent again";
+// A cluster pool's request redirected (MOVED, ASK, TRYAGAIN, CLUSTERDOWN) that found no shard
+// to take it in time, or whose pool went away meanwhile.
+inline constexpr std::string_view kErrSlotUnserved =
+    "TRYAGAIN switchyard: hash slot {} of pool '{}' has no reachable master (the cluster is "
+    "failing over or moving the slot); the request waited {} ms and was not sent, retry it";
+inline constexpr std::string_view kErrClusterPoolLeft =
+    "ERR switchyard: pool '{}' left the configuration before the request could be sent";
 inline constexpr std::string_view kErrGroupLeft =
     "ERR switchyard: group '{}' of pool '{}' left the configuration before the write could be "
     "sent";

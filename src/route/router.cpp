@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "hash/key_tag.h"
 #include "resp/errors.h"
 #include "route/scan_cursor.h"
 
@@ -51,6 +52,7 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
   out.well_formed = false;
   out.keyless = false;
   out.retry_read = false;
+  out.slot = kNoSlot;
   const command::CommandInfo* command = command::findCommand(args);
   out.command = command;
   if (command == nullptr) {
@@ -189,6 +191,10 @@ void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::
     out.retry_read = false;
     return;
   }
+  if (pool.config->cluster) {
+    planClusterKeys(pool, args, out);
+    return;
+  }
   uint32_t first_server = pool.serverForKey(args[key_positions_[0]]);
   bool one_server = true;
   if (command.handling == command::Handling::kSplit) {
@@ -214,6 +220,36 @@ void Router::planKeyed(const topology::PoolTopology& pool, std::span<const std::
   }
   out.kind = PlanKind::kError;
   out.error = std::string(resp::kErrCrossShard);
+}
+
+void Router::planClusterKeys(const topology::PoolTopology& pool,
+                             std::span<const std::string_view> args, Plan& out) {
+  const bool split = out.command->handling == command::Handling::kSplit;
+  const uint16_t first_slot = hash::clusterSlot(args[key_positions_[0]]);
+  bool one_slot = true;
+  if (split)
+    out.keys.push_back(KeyRoute{key_positions_[0], pool.serverForSlot(first_slot), first_slot});
+  for (size_t i = 1; i < key_positions_.size(); ++i) {
+    const uint16_t slot = hash::clusterSlot(args[key_positions_[i]]);
+    one_slot = one_slot && slot == first_slot;
+    if (split) {
+      out.keys.push_back(KeyRoute{key_positions_[i], pool.serverForSlot(slot), slot});
+    } else if (!one_slot) {
+      break;
+    }
+  }
+  if (one_slot) {
+    forwardTo(pool, pool.serverForSlot(first_slot), out);
+    out.slot = first_slot;
+    out.keys.clear();
+    return;
+  }
+  if (split) {
+    out.kind = PlanKind::kSplit;
+    return;
+  }
+  out.kind = PlanKind::kError;
+  out.error = std::string(resp::kErrCrossSlot);
 }
 
 void Router::forwardTo(const topology::PoolTopology& pool, uint32_t server, Plan& out) {

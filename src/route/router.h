@@ -7,6 +7,7 @@
 //     kFanout, kFanoutPrivate -> Plan::kFanout: every shard, replies merged by the command's
 //              rule; SCAN: the one shard its cursor names (route/scan_cursor.h)
 //     kForward -> keys --placer--> one backend (all keys must agree) or a CROSSSLOT error
+//              (a cluster pool: keys --CRC16 slot--> the slot's shard; all keys in one slot)
 //     kSplit   -> keys --placer--> one backend: forward untouched; several: Plan::kSplit
 //     kTransaction -> Plan::kTransaction: WATCH on its keys' backend, the rest on any
 //     kBlocking (and XREAD ... BLOCK) -> keys --placer--> one backend: Plan::kBlocking
@@ -48,7 +49,11 @@ inline constexpr uint32_t kAnyServer = UINT32_MAX;
 struct KeyRoute {
   uint32_t position;  // index of the key in the request's args
   uint32_t server;    // server index in the pool
+  uint16_t slot = 0;  // a cluster pool's: the key's hash slot (keys split by slot); else 0
 };
+
+// Plan::slot of a request that is not keyed in a cluster pool.
+inline constexpr int32_t kNoSlot = -1;
 
 struct Plan {
   PlanKind kind = PlanKind::kError;
@@ -71,6 +76,9 @@ struct Plan {
   // The command has no key (kKeyless, kFanout, or EVAL with no key): in a sharded pool a
   // kKeyless one is kError, but a session pinned to one backend may send it there.
   bool keyless = false;
+  // A cluster pool: the hash slot of the request's keys (kForward, kBlocking, kTransaction's
+  // WATCH); kNoSlot when it has none or the pool is not a cluster.
+  int32_t slot = kNoSlot;
   std::string error;           // kError: the reply text without '-' and CRLF
   std::vector<KeyRoute> keys;  // kSplit: every key with its backend, in request order
 };
@@ -83,6 +91,10 @@ class Router {
  private:
   void planKeyed(const topology::PoolTopology& pool, std::span<const std::string_view> args,
                  Plan& out);
+  // planKeyed for a cluster pool: keys must share one slot (split commands are split by
+  // slot).
+  void planClusterKeys(const topology::PoolTopology& pool, std::span<const std::string_view> args,
+                       Plan& out);
   void planKeyless(const topology::PoolTopology& pool, std::string_view name, Plan& out);
   void planFanout(const topology::PoolTopology& pool, std::span<const std::string_view> args,
                   Plan& out);

@@ -328,6 +328,7 @@ void ClientSession::forward(PendingRequest& request, const route::Plan& plan,
     request.retry_pool = pool_index_;
     request.retry_server = server;
   }
+  if (plan.slot != route::kNoSlot) keepForRedirection(request, raw, parsed.args, plan.slot);
   const std::string* error = host_.sendRequest(pool_index_, server, id_, setup(), plan.read_only,
                                                raw, parsed.args, request, request.received);
   if (error != nullptr) {
@@ -344,14 +345,22 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
   parent.merge = command.merge;
   parent.key_count = static_cast<uint32_t>(plan.keys.size());
   // Group keys per backend, in order of first appearance.
+  // A cluster pool: per hash slot (Redis Cluster runs a multi-key command within one slot).
   auto& servers = host_.fragmentServers();
+  auto& fragment_slots = host_.fragmentSlots();
   servers.clear();
+  fragment_slots.clear();
+  const bool cluster = host_.pool(pool_index_).config->cluster;
   for (uint32_t ordinal = 0; ordinal < plan.keys.size(); ++ordinal) {
-    uint32_t server = plan.keys[ordinal].server;
+    const route::KeyRoute& key = plan.keys[ordinal];
     size_t slot = 0;
-    while (slot < servers.size() && servers[slot] != server) ++slot;
+    while (slot < servers.size() &&
+           (servers[slot] != key.server || fragment_slots[slot] != key.slot)) {
+      ++slot;
+    }
     if (slot == servers.size()) {
-      servers.push_back(server);
+      servers.push_back(key.server);
+      fragment_slots.push_back(key.slot);
       PendingRequest& fragment = host_.requests().acquire();  // the parent's hold
       fragment.parent = &parent;
       parent.fragments.push_back(&fragment);
@@ -378,6 +387,7 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
       fragment_args.push_back(args[position]);
       if (with_values) fragment_args.push_back(args[position + 1]);
     }
+    if (cluster) keepForRedirection(fragment, {}, fragment_args, fragment_slots[f]);
     fragment.hold();  // the backend's hold
     const std::string* error =
         host_.sendRequest(pool_index_, servers[f], id_, setup(), plan.read_only, {}, fragment_args,
@@ -387,6 +397,16 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
       fragment.completeWithError(*error);
     }
   }
+}
+
+void ClientSession::keepForRedirection(PendingRequest& request, std::string_view raw,
+                                       std::span<const std::string_view> args, int32_t slot) {
+  if (raw.empty()) {
+    resp::appendCommand(request.cluster_request, args);
+  } else {
+    request.cluster_request.append(raw);
+  }
+  request.cluster_slot = static_cast<uint16_t>(slot);
 }
 
 void ClientSession::protocolError(std::string_view message) {

@@ -172,6 +172,10 @@ class ClientSession {
   void forward(PendingRequest& request, const route::Plan& plan, const resp::Request& parsed);
   void split(PendingRequest& parent, const route::Plan& plan,
              std::span<const std::string_view> args);
+  // A request to a cluster pool keeps its bytes (`raw`, or `args` encoded) and its slot, to
+  // follow the cluster's redirections (SessionHost::redirect).
+  static void keepForRedirection(PendingRequest& request, std::string_view raw,
+                                 std::span<const std::string_view> args, int32_t slot);
   // Commands sent to every shard (session_fanout.cpp).
   void fanout(PendingRequest& parent, const route::Plan& plan,
               std::span<const std::string_view> args);

@@ -26,7 +26,12 @@ void ParkedWrites::expire(common::TimePoint now) {
     ParkedWrite write = std::move(*it);
     it = entries_.erase(it);
     auto waited = std::chrono::duration_cast<common::Millis>(now - write.parked_at).count();
-    write.target->onBackendFailure(noMasterError(write.pool, write.group, waited));
+    if (write.slot >= 0) {
+      write.target->onBackendFailure(
+          fmt::format(resp::kErrSlotUnserved, write.slot, write.pool, waited));
+    } else {
+      write.target->onBackendFailure(noMasterError(write.pool, write.group, waited));
+    }
   }
 }
 

@@ -35,6 +35,11 @@ struct ParkedWrite {
   common::TimePoint received{};
   common::TimePoint parked_at{};
   common::TimePoint deadline{};
+  // A request a cluster node redirected: sent again to whichever shard serves `slot` in the
+  // snapshot of the moment (not to `group`), and not before `not_before` (a retry's pause).
+  // -1: a write parked for its group.
+  int32_t slot = -1;
+  common::TimePoint not_before{};
 };
 
 class ParkedWrites {

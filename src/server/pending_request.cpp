@@ -46,6 +46,11 @@ void PendingRequest::onBackendReply(std::string_view framed_reply) {
       session->resendBlocked(*this)) {
     return;  // the session keeps the backend's hold
   }
+  // A cluster node redirected it: the host sends it on (and keeps the backend's hold).
+  if (!cluster_request.empty() && framed_reply.starts_with('-') && session != nullptr &&
+      session->host().redirect(*this, framed_reply)) {
+    return;
+  }
   if (rewritten()) {
     completeRewritten();
   } else {
@@ -116,6 +121,11 @@ void PendingRequest::reset() {
   shard = 0;
   retry_request.clear();
   retry_request.shrinkIfIdle(kKeptReplyCapacity);
+  cluster_request.clear();
+  cluster_request.shrinkIfIdle(kKeptReplyCapacity);
+  cluster_slot = 0;
+  cluster_hops = 0;
+  cluster_retries = 0;
   rewrite_error = {};
   rewrite_nil = false;
   resend_blocked = false;

@@ -63,6 +63,13 @@ class PendingRequest final : public backend::ReplyTarget {
   uint32_t retry_pool = 0;
   uint32_t retry_server = 0;
 
+  // A request (or fragment) to a cluster pool, kept so that it is sent again where the
+  // cluster redirects it (route/cluster_redirect.h: MOVED, ASK, TRYAGAIN, CLUSTERDOWN); the
+  // client sees only the final reply. Empty: not a cluster request.
+  common::ByteBuffer cluster_request;
+  uint16_t cluster_slot = 0;    // the hash slot of its keys
+  uint8_t cluster_hops = 0;     // MOVED and ASK followed so far
+  uint8_t cluster_retries = 0;  // TRYAGAIN and CLUSTERDOWN waited out so far
   // A transaction's EXEC that the session turned into DISCARD (server/transaction.cpp): the
   // client gets this error (kErrExecAbort, kErrTransactionLost) or, when `rewrite_nil`, a nil
   // array, whatever the backend answered. Empty and false: the reply as it is.

@@ -32,7 +32,8 @@ Proxy::Proxy(asio::io_context& control_io, std::shared_ptr<const topology::Topol
 
 void Proxy::publishSnapshot() {
   auto ejected = topology::withEjections(*base_, ejector_.tracker(), topology_.get());
-  topology_ = topology::withGroupViews(*ejected, groups_.views());
+  topology_ = topology::withGroupViews(
+      *topology::withClusterViews(*ejected, groups_.clusterViews()), groups_.views());
   for (auto& worker : workers_) worker->swapTopology(topology_);
 }
 

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 
+#include "topology/cluster_provider.h"
+
 namespace sy::server {
 namespace {
 
@@ -21,8 +23,21 @@ ReplicationGroups::~ReplicationGroups() { stop(); }
 void ReplicationGroups::setBase(const topology::Topology& base) {
   retireProviders();
   topology::GroupViews kept;
+  topology::ClusterViews kept_clusters;
   for (const topology::PoolTopology& pool : base.pools()) {
     const config::PoolConfig& config = *pool.config;
+    if (config.cluster) {
+      auto last = cluster_views_.find(config.name);
+      if (last != cluster_views_.end()) kept_clusters.insert(*last);
+      auto listener = [this, pool_name = config.name](
+                          const std::shared_ptr<const topology::ClusterView>& view) {
+        onClusterView(pool_name, view);
+      };
+      providers_.push_back({config.name, std::make_unique<topology::ClusterProvider>(
+                                             io_, topology::clusterProviderOptionsFor(config),
+                                             std::move(listener))});
+      continue;
+    }
     if (!config.hasGroups()) continue;
     for (const topology::ServerInfo& server : pool.servers) {
       auto view = views_.find({config.name, server.stats_name});
@@ -35,6 +50,7 @@ void ReplicationGroups::setBase(const topology::Topology& base) {
     providers_.push_back({config.name, make_provider_(io_, config, std::move(listener))});
   }
   views_ = std::move(kept);
+  cluster_views_ = std::move(kept_clusters);
   for (Provider& provider : providers_) provider.provider->start();
 }
 
@@ -54,7 +70,7 @@ void ReplicationGroups::rediscover(const std::string& pool, const std::string& g
   for (Provider& provider : providers_) {
     if (provider.pool != pool) continue;
     uint64_t suppressed = 0;
-    if (readonly_log_.allow(suppressed)) {
+    if (!group.empty() && readonly_log_.allow(suppressed)) {
       spdlog::warn(
           "group '{}' of pool '{}': a node answered READONLY; re-discovering ({} similar "
           "messages suppressed)",
@@ -69,6 +85,13 @@ void ReplicationGroups::onView(const std::string& pool,
   Key key{pool, view->name};
   countFailover(key, *view);
   views_[key] = view;
+  publish_();
+}
+
+void ReplicationGroups::onClusterView(const std::string& pool,
+                                      const std::shared_ptr<const topology::ClusterView>& view) {
+  for (const auto& group : view->groups) countFailover({pool, group->name}, *group);
+  cluster_views_[pool] = view;
   publish_();
 }
 

@@ -3,6 +3,8 @@
 //   each pool with groups      -> one topology::GroupProvider for all of them, made by the
 //                                 ProviderFactory (topology::makeGroupProvider: a
 //                                 SentinelWatcher with `sentinels`, else a RoleProber)
+//   each cluster pool          -> a topology::ClusterProvider, whose ClusterViews (slot
+//                                 table and shards) go to clusterViews()
 //   each reported GroupView    --> views() --publish()--> the Proxy swaps in a snapshot with it
 //   a worker saw READONLY      --> rediscover(pool, group) --> that provider re-checks at once
 //
@@ -60,9 +62,12 @@ class ReplicationGroups {
   void stop();
 
   const topology::GroupViews& views() const { return views_; }
+  // Cluster pools' latest views (their shards are groups too, but travel with the slot table).
+  const topology::ClusterViews& clusterViews() const { return cluster_views_; }
   const std::map<Key, GroupFailoverStats>& failoverStats() const { return failovers_; }
 
-  // A node of `group` answered READONLY: re-discover the group now.
+  // A node of `group` answered READONLY: re-discover the group now. An empty `group` of a
+  // cluster pool: a node redirected a request; read its slot table again.
   void rediscover(const std::string& pool, const std::string& group);
 
  private:
@@ -72,6 +77,8 @@ class ReplicationGroups {
   };
 
   void onView(const std::string& pool, const std::shared_ptr<const topology::GroupView>& view);
+  void onClusterView(const std::string& pool,
+                     const std::shared_ptr<const topology::ClusterView>& view);
   void countFailover(const Key& key, const topology::GroupView& after);
   void retireProviders();
 
@@ -80,6 +87,7 @@ class ReplicationGroups {
   ProviderFactory make_provider_;
   std::vector<Provider> providers_;
   topology::GroupViews views_;
+  topology::ClusterViews cluster_views_;
   std::map<Key, GroupFailoverStats> failovers_;
   std::map<Key, common::TimePoint> unwritable_since_;      // the group's writes stopped being open
   std::map<Key, topology::NodeAddress> confirmed_master_;  // the last confirmed master

@@ -135,6 +135,7 @@ void Worker::assignBackends(const WorkerView& view) {
         replica_options.address_text = node.address_text;
         replica_options.endpoint = node.endpoint;
         replica_options.health = nullptr;  // auto_eject_hosts judges masters only
+        replica_options.cluster_readonly = pools[p].config->cluster;
         nodes_.addReplica(pool, server.index, static_cast<backend::NodeId>(specs.size()));
         specs.push_back(backend::NodeSpec{topology::replicaConnectionKey(pools[p], server, node),
                                           std::move(replica_options),

@@ -143,6 +143,11 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
                    uint32_t server) const override;
   bool masterPending(uint32_t pool, uint32_t server, uint64_t session_id,
                      backend::Setup setup) override;
+  //   cluster redirections (worker_cluster.cpp): MOVED to the named node (else parked for
+  //                  the slot until a snapshot names its shard), ASK with ASKING, TRYAGAIN
+  //                  and CLUSTERDOWN parked for a short pause; MOVED and CLUSTERDOWN ask the
+  //                  control thread to read the slot table again.
+  bool redirect(PendingRequest& request, std::string_view framed_reply) override;
   void waitForMaster(ClientSession& session) override { master_waiters_.insert(&session); }
   void watchClient(int fd, ClientSession& session, uint32_t old_events,
                    uint32_t new_events) override;
@@ -178,6 +183,17 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   // After a swap, and on every tick while writes are parked: sends, refuses or re-parks every
   // parked write against the current snapshot.
   void releaseParked();
+  // Cluster pools (worker_cluster.cpp).
+  // The server of `pool` whose master is `address` ("host:port"); null when none is.
+  const topology::ServerInfo* clusterNode(const topology::PoolTopology& pool,
+                                          std::string_view address) const;
+  // Parks `request` for whichever shard serves its slot, not before `not_before`.
+  void parkForSlot(const topology::PoolTopology& pool, PendingRequest& request,
+                   common::TimePoint not_before);
+  // A parked redirected request (ParkedWrite::slot set): sent, refused or parked again.
+  void releaseForSlot(ParkedWrite& write);
+  // Asks the control thread to read `pool`'s slot table again, once per cluster view.
+  void refreshCluster(const topology::PoolTopology& pool);
   // Calls onMasterWait() of every session in master_waiters_ (which may join it again).
   void wakeMasterWaiters();
   // A node taken for the master of `group` answered READONLY: until a snapshot brings a newer
@@ -231,6 +247,13 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
     common::TimePoint since{};
   };
   std::map<std::pair<std::string, std::string>, Suspicion> suspected_masters_;
+  // Cluster pools whose slot table this worker asked to refresh: the view generation then,
+  // and when.
+  struct ClusterRefresh {
+    uint64_t generation = 0;
+    common::TimePoint at{};
+  };
+  std::map<std::string, ClusterRefresh> cluster_refresh_asked_;
   int client_epoll_fd_;
   asio::posix::stream_descriptor client_events_;  // owns client_epoll_fd_
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;

@@ -185,6 +185,10 @@ void Worker::park(uint32_t pool_index, uint32_t server, uint64_t session_id, bac
 
 void Worker::releaseParked() {
   for (ParkedWrite& write : parked_.takeAll()) {
+    if (write.slot >= 0) {
+      releaseForSlot(write);
+      continue;
+    }
     const topology::PoolTopology* pool_topology = topology::findPool(*topology_, write.pool);
     const topology::ServerInfo* info = nullptr;
     if (pool_topology != nullptr) {

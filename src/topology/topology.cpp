@@ -59,7 +59,7 @@ common::Result<std::shared_ptr<const Topology>> buildTopology(
       info.address_text = server.address.toString();
       info.endpoint = *endpoint;
       info.config = &server;
-      if (pool_config.hasGroups()) {
+      if (pool_config.hasGroups() && !pool_config.cluster) {
         // Until the control plane confirms a master, writes wait and reads go nowhere else.
         info.is_group = true;
         info.writes = WriteState::kWait;
@@ -74,7 +74,7 @@ common::Result<std::shared_ptr<const Topology>> buildTopology(
     hash::KeyPlacer placer(pool_config.hash, pool_config.hash_tag, pool_config.distribution,
                            members);
     pools.push_back(PoolTopology{static_cast<uint32_t>(p), &pool_config, std::move(servers),
-                                 std::move(placer)});
+                                 std::move(placer), 0, nullptr, nullptr});
   }
   return std::shared_ptr<const Topology>(
       std::make_shared<const Topology>(std::move(config), std::move(pools)));
@@ -136,6 +136,31 @@ void applyView(const PoolTopology& pool, ServerInfo& server,
 }
 
 }  // namespace
+
+std::shared_ptr<const Topology> withClusterViews(const Topology& base, const ClusterViews& views) {
+  std::vector<PoolTopology> pools = base.pools();
+  for (PoolTopology& pool : pools) {
+    if (!pool.config->cluster) continue;
+    auto found = views.find(pool.config->name);
+    if (found == views.end() || found->second == nullptr) continue;
+    const ClusterView& view = *found->second;
+    pool.servers.clear();
+    for (size_t s = 0; s < view.groups.size(); ++s) {
+      ServerInfo info;
+      info.index = static_cast<uint32_t>(s);
+      info.stats_name = view.groups[s]->name;
+      info.is_group = true;
+      info.writes = WriteState::kWait;
+      info.master_readable = false;
+      applyView(pool, info, view.groups[s]);
+      if (info.address_text.empty()) info.writes = WriteState::kWait;  // master unresolved
+      pool.servers.push_back(std::move(info));
+    }
+    pool.cluster = found->second;
+    pool.slots = view.slots;
+  }
+  return std::make_shared<const Topology>(base.configPtr(), std::move(pools));
+}
 
 std::shared_ptr<const Topology> withGroupViews(const Topology& base, const GroupViews& views) {
   std::vector<PoolTopology> pools = base.pools();

@@ -20,6 +20,8 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "hash/distribution.h"
+#include "hash/key_tag.h"
+#include "topology/cluster_view.h"
 #include "topology/sentinel_view.h"
 
 namespace sy::topology {
@@ -68,8 +70,26 @@ struct PoolTopology {
   std::vector<ServerInfo> servers;
   hash::KeyPlacer placer;      // over the servers not ejected
   uint64_t server_ejects = 0;  // ejections in this pool since start-up (stats)
+  // A cluster pool once its cluster has answered: the view, and its slot table (slot ->
+  // server index, the servers being the view's shards in order). Null before, and for every
+  // other pool.
+  std::shared_ptr<const ClusterView> cluster;
+  std::shared_ptr<const SlotTable> slots;
 
-  uint32_t serverForKey(std::string_view key) const { return placer.serverForKey(key); }
+  // A cluster pool with a slot table: the server of the key's slot (server 0 for a slot no
+  // shard serves: that node answers CLUSTERDOWN). Otherwise the key placer's server (in a
+  // cluster pool before its first view, a seed, which redirects).
+  uint32_t serverForKey(std::string_view key) const {
+    if (slots != nullptr) return serverForSlot(hash::clusterSlot(key));
+    return placer.serverForKey(key);
+  }
+  // A cluster pool: the server serving `slot` (0 when none does, or before the first view:
+  // that node redirects).
+  uint32_t serverForSlot(uint16_t slot) const {
+    if (slots == nullptr) return 0;
+    const uint16_t owner = slots->owner[slot];
+    return owner == SlotTable::kUnowned ? 0 : owner;
+  }
 };
 
 class Topology {
@@ -99,6 +119,15 @@ using GroupViews = std::map<std::pair<std::string, std::string>, std::shared_ptr
 // view applied: its master, write state and healthy replicas. Addresses are resolved
 // (blocking; control thread); one that cannot be resolved leaves that node out, logged.
 std::shared_ptr<const Topology> withGroupViews(const Topology& base, const GroupViews& views);
+
+// Cluster pools' latest views, by pool name.
+using ClusterViews = std::map<std::string, std::shared_ptr<const ClusterView>>;
+
+// `base` with each cluster pool that has a view serving that view's shards: one replication
+// group per shard (named by shardName, in the view's order), with its master, write state
+// and healthy replicas, and the view's slot table. Addresses are resolved (blocking; control
+// thread); a master that cannot be resolved leaves its shard's writes waiting, logged.
+std::shared_ptr<const Topology> withClusterViews(const Topology& base, const ClusterViews& views);
 
 // Resolves "host:port" or a unix path to an endpoint (blocking; control thread only).
 common::Result<Endpoint> resolveAddress(const config::Address& address);

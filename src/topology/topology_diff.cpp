@@ -55,6 +55,9 @@ const ServerInfo* findServer(const PoolTopology& pool, const std::string& name) 
 }
 
 bool sameServer(const ServerInfo& a, const ServerInfo& b) {
+  if (a.config == nullptr || b.config == nullptr) {  // a cluster's shard: no config line
+    return a.address_text == b.address_text && a.endpoint == b.endpoint && a.config == b.config;
+  }
   return a.address_text == b.address_text && a.endpoint == b.endpoint &&
          a.config->weight == b.config->weight &&
          a.config->group_nodes.size() == b.config->group_nodes.size() &&

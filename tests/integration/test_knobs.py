@@ -6,7 +6,6 @@ and queues, CLIENT LIST on the backends for connections, a second process for th
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 

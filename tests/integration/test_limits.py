@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 
-import pytest
 import redis
 
 from harness import ERROR_TIMEOUT_WORDS, MEMORY_SLACK, ErrorReply, RawConn, encode_command, \

@@ -10,7 +10,6 @@ ordinary commands allowed while subscribed; RESP2 and RESP3 clients side by side
 from __future__ import annotations
 
 import hashlib
-import socket
 import subprocess
 import sys
 import threading

@@ -9,13 +9,11 @@ Sentinel killed, every Sentinel killed.
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from pathlib import Path
 
 import pytest
-import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -619,20 +619,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     down_after_ms=args.down_after_ms,
                     failover_timeout_ms=args.failover_timeout_ms,
                     sentinel_password=args.sentinel_password)
-    stopping = []
-    # Explicit handlers: a shell starts background jobs with SIGINT ignored, and Python then
-    # never raises KeyboardInterrupt.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.append(True))
+    stopping = catch_stop_signals()
     with topo:
         print(topo.describe(), flush=True)
         print(f"logs and configs: {workdir}", flush=True)
         if args.switchyard_config:
             write_switchyard_config(topo, Path(args.switchyard_config), args)
-        print("running; Ctrl-C stops everything", flush=True)
-        while not stopping:
-            time.sleep(0.2)
+        run_until_stopped(stopping)
     return 0
+
+
+def catch_stop_signals() -> list:
+    """SIGINT and SIGTERM append to the returned list instead of ending the process (a shell
+    starts background jobs with SIGINT ignored, and Python then never raises
+    KeyboardInterrupt): a command line's main loop polls it."""
+    stopping: list = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    return stopping
+
+
+def run_until_stopped(stopping: list) -> None:
+    """Says so, then sleeps until catch_stop_signals' list is not empty."""
+    print("running; Ctrl-C stops everything", flush=True)
+    while not stopping:
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":

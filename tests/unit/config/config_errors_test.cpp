@@ -59,8 +59,58 @@ TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(far.reason(), "unknown key");
 }
 
-TEST(ConfigErrors, KeysOfLaterVersionsAreRejected) {
-  expectKeyError("  cluster: true\n", "cluster", "Redis Cluster pools are not supported");
+// A cluster pool places keys by CRC16 slot and learns its nodes from the cluster: the keys that
+// would place keys or name nodes otherwise are refused, each with the reason.
+TEST(ConfigErrors, ClusterPoolsRefuseKeysThatDoNotApply) {
+  for (const char* key : {"hash: crc16", "hash_tag: \"{}\"", "distribution: modula"}) {
+    std::string line = std::string("  ") + key + "\n";
+    std::string name(key, std::string_view(key).find(':'));
+    ConfigError e = errorWithKeys(line + "  cluster: true\n");
+    EXPECT_EQ(e.line(), 3) << key;
+    EXPECT_EQ(e.key(), name) << key;
+    EXPECT_THAT(e.reason(), HasSubstr("does not apply to a cluster pool: keys go to Redis "
+                                      "Cluster's CRC16 hash slots"))
+        << key;
+  }
+  for (const char* key : {"auto_eject_hosts: true", "role_probe_interval: 100"}) {
+    std::string line = std::string("  ") + key + "\n";
+    ConfigError e = errorWithKeys(line + "  cluster: true\n");
+    EXPECT_THAT(e.reason(), HasSubstr("the cluster names its masters and replicas")) << key;
+  }
+  ConfigError db = errorWithKeys("  redis_db: 2\n  cluster: true\n");
+  EXPECT_EQ(db.key(), "redis_db");
+  EXPECT_THAT(db.reason(), HasSubstr("Redis Cluster has database 0 only"));
+  expectKeyError("  cluster_refresh_interval: 500\n", "cluster_refresh_interval",
+                 "is set but the pool is not 'cluster: true'");
+  expectKeyError("  cluster_refresh_interval: 5\n  cluster: true\n", "cluster_refresh_interval",
+                 "100");
+  expectKeyError("  cluster: maybe\n", "cluster", "");
+}
+
+TEST(ConfigErrors, ClusterSeedsAreTcpNodesEachOnce) {
+  ConfigError unix_seed = errorOf(
+      "alpha:\n  listen: 127.0.0.1:22121\n  cluster: true\n  servers:\n"
+      "    - /tmp/redis.sock:1\n");
+  EXPECT_EQ(unix_seed.line(), 5);
+  EXPECT_THAT(unix_seed.reason(), HasSubstr("cluster nodes are reached over TCP"));
+  ConfigError named_twice = errorOf(
+      "alpha:\n  listen: 127.0.0.1:22121\n  cluster: true\n  servers:\n"
+      "    - 127.0.0.1:7000:1 seed\n    - 127.0.0.1:7001:1 seed\n");
+  EXPECT_EQ(named_twice.line(), 6);
+  EXPECT_THAT(named_twice.reason(), HasSubstr("in a cluster pool each line is one seed node"));
+}
+
+TEST(ConfigErrors, AClusterPoolParses) {
+  Config config = parseConfig(
+      "alpha:\n  listen: 127.0.0.1:22121\n  cluster: true\n  cluster_refresh_interval: 250\n"
+      "  servers:\n    - 127.0.0.1:7000:1\n    - 127.0.0.1:7001:1\n",
+      "conf/sy.yml");
+  ASSERT_EQ(config.pools.size(), 1u);
+  EXPECT_TRUE(config.pools[0].cluster);
+  EXPECT_TRUE(config.pools[0].hasGroups());
+  EXPECT_EQ(config.pools[0].cluster_refresh_interval_ms, 250);
+  EXPECT_EQ(config.pools[0].databases, 1);
+  EXPECT_EQ(config.pools[0].servers.size(), 2u);
 }
 
 TEST(ConfigErrors, ReplicationKeysNeedGroups) {

@@ -106,6 +106,10 @@ class FakeHost final : public SessionHost {
                      backend::Setup /*setup*/) override {
     return master_pending;
   }
+  bool redirect(PendingRequest& /*request*/, std::string_view framed_reply) override {
+    redirected.emplace_back(framed_reply);
+    return false;
+  }
   void waitForMaster(ClientSession& session) override { master_waiters.push_back(&session); }
   void watchClient(int /*fd*/, ClientSession& /*session*/, uint32_t /*old_events*/,
                    uint32_t new_events) override {
@@ -118,7 +122,8 @@ class FakeHost final : public SessionHost {
   asio::io_context& io() override { return io_; }
 
   std::vector<Sent> sent;
-  std::string refusal;  // not empty: sendRequest refuses with it
+  std::vector<std::string> redirected;  // error replies offered to redirect()
+  std::string refusal;                  // not empty: sendRequest refuses with it
   std::vector<uint32_t> lease_requests;
   std::vector<int64_t> lease_waits_ms;  // what each lease request says it waited
   std::string lease_refusal = "ERR no private connection in this test";

@@ -1,0 +1,209 @@
+"""A Redis Cluster behind a `cluster: true` pool, while its slots move and its masters change.
+
+One cluster (3 masters with 1 replica each, cluster-node-timeout 1000 ms) for the module,
+behind a pool whose only seed is the first master. The tests run in file order, each from
+the state the previous one left: keys routed by slot, split and refused as Redis Cluster
+does; a slot migrated by hand (IMPORTING, MIGRATING, MIGRATE in batches, SETSLOT NODE) under
+reads and writes of its keys; `redis-cli --cluster reshard` under load; CLUSTER FAILOVER under
+load; a master killed with kill -9 under writes.
+
+Values are judged on the nodes themselves: after each move, every acknowledged write is read
+back from the master the cluster names for its key.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cluster_topology import ClusterTopology, cluster_fixture, key_slot  # noqa: E402
+from harness import (Load, Pool, Switchyard, acknowledged, describe_errors,  # noqa: E402
+                     longest_gap, read_op, write_op)
+
+FAILOVER_WAIT_S = 5.0  # the default failover_wait
+SLACK_S = 1.5  # a busy machine
+
+cluster = cluster_fixture("cluster", masters=3, replicas=1)
+
+
+@pytest.fixture(scope="module")
+def proxy(cluster, module_procs):
+    pool = Pool(servers=[cluster.seeds()[0]], extra={"cluster": "true"})
+    return module_procs.proxy(pools=[pool], cls=Switchyard)
+
+
+def absent_on_owners(cluster: ClusterTopology, expected: dict[str, str]) -> list[str]:
+    """The keys of `expected` that the master serving their slot does not hold with the
+    expected value (read on the nodes, not through the proxy)."""
+    by_owner: dict[str, list[str]] = {}
+    for key in expected:
+        by_owner.setdefault(cluster.master_for_key(key).addr, []).append(key)
+    missing = []
+    for addr, keys in by_owner.items():
+        pipe = cluster.node(addr).client().pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+        for key, value in zip(keys, pipe.execute()):
+            if value is None or value.decode() != expected[key]:
+                missing.append(key)
+    return missing
+
+
+def wait_proxy_follows(client: redis.Redis, cluster: ClusterTopology, keys: list[str],
+                       timeout_s: float = 10.0) -> None:
+    """Until a write through the proxy of each key lands on the master the cluster names for
+    it (the proxy's slot table caught up)."""
+    deadline = time.monotonic() + timeout_s
+    for key in keys:
+        while True:
+            token = f"follow-{time.monotonic()}"
+            client.set(key, token)
+            if cluster.master_for_key(key).client().get(key) == token.encode():
+                break
+            assert time.monotonic() < deadline, f"the proxy did not follow the slot of {key}"
+            time.sleep(0.05)
+
+
+def test_keys_go_to_their_slot_owner(cluster, proxy):
+    client = proxy.client()
+    keys = [f"route:{i}" for i in range(300)]
+    for key in keys:
+        assert client.set(key, key) is True
+    assert not absent_on_owners(cluster, {k: k for k in keys})
+    owners = {cluster.master_for_key(k).addr for k in keys}
+    assert len(owners) == 3, owners
+
+
+def test_multi_key_commands_split_by_slot(cluster, proxy):
+    client = proxy.client()
+    values = {f"multi:{i}": str(i) for i in range(200)}
+    assert client.mset(values) is True
+    assert client.mget(list(values)) == [v.encode() for v in values.values()]
+    assert client.mget(["multi:0", "absent:1", "multi:1"]) == [b"0", None, b"1"]
+    assert client.exists(*values, "absent:2") == 200
+    assert client.touch(*list(values)[:50]) == 50
+    assert client.delete(*list(values)[:100]) == 100
+    assert client.unlink(*list(values)[100:], "absent:3") == 100
+    assert client.exists(*values) == 0
+
+
+def test_commands_keep_redis_cluster_rules(cluster, proxy):
+    client = proxy.client()
+    a, b = "rule:a", "rule:b"
+    assert key_slot(a) != key_slot(b)
+    client.sadd(a, "x")
+    client.sadd(b, "y")
+    with pytest.raises(redis.ResponseError, match="^CROSSSLOT Keys in request don't hash to the same slot$"):
+        client.sunion(a, b)
+    client.sadd("{rule}:a", "x")
+    client.sadd("{rule}:b", "y")
+    assert client.sunion("{rule}:a", "{rule}:b") == {b"x", b"y"}
+    assert client.dbsize() == sum(node.client().dbsize() for node in cluster.masters())
+    with pytest.raises(redis.ResponseError, match="DB index is out of range"):
+        client.execute_command("SELECT", 1)
+
+
+def test_slot_migrated_by_hand_under_load_no_error(cluster, proxy):
+    tag = "{migrating}"
+    slot = key_slot(tag)
+    source = cluster.owner_of_slot(slot)
+    target = next(node for node in cluster.masters() if node.addr != source.addr)
+    client = proxy.client()
+    seeded = {f"{tag}:seed:{i}": f"v{i}" for i in range(200)}
+    client.mset(seeded)
+    writes = Load(proxy.client(socket_timeout=10), write_op(f"{tag}:w")).start()
+    reads = Load(proxy.client(socket_timeout=10), read_op(seeded)).start()
+    try:
+        writes.wait_successes(100, 0.0, "writes before the migration")
+        moved = cluster.migrate_slot(slot, target, batch=5, between_batches=lambda: time.sleep(0.02))
+        after = time.monotonic()
+        writes.wait_successes(100, after, "writes after the migration")
+        reads.wait_successes(100, after, "reads after the migration")
+    finally:
+        write_outcomes, read_outcomes = writes.stop(), reads.stop()
+    failed = [o for o in write_outcomes + read_outcomes if not o.ok]
+    print(f"MIGRATION slot {slot} moved {moved} keys; {len(write_outcomes)} writes, "
+          f"{len(read_outcomes)} reads; longest write gap "
+          f"{longest_gap(write_outcomes) * 1000:.0f} ms")
+    assert moved >= 200
+    assert not failed, f"client-visible errors: {describe_errors(failed)}"
+    assert cluster.owner_of_slot(slot).addr == target.addr
+    expected = {**seeded, **acknowledged(write_outcomes, f"{tag}:w")}
+    assert not absent_on_owners(cluster, expected)
+
+
+def test_reshard_under_load_no_error(cluster, proxy):
+    source, target = cluster.masters()[0], cluster.masters()[1]
+    client = proxy.client()
+    seeded = {f"reshard:seed:{i}": f"v{i}" for i in range(500)}
+    client.mset(seeded)
+    writes = Load(proxy.client(socket_timeout=10), write_op("reshard:w")).start()
+    reads = Load(proxy.client(socket_timeout=10), read_op(seeded)).start()
+    try:
+        writes.wait_successes(100, 0.0, "writes before the reshard")
+        cluster.reshard(1000, source, target)
+        after = time.monotonic()
+        writes.wait_successes(100, after, "writes after the reshard")
+        reads.wait_successes(100, after, "reads after the reshard")
+    finally:
+        write_outcomes, read_outcomes = writes.stop(), reads.stop()
+    failed = [o for o in write_outcomes + read_outcomes if not o.ok]
+    assert not failed, f"client-visible errors: {describe_errors(failed)}"
+    expected = {**seeded, **acknowledged(write_outcomes, "reshard:w")}
+    assert not absent_on_owners(cluster, expected)
+    assert client.mget(list(seeded)) == [v.encode() for v in seeded.values()]
+
+
+def test_manual_failover_under_load_no_error(cluster, proxy):
+    master = cluster.masters()[0]
+    replica = cluster.replicas_of(master)[0]
+    writes = Load(proxy.client(socket_timeout=10), write_op("manual")).start()
+    try:
+        writes.wait_successes(100, 0.0, "writes before the failover")
+        cluster.manual_failover(replica)
+        after = time.monotonic()
+        writes.wait_successes(200, after, "writes after the failover")
+    finally:
+        outcomes = writes.stop()
+    failed = [o for o in outcomes if not o.ok]
+    print(f"MANUAL FAILOVER longest write {max(o.latency for o in outcomes) * 1000:.0f} ms")
+    assert not failed, f"client-visible errors: {describe_errors(failed)}"
+    assert not absent_on_owners(cluster, acknowledged(outcomes, "manual"))
+
+
+def test_kill9_master_writes_wait_for_its_replica(cluster, proxy):
+    victim = cluster.masters()[1]
+    victim_slot = next(s for s in range(16384) if cluster.owner_of_slot(s).addr == victim.addr)
+    other_slot = next(s for s in range(16384) if cluster.owner_of_slot(s).addr != victim.addr)
+    tag = next(f"{{k{i}}}" for i in range(100000) if key_slot(f"{{k{i}}}") == victim_slot)
+    other_tag = next(f"{{o{i}}}" for i in range(100000) if key_slot(f"{{o{i}}}") == other_slot)
+    writes = Load(proxy.client(socket_timeout=30), write_op(f"{tag}:kill")).start()
+    others = Load(proxy.client(socket_timeout=30), write_op(f"{other_tag}:other")).start()
+    try:
+        writes.wait_successes(100, 0.0, "writes before the kill")
+        killed_at = time.monotonic()
+        cluster.kill_node(victim)
+        cluster.wait_failover(victim)
+        promoted_at = time.monotonic()
+        writes.wait_successes(200, promoted_at, "writes after the failover")
+    finally:
+        outcomes, other_outcomes = writes.stop(), others.stop()
+    slowest = max(o.latency for o in outcomes)
+    errors = [o for o in outcomes if not o.ok]
+    print(f"KILL9 cluster failover {(promoted_at - killed_at) * 1000:.0f} ms, longest write gap "
+          f"{longest_gap(outcomes) * 1000:.0f} ms, slowest write {slowest * 1000:.0f} ms, "
+          f"errors {len(errors)} ({describe_errors(errors)})")
+    # Only a write in flight on the dying master's connection may fail (Redis may or may not
+    # have run it); every other write waited for the replica.
+    assert len(errors) <= 1, describe_errors(errors)
+    assert slowest <= FAILOVER_WAIT_S + SLACK_S, f"a write hung for {slowest:.2f}s"
+    other_failed = [o for o in other_outcomes if not o.ok]
+    assert not other_failed, f"writes to other slots failed: {describe_errors(other_failed)}"
+    after_kill = acknowledged([o for o in outcomes if o.sent > killed_at], f"{tag}:kill")
+    assert after_kill and not absent_on_owners(cluster, after_kill)
