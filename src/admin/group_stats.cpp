@@ -1,5 +1,8 @@
-// collectGroups: the replication groups of the running snapshot, for INFO and Prometheus.
+// collectGroups and collectClusters: the replication groups and cluster pools of the running
+// snapshot, for INFO, Prometheus and the stats JSON.
 #include "admin/stats_snapshot.h"
+
+#include <algorithm>
 
 namespace sy::admin {
 namespace {
@@ -65,6 +68,10 @@ std::vector<GroupStats> collectGroups(const server::Proxy& proxy,
       group.master_confirmed = server.master_readable;
       group.writes = writesName(server.writes);
       group.read_from = config::readFromName(config.read_from);
+      if (pool.slots != nullptr) {
+        group.slots = std::count(pool.slots->owner.begin(), pool.slots->owner.end(),
+                                 static_cast<uint16_t>(server.index));
+      }
       auto failover = failovers.find({config.name, server.stats_name});
       if (failover != failovers.end()) {
         group.failovers = failover->second.failovers;
@@ -102,6 +109,44 @@ std::vector<GroupStats> collectGroups(const server::Proxy& proxy,
     }
   }
   return groups;
+}
+
+std::vector<ClusterStats> collectClusters(const server::Proxy& proxy,
+                                          const topology::Topology& topology) {
+  std::vector<ClusterStats> clusters;
+  for (const auto& pool : topology.pools()) {
+    if (!pool.config->cluster) continue;
+    ClusterStats cluster;
+    cluster.pool = pool.config->name;
+    if (const topology::ClusterView* view = pool.cluster.get()) {
+      cluster.generation = view->generation;
+      cluster.shards = view->shards.size();
+      for (const topology::ClusterShard& shard : view->shards) cluster.nodes += shard.nodes.size();
+      cluster.slots_served = static_cast<uint64_t>(
+          std::count_if(view->slots->owner.begin(), view->slots->owner.end(),
+                        [](uint16_t owner) { return owner != topology::SlotTable::kUnowned; }));
+      cluster.refreshes = view->refreshes;
+      cluster.refresh_failures = view->refresh_failures;
+      cluster.last_refresh_usec = view->refresh_usec;
+      cluster.source = view->source.toString();
+    }
+    for (const auto& worker : proxy.workers()) {
+      const server::PoolCounters* counters = worker->counters().findPool(cluster.pool);
+      if (counters == nullptr) continue;
+      cluster.moved += counters->cluster_moved.get();
+      cluster.ask += counters->cluster_ask.get();
+      cluster.retries += counters->cluster_retries.get();
+    }
+    clusters.push_back(std::move(cluster));
+  }
+  return clusters;
+}
+
+const ClusterStats* findCluster(const StatsSnapshot& snapshot, std::string_view pool) {
+  for (const ClusterStats& cluster : snapshot.clusters) {
+    if (cluster.pool == pool) return &cluster;
+  }
+  return nullptr;
 }
 
 }  // namespace sy::admin

@@ -175,6 +175,21 @@ void backendSection(std::string& out, const PoolStats& pool, const ServerStats& 
 //   <pool>.<group>:master=..,master_confirmed=1,writes=open,read_from=replica,replicas=2,...
 //   <pool>.<group>.node0:addr=..,role=master,health=healthy,lag_seconds=-1,rtt_usec=..,
 //                        reads=..,requests=..,latency_p99_usec_le=..
+// Redis's own field (clients see one standalone Redis), then one line per cluster pool:
+//   <pool>:generation=..,shards=..,slots_served=..,nodes=..,refreshes=..,refresh_failures=..,
+//          last_refresh_usec=..,source=..,moved=..,ask=..,retries=..
+void clusterSection(std::string& out, const StatsSnapshot& snapshot) {
+  line(out, "cluster_enabled:0");
+  for (const ClusterStats& cluster : snapshot.clusters) {
+    line(out,
+         "{}:generation={},shards={},slots_served={},nodes={},refreshes={},refresh_failures={},"
+         "last_refresh_usec={},source={},moved={},ask={},retries={}",
+         infoKeyName(cluster.pool), cluster.generation, cluster.shards, cluster.slots_served,
+         cluster.nodes, cluster.refreshes, cluster.refresh_failures, cluster.last_refresh_usec,
+         oneLine(cluster.source), cluster.moved, cluster.ask, cluster.retries);
+  }
+}
+
 void groupsSection(std::string& out, const StatsSnapshot& snapshot) {
   for (const GroupStats& group : snapshot.groups) {
     std::string key = infoKeyName(group.pool) + "." + infoKeyName(group.name);
@@ -185,6 +200,7 @@ void groupsSection(std::string& out, const StatsSnapshot& snapshot) {
          key, oneLine(group.master), group.master_confirmed ? 1 : 0, group.writes, group.read_from,
          group.replicas, group.healthy_replicas, group.sentinels, group.reachable_sentinels,
          group.failovers, group.last_failover_follow_ms, group.generation);
+    if (group.slots >= 0) out.insert(out.size() - 2, fmt::format(",slots={}", group.slots));
     for (size_t i = 0; i < group.nodes.size(); ++i) {
       const GroupNodeStats& node = group.nodes[i];
       uint64_t p99 = node.latency.quantileUpperBoundUsec(0.99);
@@ -278,6 +294,10 @@ std::string renderInfo(const StatsSnapshot& snapshot, const ProcessInfo& process
   if (!snapshot.groups.empty() && selection.wants("groups", true)) {
     section(out, "Groups");
     groupsSection(out, snapshot);
+  }
+  if (selection.wants("cluster", true)) {
+    section(out, "Cluster");
+    clusterSection(out, snapshot);
   }
   for (const PoolStats& pool : snapshot.pools) {
     std::string name = "pool_" + infoKeyName(pool.name);

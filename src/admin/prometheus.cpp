@@ -1,6 +1,7 @@
 #include "admin/prometheus.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "command/command.h"
 
@@ -169,6 +170,41 @@ void commandFamilies(std::string& out, const StatsSnapshot& snapshot) {
   }
 }
 
+// Cluster pools: the slot table's readings and the redirections followed.
+void clusterFamilies(std::string& out, const StatsSnapshot& snapshot) {
+  if (snapshot.clusters.empty()) return;
+  auto perCluster = [&](std::string_view name, std::string_view type, std::string_view help,
+                        auto value_of) {
+    family(out, name, type, help);
+    for (const ClusterStats& cluster : snapshot.clusters) {
+      fmt::format_to(std::back_inserter(out), "{}{{pool=\"{}\"}} {}\n", name,
+                     escapeLabelValue(cluster.pool), value_of(cluster));
+    }
+  };
+  perCluster("switchyard_cluster_slots_served", "gauge", "Hash slots some shard serves.",
+             [](const ClusterStats& c) { return c.slots_served; });
+  perCluster("switchyard_cluster_shards", "gauge", "Shards (masters) of the cluster.",
+             [](const ClusterStats& c) { return c.shards; });
+  perCluster("switchyard_cluster_refreshes_total", "counter",
+             "Readings of the slot table (CLUSTER SHARDS), as of the latest view.",
+             [](const ClusterStats& c) { return c.refreshes; });
+  perCluster("switchyard_cluster_refresh_failures_total", "counter",
+             "Nodes that failed to answer a reading of the slot table.",
+             [](const ClusterStats& c) { return c.refresh_failures; });
+  perCluster("switchyard_cluster_last_refresh_seconds", "gauge",
+             "How long reading the latest view took (-1: none yet).", [](const ClusterStats& c) {
+               return c.last_refresh_usec < 0 ? -1.0
+                                              : static_cast<double>(c.last_refresh_usec) / 1e6;
+             });
+  perCluster("switchyard_cluster_moved_total", "counter", "MOVED redirections followed.",
+             [](const ClusterStats& c) { return c.moved; });
+  perCluster("switchyard_cluster_ask_total", "counter", "ASK redirections followed.",
+             [](const ClusterStats& c) { return c.ask; });
+  perCluster("switchyard_cluster_retries_total", "counter",
+             "TRYAGAIN and CLUSTERDOWN replies waited out and retried.",
+             [](const ClusterStats& c) { return c.retries; });
+}
+
 // Replication groups: write state, failovers, and each node's role, health, lag and round trip.
 void groupFamilies(std::string& out, const StatsSnapshot& snapshot) {
   if (snapshot.groups.empty()) return;
@@ -204,6 +240,15 @@ void groupFamilies(std::string& out, const StatsSnapshot& snapshot) {
                         ? -1.0
                         : static_cast<double>(g.last_failover_follow_ms) / 1e3;
            });
+  const bool shards = std::any_of(snapshot.groups.begin(), snapshot.groups.end(),
+                                  [](const GroupStats& g) { return g.slots >= 0; });
+  if (shards)
+    family(out, "switchyard_group_slots", "gauge", "Hash slots a cluster's shard serves.");
+  for (const GroupStats& group : snapshot.groups) {
+    if (group.slots < 0) continue;
+    fmt::format_to(std::back_inserter(out), "switchyard_group_slots{{{}}} {}\n", groupLabels(group),
+                   group.slots);
+  }
   auto perNode = [&](std::string_view name, std::string_view type, std::string_view help,
                      auto value_of) {
     family(out, name, type, help);
@@ -267,6 +312,7 @@ std::string renderPrometheus(const StatsSnapshot& snapshot, const ProcessInfo& p
   serverFamilies(out, snapshot);
   commandFamilies(out, snapshot);
   groupFamilies(out, snapshot);
+  clusterFamilies(out, snapshot);
   return out;
 }
 

@@ -154,6 +154,7 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
   snapshot.total_connections += snapshot.pools.size();
   snapshot.curr_connections += snapshot.pools.size();
   snapshot.groups = collectGroups(proxy, topology);
+  snapshot.clusters = collectClusters(proxy, topology);
   return snapshot;
 }
 
@@ -206,6 +207,13 @@ std::string renderTwemproxyJson(const StatsSnapshot& snapshot, const std::string
     beginObject(out, pool->name);
     for (size_t i = 0; i < pool->values.size(); ++i) {
       appendValue(out, kPoolStatFields[i].name, pool->values[i]);
+    }
+    if (const ClusterStats* cluster = findCluster(snapshot, pool->name)) {
+      appendValue(out, "cluster_moved", cluster->moved);
+      appendValue(out, "cluster_ask", cluster->ask);
+      appendValue(out, "cluster_retries", cluster->retries);
+      appendValue(out, "cluster_refreshes", cluster->refreshes);
+      appendValue(out, "cluster_slots_served", cluster->slots_served);
     }
     for (const ServerStats* server : inNutcrackerOrder(pool->servers)) {
       beginObject(out, server->name);

@@ -85,10 +85,27 @@ struct GroupNodeStats {
   common::HistogramValues latency;  // of those requests: receipt by the proxy to the reply
 };
 
-// One replication group (Sentinel-managed or role-probed).
+// A cluster pool's view of its cluster, and the redirections its requests followed.
+struct ClusterStats {
+  std::string pool;
+  uint64_t generation = 0;  // of the latest view; 0: no node has answered yet
+  uint64_t shards = 0;
+  uint64_t slots_served = 0;  // slots some shard serves (16384 in a healthy cluster)
+  uint64_t nodes = 0;
+  uint64_t refreshes = 0;          // slot table readings, as of the latest view
+  uint64_t refresh_failures = 0;   // nodes that failed to answer one, as of the latest view
+  int64_t last_refresh_usec = -1;  // how long the latest view took to read
+  std::string source;              // the node that answered it
+  uint64_t moved = 0;              // MOVED followed
+  uint64_t ask = 0;                // ASK followed
+  uint64_t retries = 0;            // TRYAGAIN and CLUSTERDOWN waited out
+};
+
+// One replication group (Sentinel-managed, role-probed, or a cluster's shard).
 struct GroupStats {
   std::string pool;
   std::string name;
+  int64_t slots = -1;  // a cluster's shard: the slots it serves; -1 for other groups
   std::string master;  // its master's address (confirmed, last known, or the first guess)
   bool master_confirmed = false;
   std::string writes;     // "open", "wait" or "refused"
@@ -120,7 +137,9 @@ struct StatsSnapshot {
   uint64_t threads = 0;                // worker threads
   ProcessUsage usage;
   std::vector<PoolStats> pools;
-  std::vector<GroupStats> groups;  // pools in config order, groups in server order
+  std::vector<GroupStats> groups;
+  std::vector<ClusterStats>
+      clusters;  // cluster pools, in config order  // pools in config order, groups in server order
 };
 
 // What the process tells about itself besides counters (INFO server, Prometheus info).
@@ -136,6 +155,11 @@ StatsSnapshot collectStats(const server::Proxy& proxy, const topology::Topology&
 // The replication groups of `topology` (group_stats.cpp; collectStats calls it).
 std::vector<GroupStats> collectGroups(const server::Proxy& proxy,
                                       const topology::Topology& topology);
+// The cluster pools of `topology` (group_stats.cpp; collectStats calls it).
+std::vector<ClusterStats> collectClusters(const server::Proxy& proxy,
+                                          const topology::Topology& topology);
+// The entry of `pool` in snapshot.clusters; null when it is not a cluster pool.
+const ClusterStats* findCluster(const StatsSnapshot& snapshot, std::string_view pool);
 
 // nutcracker 0.5.0's document: one line, keys in its order, ", " between members.
 std::string renderTwemproxyJson(const StatsSnapshot& snapshot, const std::string& source,

@@ -107,7 +107,15 @@ inline constexpr std::string_view kErrRefusalBackendControl =
 inline constexpr std::string_view kErrRefusalReplication =
     "replication is managed by the proxy and Sentinel, not by clients";
 inline constexpr std::string_view kErrRefusalCluster =
-    "CLUSTER commands are not supported through the proxy";
+    "clients of switchyard see one Redis, not a cluster; run CLUSTER commands that manage or "
+    "describe the cluster on its nodes";
+inline constexpr std::string_view kErrRefusalClusterPoolsOnly =
+    "only a cluster pool answers it, from the shard serving the slot";
+// CLUSTER INFO, KEYSLOT and COUNTKEYSINSLOT in a pool that is not a cluster: a standalone
+// Redis's words.
+inline constexpr std::string_view kErrClusterDisabled =
+    "ERR This instance has cluster support disabled";
+inline constexpr std::string_view kErrInvalidSlot = "ERR Invalid slot";
 inline constexpr std::string_view kErrRefusalConnectionState =
     "this command changes the state of a shared backend connection";
 inline constexpr std::string_view kErrRefusalOtherDatabases =

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 
 #include "hash/key_tag.h"
@@ -83,6 +84,10 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
       out.kind = PlanKind::kLocal;
       return;
     case command::Handling::kRefused:
+      if (command->name == "cluster|countkeysinslot") {
+        planCountKeysInSlot(pool, args[2], out);
+        return;
+      }
       out.kind = PlanKind::kError;
       out.error = fmt::format(resp::kErrNotSupported, command->name, command->refusal);
       return;
@@ -250,6 +255,29 @@ void Router::planClusterKeys(const topology::PoolTopology& pool,
   }
   out.kind = PlanKind::kError;
   out.error = std::string(resp::kErrCrossSlot);
+}
+
+// CLUSTER COUNTKEYSINSLOT: the shard serving the slot counts; a pool that is not a cluster
+// answers as a standalone Redis.
+void Router::planCountKeysInSlot(const topology::PoolTopology& pool, std::string_view slot_text,
+                                 Plan& out) {
+  out.kind = PlanKind::kError;
+  if (!pool.config->cluster) {
+    out.error = std::string(resp::kErrClusterDisabled);
+    return;
+  }
+  int64_t slot = -1;
+  auto [end, error] = std::from_chars(slot_text.data(), slot_text.data() + slot_text.size(), slot);
+  if (error != std::errc() || end != slot_text.data() + slot_text.size()) {
+    out.error = std::string(resp::kErrNotInteger);
+    return;
+  }
+  if (slot < 0 || slot >= topology::kClusterSlotCount) {
+    out.error = std::string(resp::kErrInvalidSlot);
+    return;
+  }
+  forwardTo(pool, pool.serverForSlot(static_cast<uint16_t>(slot)), out);
+  out.slot = static_cast<int32_t>(slot);
 }
 
 void Router::forwardTo(const topology::PoolTopology& pool, uint32_t server, Plan& out) {

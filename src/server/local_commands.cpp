@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "common/byte_buffer.h"
+#include "hash/key_tag.h"
 #include "resp/encoder.h"
 #include "resp/errors.h"
 #include "server/client_session.h"
@@ -357,6 +358,41 @@ void commandFamily(ClientSession& session, PendingRequest& request,
       fmt::format(resp::kErrUnknownSubcommand, sub.substr(0, 128), "COMMAND"));
 }
 
+// CLUSTER INFO and CLUSTER KEYSLOT: a cluster pool answers from its view (the proxy is the one
+// node its clients see); any other pool as a standalone Redis does.
+void clusterFamily(ClientSession& session, PendingRequest& request,
+                   std::span<const std::string_view> args) {
+  const topology::PoolTopology& pool = session.host().pool(session.poolIndex());
+  if (!pool.config->cluster) return request.completeWithError(resp::kErrClusterDisabled);
+  common::ByteBuffer& out = replyBuffer();
+  if (is(args[1], "KEYSLOT")) {
+    resp::appendInteger(out, hash::clusterSlot(args[2]));
+    return request.complete(out.view());
+  }
+  size_t served = 0, ok = 0, nodes = 0, shards_with_slots = 0;
+  if (pool.slots != nullptr) {
+    for (uint16_t owner : pool.slots->owner) {
+      if (owner == topology::SlotTable::kUnowned) continue;
+      ++served;
+      if (pool.servers[owner].writes == topology::WriteState::kOpen) ++ok;
+    }
+  }
+  if (pool.cluster != nullptr) {
+    for (const topology::ClusterShard& shard : pool.cluster->shards) {
+      nodes += shard.nodes.size();
+      shards_with_slots += shard.slots.empty() ? 0 : 1;
+    }
+  }
+  const std::string text = fmt::format(
+      "cluster_state:{}\r\ncluster_slots_assigned:{}\r\ncluster_slots_ok:{}\r\n"
+      "cluster_slots_pfail:0\r\ncluster_slots_fail:{}\r\ncluster_known_nodes:{}\r\n"
+      "cluster_size:{}\r\n",
+      ok == topology::kClusterSlotCount ? "ok" : "fail", served, ok, served - ok, nodes,
+      shards_with_slots);
+  resp::appendBulk(out, text);
+  request.complete(out.view());
+}
+
 }  // namespace
 
 void executeLocal(ClientSession& session, PendingRequest& request,
@@ -376,6 +412,7 @@ void executeLocal(ClientSession& session, PendingRequest& request,
   if (is(name, "CLIENT") && args.size() >= 2) return client(session, request, args);
   if (is(name, "COMMAND")) return commandFamily(session, request, args);
   if (is(name, "INFO")) return executeInfo(session, request, args);
+  if (is(name, "CLUSTER") && args.size() >= 2) return clusterFamily(session, request, args);
   request.completeWithError(fmt::format(resp::kErrNoLocalHandler, command.name));
 }
 

@@ -60,6 +60,12 @@ struct PoolCounters : common::StatArray<common::PoolStat> {
 
   static constexpr uint16_t kNoCommand = 0xffff;
   common::LatencyHistogram latency;
+  // Cluster pools (server/worker_cluster.cpp): redirections followed, and TRYAGAIN or
+  // CLUSTERDOWN replies waited out. Not twemproxy fields: the stats JSON shows them for
+  // cluster pools only.
+  common::Counter cluster_moved;
+  common::Counter cluster_ask;
+  common::Counter cluster_retries;
   std::unique_ptr<common::CommandCounters[]> commands;
 };
 

@@ -51,6 +51,8 @@ bool Worker::redirect(PendingRequest& request, std::string_view framed_reply) {
       if (request.cluster_hops >= route::kMaxClusterHops) return false;
       ++request.cluster_hops;
       const bool ask = redirection->kind == route::Redirection::Kind::kAsk;
+      PoolCounters& counters = poolCounters(pool_topology.index);
+      (ask ? counters.cluster_ask : counters.cluster_moved).add();
       if (!ask) refreshCluster(pool_topology);
       request.cluster_slot = redirection->slot;
       const topology::ServerInfo* node = clusterNode(pool_topology, redirection->address);
@@ -84,6 +86,7 @@ bool Worker::redirect(PendingRequest& request, std::string_view framed_reply) {
         refreshCluster(pool_topology);
       }
       if (request.cluster_retries < UINT8_MAX) ++request.cluster_retries;
+      poolCounters(pool_topology.index).cluster_retries.add();
       parkForSlot(pool_topology, request, now + route::clusterRetryDelay(request.cluster_retries));
       return true;
     }

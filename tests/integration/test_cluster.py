@@ -13,8 +13,10 @@ back from the master the cluster names for its key.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,8 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster_topology import ClusterTopology, cluster_fixture, key_slot  # noqa: E402
-from harness import (Load, Pool, Switchyard, acknowledged, describe_errors,  # noqa: E402
-                     longest_gap, read_op, write_op)
+from harness import (HOST, Load, Pool, Switchyard, acknowledged, describe_errors,  # noqa: E402
+                     free_port, longest_gap, read_op, write_op)
 
 FAILOVER_WAIT_S = 5.0  # the default failover_wait
 SLACK_S = 1.5  # a busy machine
@@ -32,10 +34,20 @@ SLACK_S = 1.5  # a busy machine
 cluster = cluster_fixture("cluster", masters=3, replicas=1)
 
 
+ADMIN_PORT = free_port()
+
+
 @pytest.fixture(scope="module")
 def proxy(cluster, module_procs):
     pool = Pool(servers=[cluster.seeds()[0]], extra={"cluster": "true"})
-    return module_procs.proxy(pools=[pool], cls=Switchyard)
+    return module_procs.proxy(pools=[pool], cls=Switchyard,
+                              extra_args=["--admin-port", str(ADMIN_PORT), "--admin-addr", HOST,
+                                          "--stats-interval", "100"])
+
+
+def metrics() -> str:
+    with urllib.request.urlopen(f"http://{HOST}:{ADMIN_PORT}/metrics", timeout=10) as reply:
+        return reply.read().decode()
 
 
 def absent_on_owners(cluster: ClusterTopology, expected: dict[str, str]) -> list[str]:
@@ -109,6 +121,27 @@ def test_commands_keep_redis_cluster_rules(cluster, proxy):
         client.execute_command("SELECT", 1)
 
 
+def test_cluster_commands_answer_as_the_cluster_would(cluster, proxy):
+    client = proxy.client()
+    node = cluster.masters()[0].client()
+    for key in ("foo", "{user1000}.following", "", "a{b}c"):
+        assert client.execute_command("CLUSTER", "KEYSLOT", key) == key_slot(key)
+    info = client.execute_command("CLUSTER", "INFO").decode()
+    assert "cluster_state:ok\r\n" in info and "cluster_slots_ok:16384\r\n" in info, info
+    assert "cluster_size:3\r\n" in info and "cluster_known_nodes:6\r\n" in info, info
+    client.mset({f"{{count}}:{i}": i for i in range(7)})
+    slot = key_slot("{count}")
+    assert client.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 7
+    for bad in ("16384", "-1", "x"):
+        with pytest.raises(redis.ResponseError) as ours:
+            client.execute_command("CLUSTER", "COUNTKEYSINSLOT", bad)
+        with pytest.raises(redis.ResponseError) as theirs:
+            node.execute_command("CLUSTER", "COUNTKEYSINSLOT", bad)
+        assert str(ours.value) == str(theirs.value), bad
+    with pytest.raises(redis.ResponseError, match="run CLUSTER commands that manage or describe"):
+        client.execute_command("CLUSTER", "NODES")
+
+
 def test_slot_migrated_by_hand_under_load_no_error(cluster, proxy):
     tag = "{migrating}"
     slot = key_slot(tag)
@@ -158,6 +191,34 @@ def test_reshard_under_load_no_error(cluster, proxy):
     expected = {**seeded, **acknowledged(write_outcomes, "reshard:w")}
     assert not absent_on_owners(cluster, expected)
     assert client.mget(list(seeded)) == [v.encode() for v in seeded.values()]
+
+
+def test_info_metrics_and_stats_show_the_cluster(cluster, proxy):
+    client = proxy.client()
+    info = client.info("cluster")
+    assert info["cluster_enabled"] == 0
+    line = info["alpha"]
+    assert line["shards"] == 3 and line["slots_served"] == 16384 and line["nodes"] == 6, line
+    assert line["moved"] > 0 and line["ask"] > 0 and line["refreshes"] >= 1, line
+    assert line["generation"] >= 2 and line["last_refresh_usec"] >= 0, line
+    groups = client.info("groups")
+    shards = {name: fields for name, fields in groups.items()
+              if name.count(".") == 1 and "slots" in fields}
+    assert len(shards) == 3 and sum(f["slots"] for f in shards.values()) == 16384, groups
+    for fields in shards.values():
+        assert fields["writes"] == "open" and fields["master_confirmed"] == 1, fields
+    assert client.info("server")["redis_mode"] == "standalone"
+    text = metrics()
+    assert 'switchyard_cluster_slots_served{pool="alpha"} 16384' in text
+    moved = re.search(r'^switchyard_cluster_moved_total\{pool="alpha"\} (\d+)$', text, re.M)
+    assert moved and int(moved.group(1)) == line["moved"]
+    slots = re.findall(r'^switchyard_group_slots\{pool="alpha",group="[^"]+"\} (\d+)$', text, re.M)
+    assert sorted(map(int, slots)) and sum(map(int, slots)) == 16384, slots
+    time.sleep(0.3)  # the stats port's document is refreshed every --stats-interval
+    stats = proxy.stats()["alpha"]
+    assert stats["cluster_slots_served"] == 16384 and stats["cluster_ask"] == line["ask"], stats
+    servers = {name for name, value in stats.items() if isinstance(value, dict)}
+    assert len(servers) == 3 and all(name.startswith("slots-") for name in servers), stats
 
 
 def test_manual_failover_under_load_no_error(cluster, proxy):

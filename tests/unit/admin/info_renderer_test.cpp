@@ -60,6 +60,7 @@ const std::vector<std::string> kDefaultSections = {"Server",
                                                    "Memory",
                                                    "Stats",
                                                    "CPU",
+                                                   "Cluster",
                                                    "Pool_alpha",
                                                    "Pool_be_ta_x",
                                                    "Backend_alpha_s1",
@@ -189,7 +190,8 @@ TEST(InfoRenderer, EmptyProxyRendersTheProcessSections) {
   StatsSnapshot empty;
   Info info = parseInfo(renderInfo(empty, someProcess(), 0, std::vector<std::string>{"all"}));
   EXPECT_EQ(info.sections, (std::vector<std::string>{"Server", "Clients", "Memory", "Stats", "CPU",
-                                                     "Commandstats"}));
+                                                     "Commandstats", "Cluster"}));
+  EXPECT_EQ(info.values["cluster_enabled"], "0");  // one standalone Redis, whatever the pools
   EXPECT_EQ(info.values["tcp_port"], "0");
   EXPECT_EQ(info.values["total_commands_processed"], "0");
 }
