@@ -6,9 +6,18 @@
 #   three redis-sentinel processes watching both, on free ports (printed at start);
 #   switchyard pool "demo" on 127.0.0.1:22121 over the Sentinel-managed groups, reads on
 #   the replicas (read_from: replica), stats JSON on 127.0.0.1:22222
+#
+#   scripts/demo.sh --cluster: a Redis Cluster instead (three masters with one replica each,
+#   made with redis-cli --cluster create), behind a `cluster: true` pool "demo"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+mode=sentinel
+case "${1:-}" in
+  "") ;;
+  --cluster) mode=cluster ;;
+  *) echo "usage: scripts/demo.sh [--cluster]" >&2; exit 2 ;;
+esac
 
 "$root/scripts/install-deps.sh"
 cmake --preset release >/dev/null
@@ -36,9 +45,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-/usr/bin/python3 "$root/tests/integration/topology.py" --groups 2 --replicas 2 --sentinels 3 \
-  --workdir "$run_dir/topology" --switchyard-config "$config" --pool-name demo \
-  --listen 127.0.0.1:22121 --read-from replica &
+if [ "$mode" = cluster ]; then
+  /usr/bin/python3 "$root/tests/integration/cluster_topology.py" --masters 3 --replicas 1 \
+    --workdir "$run_dir/cluster" --switchyard-config "$config" --pool-name demo \
+    --listen 127.0.0.1:22121 &
+else
+  /usr/bin/python3 "$root/tests/integration/topology.py" --groups 2 --replicas 2 --sentinels 3 \
+    --workdir "$run_dir/topology" --switchyard-config "$config" --pool-name demo \
+    --listen 127.0.0.1:22121 --read-from replica &
+fi
 pids+=($!)
 for _ in $(seq 600); do
   [ -f "$config" ] && break
@@ -49,9 +64,23 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 [ -f "$config" ] || { echo "the demo topology was not ready within 60s" >&2; exit 1; }
-sentinel_port=$(grep -o 'sentinels: \[127\.0\.0\.1:[0-9]*' "$config" | grep -o '[0-9]*$')
+if [ "$mode" = cluster ]; then
+  seed=$(grep -o '127\.0\.0\.1:[0-9]*:1' "$config" | head -1 | cut -d: -f2)
+  cat <<MSG
 
-cat <<MSG
+switchyard demo (Redis Cluster) is starting (config: $config)
+  connect:   redis-cli -p 22121
+  try:       redis-cli -p 22121 mset a 1 b 2 c 3 && redis-cli -p 22121 mget a b c
+  watch:     redis-cli -p 22121 INFO cluster    (slot table, MOVED and ASK followed)
+             redis-cli -p 22121 INFO groups     (shards: masters, replicas, slots)
+  reshard:   redis-cli --cluster reshard 127.0.0.1:$seed --cluster-from all \\
+               --cluster-to \$(redis-cli -p $seed cluster myid) --cluster-slots 1000 --cluster-yes
+  stats:     nc 127.0.0.1 22222
+  stop:      Ctrl-C
+MSG
+else
+  sentinel_port=$(grep -o 'sentinels: \[127\.0\.0\.1:[0-9]*' "$config" | grep -o '[0-9]*$')
+  cat <<MSG
 
 switchyard demo is starting (config: $config)
   connect:   redis-cli -p 22121
@@ -61,6 +90,7 @@ switchyard demo is starting (config: $config)
   stats:     nc 127.0.0.1 22222
   stop:      Ctrl-C
 MSG
+fi
 "$root/build/release/src/app/switchyard" -c "$config" -a 127.0.0.1 -s 22222 -i 1000 &
 pids+=($!)
 

@@ -150,6 +150,11 @@ void ClusterProvider::onAnswer(const std::shared_ptr<Round>& round, const NodeAd
   view->refresh_failures = refresh_failures_;
   if (published_ == nullptr || !sameClusterState(*published_, *view)) {
     view->generation = published_ != nullptr ? published_->generation + 1 : 1;
+    for (auto& group : view->groups) {  // a shard's group changes with its cluster
+      auto numbered = std::make_shared<GroupView>(*group);
+      numbered->generation = view->generation;
+      group = std::move(numbered);
+    }
     auto next = std::make_shared<const ClusterView>(std::move(*view));
     spdlog::info("{}", describeClusterChange(options_.pool, published_.get(), *next));
     published_ = next;

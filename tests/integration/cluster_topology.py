@@ -39,8 +39,9 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import HOST, HarnessError, RedisServer, free_port  # noqa: E402
-from topology import catch_stop_signals, run_until_stopped, wait_until  # noqa: E402
+from harness import HOST, HarnessError, Pool, RedisServer, free_port  # noqa: E402
+from topology import (catch_stop_signals, run_until_stopped, wait_until,  # noqa: E402
+                      write_config_atomically)
 
 REDIS_CLI = "/usr/bin/redis-cli"
 SLOT_COUNT = 16384
@@ -500,6 +501,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--node-timeout-ms", type=int, default=1000)
     parser.add_argument("--workdir", default=None, help="where logs and nodes.conf files go "
                         "(default: a new temporary directory)")
+    parser.add_argument("--switchyard-config", default=None, metavar="PATH",
+                        help="once the cluster is ready, write a switchyard config for it here "
+                        "(one `cluster: true` pool, every master a seed)")
+    parser.add_argument("--listen", default=f"{HOST}:22121",
+                        help="the pool's listen address in that config")
+    parser.add_argument("--pool-name", default="demo")
     args = parser.parse_args(argv)
     if args.masters < 1 or args.replicas < 0:
         parser.error("need at least one master and no negative counts")
@@ -512,6 +519,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(cluster.describe(), flush=True)
         print("seeds: " + " ".join(cluster.seeds()), flush=True)
         print(f"logs and nodes.conf files: {workdir}", flush=True)
+        if args.switchyard_config:
+            pool = Pool(servers=cluster.seeds(), name=args.pool_name, listen=args.listen,
+                        timeout=1000, extra={"cluster": "true"})
+            write_config_atomically(Path(args.switchyard_config), pool.render())
         run_until_stopped(stopping)
     return 0
 

@@ -582,8 +582,14 @@ def write_switchyard_config(topo: Topology, path: Path, args: argparse.Namespace
     """Writes the pool for topo to path in one rename, so a reader never sees half a file."""
     pool = topo.proxy_pool(name=args.pool_name, listen=args.listen, hash="fnv1a_64",
                            distribution="ketama", timeout=1000, read_from=args.read_from)
+    write_config_atomically(path, pool.render())
+
+
+def write_config_atomically(path: Path, text: str) -> None:
+    """Writes a switchyard config in one rename, so a reader (the demo script waiting for the
+    file) never sees half of it."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(pool.render())
+    partial.write_text(text)
     os.replace(partial, path)
     print(f"switchyard config: {path}", flush=True)
 
