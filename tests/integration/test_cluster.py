@@ -142,6 +142,36 @@ def test_cluster_commands_answer_as_the_cluster_would(cluster, proxy):
         client.execute_command("CLUSTER", "NODES")
 
 
+def test_hostile_redirections_are_bounded_and_hurt_no_one_else(cluster, proxy):
+    """A node's script can answer any error: a MOVED to a node that does not exist, a MOVED
+    back to itself forever, a MOVED that does not parse. Each reaches only its own client,
+    after at most 5 hops, and fast."""
+    client = proxy.client()
+    bystander = Load(proxy.client(socket_timeout=10), write_op("bystander")).start()
+    key = "{hostile}:k"
+    owner = cluster.master_for_key(key)
+    try:
+        bystander.wait_successes(50, 0.0, "bystander writes")
+        cases = {
+            "unknown node": f"MOVED {key_slot(key)} 127.0.0.1:1",
+            "loop to itself": f"MOVED {key_slot(key)} {owner.addr}",
+            "ask loop": f"ASK {key_slot(key)} {owner.addr}",
+            "garbage": "MOVED this-is-not-a-slot",
+        }
+        for what, error in cases.items():
+            started = time.monotonic()
+            with pytest.raises(redis.ResponseError) as raised:
+                client.eval("return redis.error_reply(ARGV[1])", 1, key, error)
+            took = time.monotonic() - started
+            assert str(raised.value) == error, (what, raised.value)
+            assert took < 2.0, f"{what}: {took:.2f}s"
+        assert client.ping() is True and client.set(key, "fine") is True
+    finally:
+        outcomes = bystander.stop()
+    failed = [o for o in outcomes if not o.ok]
+    assert not failed, f"another client was hurt: {describe_errors(failed)}"
+
+
 def test_slot_migrated_by_hand_under_load_no_error(cluster, proxy):
     tag = "{migrating}"
     slot = key_slot(tag)
