@@ -251,6 +251,29 @@ def test_info_metrics_and_stats_show_the_cluster(cluster, proxy):
     assert len(servers) == 3 and all(name.startswith("slots-") for name in servers), stats
 
 
+def test_reads_from_replicas_with_read_from_replica(cluster, module_procs):
+    pool = Pool(servers=[cluster.seeds()[0]], name="replicas",
+                extra={"cluster": "true", "read_from": "replica"})
+    readers = module_procs.proxy(pools=[pool], cls=Switchyard)
+    client = readers.client()
+    values = {f"replica-read:{i}": str(i) for i in range(300)}
+    client.mset(values)
+    replicas = [r for master in cluster.masters() for r in cluster.replicas_of(master)]
+    assert len(replicas) == 3
+    before = {r.addr: r.calls("get") for r in replicas}
+    before_masters = {m.addr: m.calls("get") for m in cluster.masters()}
+    deadline = time.monotonic() + 10
+    while True:  # until every replica has caught up and serves its share
+        for key, value in values.items():
+            assert client.get(key) == value.encode(), key
+        served = {r.addr: r.calls("get") - before[r.addr] for r in replicas}
+        if all(count > 0 for count in served.values()) or time.monotonic() > deadline:
+            break
+    assert all(count > 0 for count in served.values()), served
+    assert all(m.calls("get") == before_masters[m.addr] for m in cluster.masters()), \
+        "a read reached a master with read_from: replica"
+
+
 def test_manual_failover_under_load_no_error(cluster, proxy):
     master = cluster.masters()[0]
     replica = cluster.replicas_of(master)[0]
