@@ -4,6 +4,8 @@ directly and through switchyard's `cluster: true` pool, rounds alternated.
 
     redis-benchmark --cluster ──> the 3 masters                 (target "redis", direct)
     redis-benchmark ──> switchyard (cluster pool) ──> the 3 masters
+    redis-benchmark ──> predixy (ClusterServerPool) ──> the 3 masters  (with --predixy PATH,
+                                                                      or predixy on PATH)
 
 SET and GET at each pipeline depth for both; MGET10 (ten random keys, so ten slots) through
 switchyard only: redis-benchmark cannot send a multi-key command with random keys to a
@@ -18,6 +20,8 @@ Prints a Markdown table of medians over the rounds.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,6 +57,27 @@ def start_switchyard(procs: ProcessSet, binary: str, seeds: list[str], workdir: 
     return port, started.pid
 
 
+def start_predixy(procs: ProcessSet, binary: str, seeds: list[str], workdir: Path,
+                  taken: set[int], threads: int) -> tuple[int, int]:
+    """predixy in front of the cluster, with as many worker threads as switchyard; returns
+    (port, pid)."""
+    port = free_port(taken)
+    config = workdir / "predixy.conf"
+    config.write_text(
+        f"Name bench\nBind 127.0.0.1:{port}\nWorkerThreads {threads}\nClientTimeout 300\n"
+        "LogVerbSample 0\nLogDebugSample 0\nLogInfoSample 0\nLogNoticeSample 1\n"
+        "LogWarnSample 1\nLogErrorSample 1\n"
+        "Authority {\n  Auth {\n    Mode write\n  }\n}\n"
+        "ClusterServerPool {\n  MasterReadPriority 100\n  RefreshInterval 1\n"
+        f"  ServerTimeout {PROXY_TIMEOUT_MS // 1000}\n  ServerFailureLimit 10\n"
+        "  ServerRetryTimeout 1\n  KeepAlive 120\n  Servers {\n"
+        + "".join(f"    + {seed}\n" for seed in seeds) + "  }\n}\n")
+    started = procs.start("predixy-cluster", "proxy", [binary, str(config)],
+                          workdir / "predixy.log")
+    wait_for_port(port, started.proc, "predixy")
+    return port, started.pid
+
+
 def run(settings: LoadSettings, port: int, pids: list[int], workload: Workload, pipeline: int,
         requests: int, cluster_mode: bool) -> tuple[float, float, float, float]:
     """One redis-benchmark run; returns (rps, p50 ms, p99 ms, CPU us per request of `pids`)."""
@@ -76,6 +101,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pipelines", default="1,16")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--switchyard", default=str(DEFAULT_SWITCHYARD))
+    parser.add_argument("--predixy", default=shutil.which("predixy"),
+                        help="a predixy binary to measure too (default: predixy on PATH)")
     args = parser.parse_args(argv)
     pipelines = [int(p) for p in args.pipelines.split(",")]
     settings = LoadSettings("redis-benchmark", args.clients, 16, 100000)
@@ -88,11 +115,18 @@ def main(argv: list[str]) -> int:
         node_pids = [node.proc.pid for node in masters]
         taken: set[int] = {node.port for node in cluster.nodes}
         port, pid = start_switchyard(procs, args.switchyard, cluster.seeds(), workdir, taken)
+        proxies = [("switchyard", port, [pid], False)]
+        if args.predixy:
+            predixy_port, predixy_pid = start_predixy(procs, args.predixy, cluster.seeds(),
+                                                      workdir, taken, os.cpu_count() or 1)
+            proxies.append(("predixy", predixy_port, [predixy_pid], False))
         for round_index in range(args.rounds):
             for name in ("set", "get", "mget"):
                 workload = WORKLOADS[name]
                 for pipeline in pipelines:
-                    targets = [("switchyard", port, [pid], False)]
+                    # Every target in each round, the order turned each round.
+                    shift = round_index % len(proxies)
+                    targets = proxies[shift:] + proxies[:shift]
                     if name != "mget":
                         targets.insert(round_index % 2, ("redis", masters[0].port, node_pids,
                                                          True))

@@ -134,6 +134,13 @@ void ClusterProvider::askSlots(const std::shared_ptr<Round>& round, const NodeAd
 
 void ClusterProvider::onAnswer(const std::shared_ptr<Round>& round, const NodeAddress& node,
                                common::Result<std::vector<ClusterShard>> shards) {
+  if (shards.ok()) {
+    for (ClusterShard& shard : *shards) {
+      for (ClusterNode& member : shard.nodes) {
+        if (member.address.host.empty()) member.address.host = node.host;  // itself
+      }
+    }
+  }
   common::Result<ClusterView> view =
       shards.ok() ? assembleClusterView(std::move(*shards)) : shards.error();
   if (!view.ok()) {

@@ -58,9 +58,10 @@ Result<SlotRange> makeSlotRange(std::string_view first, std::string_view last) {
   return SlotRange{static_cast<uint16_t>(*from), static_cast<uint16_t>(*to)};
 }
 
-// "?" is what a node reports for an endpoint it does not know.
+// "?" is what a node reports for an endpoint it does not know. An empty host is kept: a node
+// that has never met another (a lone node) does not know its own address.
 Result<NodeAddress> makeClusterAddress(std::string_view host, int64_t port) {
-  if (host.empty() || host == "?" || port < 1 || port > 65535) {
+  if (host == "?" || port < 1 || port > 65535) {
     return makeError("invalid address '" + std::string(host) + ":" + std::to_string(port) + "'");
   }
   return NodeAddress{std::string(host), static_cast<uint16_t>(port)};

@@ -51,7 +51,9 @@ struct ClusterShard {
 
 // CLUSTER SHARDS: one shard per entry, in the reply's order. Unknown fields are skipped; integer
 // fields may come as integers or as bulk strings of digits. An error reply, a node without a
-// usable address (port 1..65535) or a slot outside 0..16383 is an error.
+// usable address (port 1..65535; the endpoint "?") or a slot outside 0..16383 is an error. A
+// node with an empty ip and endpoint keeps an empty host: it is the node that answered, which
+// does not know its own address yet (the caller knows it).
 common::Result<std::vector<ClusterShard>> parseClusterShards(std::string_view framed);
 
 // CLUSTER SLOTS: the ranges of one master (same address) merged into one shard, shards in the

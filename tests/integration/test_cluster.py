@@ -82,6 +82,18 @@ def wait_proxy_follows(client: redis.Redis, cluster: ClusterTopology, keys: list
             time.sleep(0.05)
 
 
+def test_a_lone_node_cluster_that_does_not_know_its_address(tmp_path, procs):
+    """A cluster of one node reports its own ip as "" in CLUSTER SHARDS: the proxy takes the
+    address it asked."""
+    with ClusterTopology(tmp_path, masters=1, replicas=0) as lone:
+        pool = Pool(servers=lone.seeds(), extra={"cluster": "true"})
+        client = procs.proxy(pools=[pool], cls=Switchyard).client()
+        values = {f"lone:{i}": str(i) for i in range(50)}
+        assert client.mset(values) is True
+        assert client.mget(list(values)) == [v.encode() for v in values.values()]
+        assert client.info("cluster")["alpha"]["slots_served"] == 16384
+
+
 def test_keys_go_to_their_slot_owner(cluster, proxy):
     client = proxy.client()
     keys = [f"route:{i}" for i in range(300)]

@@ -201,6 +201,16 @@ TEST(ClusterReplies, ShardsMalformed) {
   EXPECT_FALSE(parseClusterShards(shard(good_slots, {unknown_endpoint})).ok());
 }
 
+// A lone node does not know its own address yet: it reports an empty ip and endpoint.
+TEST(ClusterReplies, ALoneNodeReportsAnEmptyHost) {
+  std::string itself = array({bulk("port"), integer(7000), bulk("ip"), bulk(""), bulk("endpoint"),
+                              bulk(""), bulk("role"), bulk("master")});
+  auto shards = parseClusterShards(shard(array({integer(0), integer(16383)}), {itself}));
+  ASSERT_TRUE(shards.ok()) << shards.error().message;
+  EXPECT_EQ((*shards)[0].master()->address.host, "");
+  EXPECT_EQ((*shards)[0].master()->address.port, 7000);
+}
+
 TEST(ClusterReplies, ShardsOutOfRange) {
   std::string master = shardNode(integer(7000), "master");
   auto port_zero = parseClusterShards(shard(array({}), {shardNode(integer(0), "master")}));
