@@ -67,6 +67,23 @@ def absent_on_owners(cluster: ClusterTopology, expected: dict[str, str]) -> list
     return missing
 
 
+def wait_table_matches(client: redis.Redis, cluster: ClusterTopology,
+                       timeout_s: float = 10.0) -> None:
+    """Until the proxy's slot table (INFO groups: each shard's master and slot count) is the
+    cluster's own (CLUSTER SHARDS of a node)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        truth = {shard["master"]: sum(b - a + 1 for a, b in shard["slots"])
+                 for shard in cluster.shards() if shard["slots"]}
+        groups = client.info("groups")
+        seen = {fields["master"]: fields["slots"] for name, fields in groups.items()
+                if name.count(".") == 1 and fields.get("slots", 0) > 0}
+        if seen == truth:
+            return
+        assert time.monotonic() < deadline, f"proxy {seen} != cluster {truth}"
+        time.sleep(0.1)
+
+
 def wait_proxy_follows(client: redis.Redis, cluster: ClusterTopology, keys: list[str],
                        timeout_s: float = 10.0) -> None:
     """Until a write through the proxy of each key lands on the master the cluster names for
@@ -209,6 +226,7 @@ def test_slot_migrated_by_hand_under_load_no_error(cluster, proxy):
     assert moved >= 200
     assert not failed, f"client-visible errors: {describe_errors(failed)}"
     assert cluster.owner_of_slot(slot).addr == target.addr
+    wait_table_matches(client, cluster)
     expected = {**seeded, **acknowledged(write_outcomes, f"{tag}:w")}
     assert not absent_on_owners(cluster, expected)
 
@@ -232,6 +250,7 @@ def test_reshard_under_load_no_error(cluster, proxy):
     assert not failed, f"client-visible errors: {describe_errors(failed)}"
     expected = {**seeded, **acknowledged(write_outcomes, "reshard:w")}
     assert not absent_on_owners(cluster, expected)
+    wait_table_matches(client, cluster)
     assert client.mget(list(seeded)) == [v.encode() for v in seeded.values()]
 
 
@@ -301,6 +320,7 @@ def test_manual_failover_under_load_no_error(cluster, proxy):
     print(f"MANUAL FAILOVER longest write {max(o.latency for o in outcomes) * 1000:.0f} ms")
     assert not failed, f"client-visible errors: {describe_errors(failed)}"
     assert not absent_on_owners(cluster, acknowledged(outcomes, "manual"))
+    wait_table_matches(proxy.client(), cluster)
 
 
 def test_kill9_master_writes_wait_for_its_replica(cluster, proxy):
@@ -333,3 +353,4 @@ def test_kill9_master_writes_wait_for_its_replica(cluster, proxy):
     assert not other_failed, f"writes to other slots failed: {describe_errors(other_failed)}"
     after_kill = acknowledged([o for o in outcomes if o.sent > killed_at], f"{tag}:kill")
     assert after_kill and not absent_on_owners(cluster, after_kill)
+    wait_table_matches(proxy.client(), cluster)
