@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster_topology import ClusterTopology, cluster_fixture, key_slot  # noqa: E402
 from harness import (HOST, Load, Pool, Switchyard, acknowledged, describe_errors,  # noqa: E402
-                     free_port, longest_gap, read_op, write_op)
+                     free_port, longest_gap, read_op, wait_until, write_op)
 
 FAILOVER_WAIT_S = 5.0  # the default failover_wait
 SLACK_S = 1.5  # a busy machine
@@ -108,7 +108,10 @@ def test_a_lone_node_cluster_that_does_not_know_its_address(tmp_path, procs):
         values = {f"lone:{i}": str(i) for i in range(50)}
         assert client.mset(values) is True
         assert client.mget(list(values)) == [v.encode() for v in values.values()]
-        assert client.info("cluster")["alpha"]["slots_served"] == 16384
+        wait_until(lambda: client.info("cluster")["alpha"]["slots_served"] == 16384,
+                   "the proxy to read the lone node's slot table", 10.0)
+        shards = [f for name, f in client.info("groups").items() if name.count(".") == 1]
+        assert [(f["master"], f["slots"]) for f in shards] == [(lone.seeds()[0], 16384)], shards
 
 
 def test_keys_go_to_their_slot_owner(cluster, proxy):
