@@ -1,5 +1,6 @@
 #include "resp/reply_inspect.h"
 
+#include <charconv>
 #include <cstring>
 
 #include "resp/number.h"
@@ -87,6 +88,21 @@ std::optional<int64_t> integerReply(std::string_view framed) {
   std::optional<std::string_view> text = firstLine(framed, next);
   if (!text) return std::nullopt;
   return parseStrictInteger(*text);
+}
+
+std::optional<std::string_view> textReply(std::string_view framed) {
+  if (!framed.empty() && framed.front() == '+') return lineReplyText(framed);
+  return bulkReply(framed);
+}
+
+std::optional<int64_t> integerOrDecimalReply(std::string_view framed) {
+  if (std::optional<int64_t> value = integerReply(framed)) return value;
+  std::optional<std::string_view> text = textReply(framed);
+  int64_t value = 0;
+  if (!text || text->empty()) return std::nullopt;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size()) return std::nullopt;
+  return value;
 }
 
 std::string_view lineReplyText(std::string_view framed) {

@@ -29,6 +29,14 @@ std::string_view lineReplyText(std::string_view framed);
 // The payload of a '$' reply; nullopt for the null bulk "$-1" or a reply of another type.
 std::optional<std::string_view> bulkReply(std::string_view framed);
 
+// The text of a '$' or '+' reply (what Sentinel and CLUSTER replies mix for strings); nullopt
+// for any other reply.
+std::optional<std::string_view> textReply(std::string_view framed);
+
+// The integer of a ':' reply, or of a textReply whose whole text is a decimal integer (ROLE,
+// SENTINEL and CLUSTER SHARDS send numbers both ways); nullopt otherwise.
+std::optional<int64_t> integerOrDecimalReply(std::string_view framed);
+
 // The length of the complete reply at the start of `bytes`, or 0 if it does not start with one.
 // Does not enforce FramerLimits: meant for bytes a ReplyFramer has already accepted.
 size_t replyLength(std::string_view bytes);

@@ -1,7 +1,6 @@
 #include "topology/cluster_replies.h"
 
 #include <algorithm>
-#include <charconv>
 #include <optional>
 #include <utility>
 
@@ -12,27 +11,6 @@ namespace {
 
 using common::makeError;
 using common::Result;
-
-// A string element: a bulk or a simple string.
-std::optional<std::string_view> textOf(std::string_view element) {
-  if (!element.empty() && element.front() == '+') {
-    return resp::lineReplyText(element);
-  }
-  return resp::bulkReply(element);
-}
-
-// An integer element: ':' or a string of digits.
-std::optional<int64_t> integerOf(std::string_view element) {
-  if (std::optional<int64_t> value = resp::integerReply(element)) {
-    return value;
-  }
-  std::optional<std::string_view> text = textOf(element);
-  int64_t value = 0;
-  if (!text || text->empty()) return std::nullopt;
-  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (error != std::errc() || end != text->data() + text->size()) return std::nullopt;
-  return value;
-}
 
 common::Error replyError(std::string_view what, std::string_view framed) {
   if (resp::isErrorReply(framed)) {
@@ -47,8 +25,8 @@ common::Error prefixed(std::string_view what, const common::Error& error) {
 
 // Two integer elements -> a range within 0..16383.
 Result<SlotRange> makeSlotRange(std::string_view first, std::string_view last) {
-  std::optional<int64_t> from = integerOf(first);
-  std::optional<int64_t> to = integerOf(last);
+  std::optional<int64_t> from = resp::integerOrDecimalReply(first);
+  std::optional<int64_t> to = resp::integerOrDecimalReply(last);
   if (!from || !to) {
     return makeError("malformed slot range");
   }
@@ -106,15 +84,15 @@ Result<ClusterNode> parseShardNode(std::string_view element) {
   std::optional<std::string_view> id, ip, endpoint, role, health;
   std::optional<int64_t> port, offset;
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
-    std::optional<std::string_view> key = textOf(fields[i]);
+    std::optional<std::string_view> key = resp::textReply(fields[i]);
     std::string_view value = fields[i + 1];
     bool well_formed = key.has_value();
     auto readText = [&](std::optional<std::string_view>& out) {
-      out = textOf(value);
+      out = resp::textReply(value);
       well_formed = out.has_value();
     };
     auto readInteger = [&](std::optional<int64_t>& out) {
-      out = integerOf(value);
+      out = resp::integerOrDecimalReply(value);
       well_formed = out.has_value();
     };
     if (key == "id") readText(id);
@@ -151,7 +129,7 @@ Result<ClusterShard> parseShard(std::string_view element) {
   ClusterShard shard;
   std::vector<std::string_view> nodes;
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
-    std::optional<std::string_view> key = textOf(fields[i]);
+    std::optional<std::string_view> key = resp::textReply(fields[i]);
     if (!key) {
       return makeError("malformed shard field");
     }
@@ -183,9 +161,9 @@ Result<ClusterNode> parseSlotsNode(std::string_view element, bool master) {
   if (!resp::splitArray(element, fields) || fields.size() < 2) {
     return makeError("malformed node");
   }
-  std::optional<std::string_view> host = textOf(fields[0]);
-  std::optional<int64_t> port = integerOf(fields[1]);
-  std::optional<std::string_view> id = fields.size() > 2 ? textOf(fields[2]) : "";
+  std::optional<std::string_view> host = resp::textReply(fields[0]);
+  std::optional<int64_t> port = resp::integerOrDecimalReply(fields[1]);
+  std::optional<std::string_view> id = fields.size() > 2 ? resp::textReply(fields[2]) : "";
   if (!host || !port || !id) {
     return makeError("malformed node");
   }

@@ -11,14 +11,6 @@ namespace {
 using common::makeError;
 using common::Result;
 
-// A string element: a bulk or a simple string.
-std::optional<std::string_view> textOf(std::string_view element) {
-  if (!element.empty() && element.front() == '+') {
-    return resp::lineReplyText(element);
-  }
-  return resp::bulkReply(element);
-}
-
 std::optional<int64_t> toInteger(std::string_view text) {
   int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -26,15 +18,6 @@ std::optional<int64_t> toInteger(std::string_view text) {
     return std::nullopt;
   }
   return value;
-}
-
-// An integer element: ':' or a string of digits (ROLE mixes both).
-std::optional<int64_t> integerOf(std::string_view element) {
-  if (std::optional<int64_t> value = resp::integerReply(element)) {
-    return value;
-  }
-  std::optional<std::string_view> text = textOf(element);
-  return text ? toInteger(*text) : std::nullopt;
 }
 
 common::Error replyError(std::string_view what, std::string_view framed) {
@@ -47,7 +30,8 @@ common::Error replyError(std::string_view what, std::string_view framed) {
 Result<RoleReply> parseMasterRole(const std::vector<std::string_view>& items) {
   RoleReply role;
   role.kind = RoleReply::Kind::kMaster;
-  std::optional<int64_t> offset = items.size() == 3 ? integerOf(items[1]) : std::nullopt;
+  std::optional<int64_t> offset =
+      items.size() == 3 ? resp::integerOrDecimalReply(items[1]) : std::nullopt;
   std::vector<std::string_view> replicas;
   if (!offset || !resp::splitArray(items[2], replicas)) {
     return makeError("ROLE: malformed master reply");
@@ -58,9 +42,9 @@ Result<RoleReply> parseMasterRole(const std::vector<std::string_view>& items) {
     std::optional<std::string_view> host, port;
     std::optional<int64_t> replica_offset;
     if (resp::splitArray(replica, fields) && fields.size() == 3) {
-      host = textOf(fields[0]);
-      port = textOf(fields[1]);
-      replica_offset = integerOf(fields[2]);
+      host = resp::textReply(fields[0]);
+      port = resp::textReply(fields[1]);
+      replica_offset = resp::integerOrDecimalReply(fields[2]);
     }
     Result<NodeAddress> address =
         host && port ? makeNodeAddress(*host, *port) : Result<NodeAddress>(makeError("no address"));
@@ -76,10 +60,10 @@ Result<RoleReply> parseReplicaRole(const std::vector<std::string_view>& items) {
   if (items.size() != 5) {
     return makeError("ROLE: malformed replica reply");
   }
-  std::optional<std::string_view> host = textOf(items[1]);
-  std::optional<int64_t> port = integerOf(items[2]);
-  std::optional<std::string_view> state = textOf(items[3]);
-  std::optional<int64_t> offset = integerOf(items[4]);
+  std::optional<std::string_view> host = resp::textReply(items[1]);
+  std::optional<int64_t> port = resp::integerOrDecimalReply(items[2]);
+  std::optional<std::string_view> state = resp::textReply(items[3]);
+  std::optional<int64_t> offset = resp::integerOrDecimalReply(items[4]);
   if (!host || !port || !state || !offset || *port < 1 || *port > 65535) {
     return makeError("ROLE: malformed replica reply");
   }
@@ -143,8 +127,8 @@ Result<std::optional<NodeAddress>> parseMasterAddrReply(std::string_view framed)
   if (!resp::splitArray(framed, items) || items.size() != 2) {
     return replyError("SENTINEL get-master-addr-by-name", framed);
   }
-  std::optional<std::string_view> host = textOf(items[0]);
-  std::optional<std::string_view> port = textOf(items[1]);
+  std::optional<std::string_view> host = resp::textReply(items[0]);
+  std::optional<std::string_view> port = resp::textReply(items[1]);
   if (!host || !port) {
     return makeError("SENTINEL get-master-addr-by-name: malformed address");
   }
@@ -183,8 +167,8 @@ Result<std::vector<SentinelInstance>> parseInstanceList(std::string_view framed)
     SentinelInstance instance;
     std::string_view ip, port;
     for (size_t i = 0; i + 1 < fields.size(); i += 2) {
-      std::optional<std::string_view> key = textOf(fields[i]);
-      std::optional<std::string_view> value = textOf(fields[i + 1]);
+      std::optional<std::string_view> key = resp::textReply(fields[i]);
+      std::optional<std::string_view> value = resp::textReply(fields[i + 1]);
       if (!key || !value) {
         return makeError("SENTINEL replicas/sentinels: malformed field");
       }
@@ -212,7 +196,7 @@ Result<RoleReply> parseRoleReply(std::string_view framed) {
   if (!resp::splitArray(framed, items) || items.empty()) {
     return replyError("ROLE", framed);
   }
-  std::optional<std::string_view> kind = textOf(items[0]);
+  std::optional<std::string_view> kind = resp::textReply(items[0]);
   if (kind == "master") return parseMasterRole(items);
   if (kind == "slave") return parseReplicaRole(items);
   if (kind == "sentinel") {
@@ -290,9 +274,9 @@ std::optional<SentinelEvent> parseEventMessage(std::string_view framed) {
   if (!resp::splitArray(framed, items) || items.size() != 3) {
     return std::nullopt;
   }
-  std::optional<std::string_view> kind = textOf(items[0]);
-  std::optional<std::string_view> channel = textOf(items[1]);
-  std::optional<std::string_view> payload = textOf(items[2]);
+  std::optional<std::string_view> kind = resp::textReply(items[0]);
+  std::optional<std::string_view> channel = resp::textReply(items[1]);
+  std::optional<std::string_view> payload = resp::textReply(items[2]);
   if (kind != "message" || !channel || !payload) {
     return std::nullopt;
   }

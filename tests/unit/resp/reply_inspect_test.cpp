@@ -87,5 +87,23 @@ TEST(ReplyInspect, BulkReply) {
   EXPECT_EQ(bulkReply("$x\r\n"), std::nullopt);
 }
 
+TEST(ReplyInspect, TextReplyIsABulkOrASimpleString) {
+  EXPECT_EQ(textReply("$3\r\nfoo\r\n"), "foo");
+  EXPECT_EQ(textReply("+master\r\n"), "master");
+  EXPECT_EQ(textReply("$-1\r\n"), std::nullopt);
+  EXPECT_EQ(textReply(":1\r\n"), std::nullopt);
+  EXPECT_EQ(textReply("-ERR x\r\n"), std::nullopt);
+}
+
+TEST(ReplyInspect, IntegerOrDecimalReplyReadsBothSpellings) {
+  EXPECT_EQ(integerOrDecimalReply(":7000\r\n"), 7000);
+  EXPECT_EQ(integerOrDecimalReply("$4\r\n7000\r\n"), 7000);
+  EXPECT_EQ(integerOrDecimalReply("+-12\r\n"), -12);
+  EXPECT_EQ(integerOrDecimalReply("$0\r\n\r\n"), std::nullopt);
+  EXPECT_EQ(integerOrDecimalReply("$3\r\n12x\r\n"), std::nullopt);
+  EXPECT_EQ(integerOrDecimalReply("$21\r\n999999999999999999999\r\n"), std::nullopt);
+  EXPECT_EQ(integerOrDecimalReply("*0\r\n"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace sy::resp
