@@ -47,8 +47,8 @@ void PendingRequest::onBackendReply(std::string_view framed_reply) {
     return;  // the session keeps the backend's hold
   }
   // A cluster node redirected it: the host sends it on (and keeps the backend's hold).
-  if (!cluster_request.empty() && framed_reply.starts_with('-') && session != nullptr &&
-      session->host().redirect(*this, framed_reply)) {
+  if (!cluster_request.empty() && framed_reply.starts_with('-') && owner() != nullptr &&
+      owner()->host().redirect(*this, framed_reply)) {
     return;
   }
   if (rewritten()) {

@@ -80,6 +80,9 @@ class PendingRequest final : public backend::ReplyTarget {
   // (ClientSession::resendBlocked): a failover closed the connection or unblocked it.
   bool resend_blocked = false;
 
+  // The session this request (or, for a fragment, its parent) answers; null once it has gone.
+  ClientSession* owner() const { return parent != nullptr ? parent->session : session; }
+
   void hold() { ++holds_; }
   // Drops one hold; the last one returns the object to its pool.
   void release();

@@ -82,10 +82,11 @@ class SessionHost {
   // be parked now, and a lease would be refused.
   virtual bool masterPending(uint32_t pool, uint32_t server, uint64_t session_id,
                              backend::Setup setup) = 0;
-  // A node of a cluster pool answered `request` (its cluster_request is set, its session is
-  // alive) with `framed_reply`, an error reply. When that is a redirection the request may
-  // follow (route/cluster_redirect.h), sends or parks it again and returns true (the host
-  // keeps the backend's hold); otherwise false, and the client gets the reply.
+  // A node of a cluster pool answered `request` (its cluster_request is set, its owner() is
+  // alive: a fragment's is its parent's session) with `framed_reply`, an error reply. When that is
+  // a redirection the request may follow (route/cluster_redirect.h), sends or parks it again and
+  // returns true (the host keeps the backend's hold); otherwise false, and the client gets the
+  // reply.
   virtual bool redirect(PendingRequest& request, std::string_view framed_reply) = 0;
   // Calls session.onMasterWait() once, after the next topology swap or deadline tick.
   virtual void waitForMaster(ClientSession& session) = 0;

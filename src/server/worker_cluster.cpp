@@ -41,7 +41,7 @@ constexpr common::Millis kClusterRefreshSpacing{100};
 bool Worker::redirect(PendingRequest& request, std::string_view framed_reply) {
   const std::optional<route::Redirection> redirection = route::parseRedirection(framed_reply);
   if (!redirection) return false;
-  ClientSession& session = *request.session;
+  ClientSession& session = *request.owner();
   const topology::PoolTopology& pool_topology = pool(session.poolIndex());
   if (!pool_topology.config->cluster) return false;  // the pool changed kind by a reload
   const common::TimePoint now = common::now();
@@ -104,7 +104,7 @@ const topology::ServerInfo* Worker::clusterNode(const topology::PoolTopology& po
 
 void Worker::parkForSlot(const topology::PoolTopology& pool_topology, PendingRequest& request,
                          common::TimePoint not_before) {
-  ClientSession& session = *request.session;
+  ClientSession& session = *request.owner();
   ParkedWrite write;
   write.pool = pool_topology.config->name;
   write.session_id = session.id();

@@ -67,6 +67,22 @@ def absent_on_owners(cluster: ClusterTopology, expected: dict[str, str]) -> list
     return missing
 
 
+def split_op(moving: dict[str, str], elsewhere: dict[str, str]):
+    """A Load op: MGET of keys in the moving slot and in other slots (one request, split by
+    slot), checked against their values; every 4th time an MSET of them, same values."""
+    keys = list(moving)[:5] + list(elsewhere)[:5]
+    values = {**moving, **elsewhere}
+
+    def op(client: redis.Redis, i: int) -> None:
+        if i % 4 == 3:
+            assert client.mset({key: values[key] for key in keys}) is True
+            return
+        got = client.mget(keys)
+        assert got == [values[key].encode() for key in keys], got
+
+    return op
+
+
 def wait_table_matches(client: redis.Redis, cluster: ClusterTopology,
                        timeout_s: float = 10.0) -> None:
     """Until the proxy's slot table (INFO groups: each shard's master and slot count) is the
@@ -212,17 +228,22 @@ def test_slot_migrated_by_hand_under_load_no_error(cluster, proxy):
     client = proxy.client()
     seeded = {f"{tag}:seed:{i}": f"v{i}" for i in range(200)}
     client.mset(seeded)
+    elsewhere = {f"elsewhere:{i}": f"e{i}" for i in range(20)}  # in other slots
+    client.mset(elsewhere)
     writes = Load(proxy.client(socket_timeout=10), write_op(f"{tag}:w")).start()
     reads = Load(proxy.client(socket_timeout=10), read_op(seeded)).start()
+    # MGET and MSET split by slot: their fragments for the moving slot are redirected too.
+    multi = Load(proxy.client(socket_timeout=10), split_op(seeded, elsewhere)).start()
     try:
         writes.wait_successes(100, 0.0, "writes before the migration")
         moved = cluster.migrate_slot(slot, target, batch=5, between_batches=lambda: time.sleep(0.02))
         after = time.monotonic()
         writes.wait_successes(100, after, "writes after the migration")
         reads.wait_successes(100, after, "reads after the migration")
+        multi.wait_successes(50, after, "MGET and MSET after the migration")
     finally:
-        write_outcomes, read_outcomes = writes.stop(), reads.stop()
-    failed = [o for o in write_outcomes + read_outcomes if not o.ok]
+        write_outcomes, read_outcomes, multi_outcomes = writes.stop(), reads.stop(), multi.stop()
+    failed = [o for o in write_outcomes + read_outcomes + multi_outcomes if not o.ok]
     print(f"MIGRATION slot {slot} moved {moved} keys; {len(write_outcomes)} writes, "
           f"{len(read_outcomes)} reads; longest write gap "
           f"{longest_gap(write_outcomes) * 1000:.0f} ms")
