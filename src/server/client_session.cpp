@@ -363,6 +363,7 @@ void ClientSession::split(PendingRequest& parent, const route::Plan& plan,
       fragment_slots.push_back(key.slot);
       PendingRequest& fragment = host_.requests().acquire();  // the parent's hold
       fragment.parent = &parent;
+      fragment.received = parent.received;  // a redirected fragment waits from the client's send
       parent.fragments.push_back(&fragment);
     }
     parent.fragments[slot]->key_ordinals.push_back(ordinal);
