@@ -2,8 +2,6 @@
 // snapshot, for INFO, Prometheus and the stats JSON.
 #include "admin/stats_snapshot.h"
 
-#include <algorithm>
-
 namespace sy::admin {
 namespace {
 
@@ -68,9 +66,8 @@ std::vector<GroupStats> collectGroups(const server::Proxy& proxy,
       group.master_confirmed = server.master_readable;
       group.writes = writesName(server.writes);
       group.read_from = config::readFromName(config.read_from);
-      if (pool.slots != nullptr) {
-        group.slots = std::count(pool.slots->owner.begin(), pool.slots->owner.end(),
-                                 static_cast<uint16_t>(server.index));
+      if (pool.cluster != nullptr && server.index < pool.cluster->slot_counts.size()) {
+        group.slots = pool.cluster->slot_counts[server.index];
       }
       auto failover = failovers.find({config.name, server.stats_name});
       if (failover != failovers.end()) {
@@ -122,9 +119,7 @@ std::vector<ClusterStats> collectClusters(const server::Proxy& proxy,
       cluster.generation = view->generation;
       cluster.shards = view->shards.size();
       for (const topology::ClusterShard& shard : view->shards) cluster.nodes += shard.nodes.size();
-      cluster.slots_served = static_cast<uint64_t>(
-          std::count_if(view->slots->owner.begin(), view->slots->owner.end(),
-                        [](uint16_t owner) { return owner != topology::SlotTable::kUnowned; }));
+      cluster.slots_served = view->slots_served;
       cluster.refreshes = view->refreshes;
       cluster.refresh_failures = view->refresh_failures;
       cluster.last_refresh_usec = view->refresh_usec;

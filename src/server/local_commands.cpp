@@ -370,17 +370,14 @@ void clusterFamily(ClientSession& session, PendingRequest& request,
     return request.complete(out.view());
   }
   size_t served = 0, ok = 0, nodes = 0, shards_with_slots = 0;
-  if (pool.slots != nullptr) {
-    for (uint16_t owner : pool.slots->owner) {
-      if (owner == topology::SlotTable::kUnowned) continue;
-      ++served;
-      if (pool.servers[owner].writes == topology::WriteState::kOpen) ++ok;
-    }
-  }
-  if (pool.cluster != nullptr) {
-    for (const topology::ClusterShard& shard : pool.cluster->shards) {
-      nodes += shard.nodes.size();
-      shards_with_slots += shard.slots.empty() ? 0 : 1;
+  if (const topology::ClusterView* view = pool.cluster.get()) {
+    served = view->slots_served;
+    for (size_t shard = 0; shard < view->shards.size(); ++shard) {
+      nodes += view->shards[shard].nodes.size();
+      shards_with_slots += view->slot_counts[shard] > 0 ? 1 : 0;
+      const bool writable =
+          shard < pool.servers.size() && pool.servers[shard].writes == topology::WriteState::kOpen;
+      if (writable) ok += view->slot_counts[shard];
     }
   }
   const std::string text = fmt::format(

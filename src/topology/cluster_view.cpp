@@ -46,11 +46,6 @@ std::shared_ptr<const GroupView> shardGroup(const ClusterShard& shard) {
   return view;
 }
 
-size_t servedSlots(const SlotTable& table) {
-  return static_cast<size_t>(std::count_if(table.owner.begin(), table.owner.end(),
-                                           [](uint16_t s) { return s != SlotTable::kUnowned; }));
-}
-
 }  // namespace
 
 std::string shardName(const ClusterShard& shard) {
@@ -73,6 +68,12 @@ common::Result<ClusterView> assembleClusterView(std::vector<ClusterShard> shards
   if (!table.ok()) return common::makeError(table.error().message);
   ClusterView view;
   view.slots = std::make_shared<const SlotTable>(*table);
+  view.slot_counts.assign(shards.size(), 0);
+  for (uint16_t owner : view.slots->owner) {
+    if (owner == SlotTable::kUnowned) continue;
+    ++view.slot_counts[owner];
+    ++view.slots_served;
+  }
   for (const ClusterShard& shard : shards) view.groups.push_back(shardGroup(shard));
   view.shards = std::move(shards);
   return view;
@@ -91,10 +92,9 @@ bool sameClusterState(const ClusterView& a, const ClusterView& b) {
 
 std::string describeClusterChange(const std::string& pool, const ClusterView* before,
                                   const ClusterView& after) {
-  std::string line =
-      fmt::format("cluster of pool '{}' generation {}: {} shards, {} slots served (from {})", pool,
-                  after.generation, after.shards.size(),
-                  after.slots != nullptr ? servedSlots(*after.slots) : 0, after.source.toString());
+  std::string line = fmt::format(
+      "cluster of pool '{}' generation {}: {} shards, {} slots served (from {})", pool,
+      after.generation, after.shards.size(), after.slots_served, after.source.toString());
   for (const auto& group : after.groups) {
     const GroupView* old = nullptr;
     if (before != nullptr) {

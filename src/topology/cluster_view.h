@@ -25,6 +25,8 @@ struct ClusterView {
   std::vector<ClusterShard> shards;  // in slot order; the slot table's shard indexes
   std::shared_ptr<const SlotTable> slots;
   std::vector<std::shared_ptr<const GroupView>> groups;  // one per shard, same order
+  std::vector<uint32_t> slot_counts;                     // slots each shard serves, same order
+  uint32_t slots_served = 0;                             // slots some shard serves
   NodeAddress source;                                    // the node whose answer this is
   int64_t refresh_usec = -1;                             // how long reading it took
   uint64_t refreshes = 0;         // reads of the slot table since start-up (a counter)

@@ -25,6 +25,8 @@ TEST(ClusterView, ShardsAreOrderedBySlotAndNamedByTheirFirstSlot) {
   EXPECT_EQ(view->slots->owner[5461], 1);
   EXPECT_EQ(view->slots->owner[16383], 2);
   EXPECT_EQ(view->shards[1].master()->address.port, 7001);
+  EXPECT_THAT(view->slot_counts, ::testing::ElementsAre(5461u, 5462u, 5461u));
+  EXPECT_EQ(view->slots_served, 16384u);
 }
 
 TEST(ClusterView, EachShardIsAGroupWithItsMasterAndReplicas) {
@@ -58,6 +60,7 @@ TEST(ClusterView, AFailedMasterWithoutSlotsIsLeftOutAndAnEmptyMasterKept) {
   ASSERT_EQ(view->groups.size(), 4u);
   EXPECT_EQ(view->groups[3]->name, "node-127.0.0.1:7010");
   EXPECT_EQ(view->slots->owner[0], 0);
+  EXPECT_EQ(view->slot_counts[3], 0u);  // the empty master serves nothing yet
 }
 
 TEST(ClusterView, OverlappingShardsAreRefused) {
