@@ -127,6 +127,10 @@ enum class Handling : uint8_t {
   // SUBSCRIBE and the rest of that family: the session keeps the subscriptions and carries
   // them on private connections to every backend they need (server/subscriptions.h).
   kSubscribe,
+  // CLUSTER COUNTKEYSINSLOT: no key, but a hash slot (its last argument). A cluster pool sends
+  // it to the shard serving that slot; any other pool answers as a standalone Redis does
+  // (resp::kErrClusterDisabled).
+  kSlot,
 };
 
 // How the partial replies of a kSplit, kFanout or kFanoutPrivate command are merged. Unless

@@ -239,10 +239,7 @@ inline constexpr PolicyEntry kPolicy[] = {
     {"cluster|bumpepoch", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
     {"cluster|count-failure-reports", Handling::kRefused, MergeRule::kNone,
      resp::kErrRefusalCluster},
-    // A cluster pool sends it to the shard serving the slot (route/router.cpp); any other
-    // pool answers as a standalone Redis.
-    {"cluster|countkeysinslot", Handling::kRefused, MergeRule::kNone,
-     resp::kErrRefusalClusterPoolsOnly},
+    {"cluster|countkeysinslot", Handling::kSlot},
     {"cluster|delslots", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
     {"cluster|delslotsrange", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},
     {"cluster|failover", Handling::kRefused, MergeRule::kNone, resp::kErrRefusalCluster},

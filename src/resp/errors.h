@@ -109,8 +109,6 @@ inline constexpr std::string_view kErrRefusalReplication =
 inline constexpr std::string_view kErrRefusalCluster =
     "clients of switchyard see one Redis, not a cluster; run CLUSTER commands that manage or "
     "describe the cluster on its nodes";
-inline constexpr std::string_view kErrRefusalClusterPoolsOnly =
-    "only a cluster pool answers it, from the shard serving the slot";
 // CLUSTER INFO, KEYSLOT and COUNTKEYSINSLOT in a pool that is not a cluster: a standalone
 // Redis's words.
 inline constexpr std::string_view kErrClusterDisabled =

@@ -84,10 +84,6 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
       out.kind = PlanKind::kLocal;
       return;
     case command::Handling::kRefused:
-      if (command->name == "cluster|countkeysinslot") {
-        planCountKeysInSlot(pool, args[2], out);
-        return;
-      }
       out.kind = PlanKind::kError;
       out.error = fmt::format(resp::kErrNotSupported, command->name, command->refusal);
       return;
@@ -116,6 +112,9 @@ void Router::plan(const topology::PoolTopology& pool, std::span<const std::strin
     case command::Handling::kChannel:
       // As a key is placed, so that PUBLISH meets SUBSCRIBE (server/subscriptions.h).
       forwardTo(pool, pool.servers.size() == 1 ? 0 : pool.serverForKey(args[1]), out);
+      return;
+    case command::Handling::kSlot:
+      planSlot(pool, args.back(), out);
       return;
     case command::Handling::kSubscribe:
       out.kind = PlanKind::kSubscribe;
@@ -257,10 +256,9 @@ void Router::planClusterKeys(const topology::PoolTopology& pool,
   out.error = std::string(resp::kErrCrossSlot);
 }
 
-// CLUSTER COUNTKEYSINSLOT: the shard serving the slot counts; a pool that is not a cluster
-// answers as a standalone Redis.
-void Router::planCountKeysInSlot(const topology::PoolTopology& pool, std::string_view slot_text,
-                                 Plan& out) {
+// A kSlot command (CLUSTER COUNTKEYSINSLOT): the shard serving the slot answers; a pool that is
+// not a cluster answers as a standalone Redis.
+void Router::planSlot(const topology::PoolTopology& pool, std::string_view slot_text, Plan& out) {
   out.kind = PlanKind::kError;
   if (!pool.config->cluster) {
     out.error = std::string(resp::kErrClusterDisabled);

@@ -95,8 +95,7 @@ class Router {
   // slot).
   void planClusterKeys(const topology::PoolTopology& pool, std::span<const std::string_view> args,
                        Plan& out);
-  void planCountKeysInSlot(const topology::PoolTopology& pool, std::string_view slot_text,
-                           Plan& out);
+  void planSlot(const topology::PoolTopology& pool, std::string_view slot_text, Plan& out);
   void planKeyless(const topology::PoolTopology& pool, std::string_view name, Plan& out);
   void planFanout(const topology::PoolTopology& pool, std::span<const std::string_view> args,
                   Plan& out);

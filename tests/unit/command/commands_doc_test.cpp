@@ -40,6 +40,8 @@ std::string_view handlingName(Handling handling) {
       return "channel";
     case Handling::kSubscribe:
       return "subscribe";
+    case Handling::kSlot:
+      return "slot";
     case Handling::kFanout:
       return "fan-out";
     case Handling::kFanoutPrivate:
@@ -123,6 +125,9 @@ std::string note(const CommandInfo& command) {
     case Handling::kSubscribe:
       return command.name.starts_with('p') ? "on private connections to every backend"
                                            : "on a private connection to its channels' backend";
+    case Handling::kSlot:
+      return "a cluster pool: the shard serving the slot; any other pool: cluster support is "
+             "disabled";
   }
   return "";
 }
@@ -160,6 +165,8 @@ std::string render() {
          "server ejected by `auto_eject_hosts` is skipped while it is out.\n"
          "- **fan-out (private)**: as fan-out, each copy on a private connection of its own, "
          "so that it is not queued behind the runaway script it is meant to stop.\n"
+         "- **slot**: names a hash slot, not a key: a cluster pool sends it to the shard "
+         "serving that slot.\n"
          "- **refused**: never reaches a backend; the client gets an error saying why.\n\n"
          "| command | handling | notes |\n|---|---|---|\n";
   auto row = [&out](const CommandInfo& command) {

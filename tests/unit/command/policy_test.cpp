@@ -182,9 +182,11 @@ TEST(CommandPolicy, RefusesWhatWouldStallOrHijackABackend) {
       EXPECT_EQ(command->handling, Handling::kBlocking) << command->name;
     }
     // The proxy answers CLUSTER INFO and KEYSLOT itself; HELP is keyless; a cluster pool sends
-    // COUNTKEYSINSLOT to its slot's shard (route/router.cpp); every other one is refused.
+    // COUNTKEYSINSLOT to its slot's shard; every other one is refused.
     if (command->name == "cluster|info" || command->name == "cluster|keyslot") {
       EXPECT_EQ(command->handling, Handling::kLocal) << command->name;
+    } else if (command->name == "cluster|countkeysinslot") {
+      EXPECT_EQ(command->handling, Handling::kSlot);
     } else if (command->name.starts_with("cluster|") && command->name != "cluster|help") {
       EXPECT_EQ(command->handling, Handling::kRefused) << command->name;
     }
