@@ -18,6 +18,10 @@ Slot moves come two ways: migrate_slot() does by hand what redis-cli does for on
 between batches so a test can look at the proxy mid-migration; reshard() runs
 `redis-cli --cluster reshard` itself.
 
+A proxy in front of the cluster is judged against the nodes themselves: absent_on_owners()
+reads expected values on the master serving each key, wait_table_matches() compares the
+proxy's INFO groups with CLUSTER SHARDS.
+
 As a script it prints the seeds and runs in the foreground until Ctrl-C:
 
     /usr/bin/python3 tests/integration/cluster_topology.py --masters 3 --replicas 1
@@ -32,6 +36,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -293,6 +298,15 @@ class ClusterTopology:
                 return self.node(shard["master"])
         raise HarnessError(f"no shard serves slot {slot}")
 
+    def slot_owners(self, via: Optional[RedisServer] = None) -> list[Optional[str]]:
+        """The address of the master serving each of the 16384 slots, from one CLUSTER SHARDS
+        of `via` (see shards); None for a slot no live master serves."""
+        owners: list[Optional[str]] = [None] * SLOT_COUNT
+        for shard in self.shards(via):
+            for first, last in shard["slots"]:
+                owners[first:last + 1] = [shard["master"]] * (last - first + 1)
+        return owners
+
     def master_for_key(self, key: str | bytes) -> RedisServer:
         return self.owner_of_slot(self.slot_of(key))
 
@@ -491,6 +505,49 @@ def cluster_fixture(folder: str, **options):
             yield topology
 
     return cluster
+
+
+# --------------------------------------------------------------------------------------------
+# a proxy in front of the cluster, judged against the nodes themselves
+
+
+def absent_on_owners(cluster: ClusterTopology, expected: dict[str, str]) -> list[str]:
+    """The keys of `expected` that the master serving their slot does not hold with the
+    expected value (read on the nodes, not through the proxy). The owners are those of one
+    reading of CLUSTER SHARDS."""
+    owners = cluster.slot_owners()
+    by_owner: dict[str, list[str]] = {}
+    for key in expected:
+        owner = owners[key_slot(key)]
+        if owner is None:
+            raise HarnessError(f"no live master serves slot {key_slot(key)} of {key}")
+        by_owner.setdefault(owner, []).append(key)
+    missing = []
+    for addr, keys in by_owner.items():
+        pipe = cluster.node(addr).client().pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+        for key, value in zip(keys, pipe.execute()):
+            if value is None or value.decode() != expected[key]:
+                missing.append(key)
+    return missing
+
+
+def wait_table_matches(client: redis.Redis, cluster: ClusterTopology,
+                       timeout_s: float = 10.0) -> None:
+    """Until the proxy's slot table (INFO groups: each shard's master and slot count) is the
+    cluster's own (CLUSTER SHARDS of a node)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        truth = {shard["master"]: sum(b - a + 1 for a, b in shard["slots"])
+                 for shard in cluster.shards() if shard["slots"]}
+        groups = client.info("groups")
+        seen = {fields["master"]: fields["slots"] for name, fields in groups.items()
+                if name.count(".") == 1 and fields.get("slots", 0) > 0}
+        if seen == truth:
+            return
+        assert time.monotonic() < deadline, f"proxy {seen} != cluster {truth}"
+        time.sleep(0.1)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

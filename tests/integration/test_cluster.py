@@ -24,7 +24,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cluster_topology import ClusterTopology, cluster_fixture, key_slot  # noqa: E402
+from cluster_topology import (ClusterTopology, absent_on_owners, cluster_fixture,  # noqa: E402
+                              key_slot, wait_table_matches)
 from harness import (HOST, Load, Pool, Switchyard, acknowledged, describe_errors,  # noqa: E402
                      free_port, longest_gap, read_op, wait_until, write_op)
 
@@ -50,23 +51,6 @@ def metrics() -> str:
         return reply.read().decode()
 
 
-def absent_on_owners(cluster: ClusterTopology, expected: dict[str, str]) -> list[str]:
-    """The keys of `expected` that the master serving their slot does not hold with the
-    expected value (read on the nodes, not through the proxy)."""
-    by_owner: dict[str, list[str]] = {}
-    for key in expected:
-        by_owner.setdefault(cluster.master_for_key(key).addr, []).append(key)
-    missing = []
-    for addr, keys in by_owner.items():
-        pipe = cluster.node(addr).client().pipeline(transaction=False)
-        for key in keys:
-            pipe.get(key)
-        for key, value in zip(keys, pipe.execute()):
-            if value is None or value.decode() != expected[key]:
-                missing.append(key)
-    return missing
-
-
 def split_op(moving: dict[str, str], elsewhere: dict[str, str]):
     """A Load op: MGET of keys in the moving slot and in other slots (one request, split by
     slot), checked against their values; every 4th time an MSET of them, same values."""
@@ -81,23 +65,6 @@ def split_op(moving: dict[str, str], elsewhere: dict[str, str]):
         assert got == [values[key].encode() for key in keys], got
 
     return op
-
-
-def wait_table_matches(client: redis.Redis, cluster: ClusterTopology,
-                       timeout_s: float = 10.0) -> None:
-    """Until the proxy's slot table (INFO groups: each shard's master and slot count) is the
-    cluster's own (CLUSTER SHARDS of a node)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        truth = {shard["master"]: sum(b - a + 1 for a, b in shard["slots"])
-                 for shard in cluster.shards() if shard["slots"]}
-        groups = client.info("groups")
-        seen = {fields["master"]: fields["slots"] for name, fields in groups.items()
-                if name.count(".") == 1 and fields.get("slots", 0) > 0}
-        if seen == truth:
-            return
-        assert time.monotonic() < deadline, f"proxy {seen} != cluster {truth}"
-        time.sleep(0.1)
 
 
 def wait_proxy_follows(client: redis.Redis, cluster: ClusterTopology, keys: list[str],
