@@ -449,6 +449,18 @@ class Proxy(abc.ABC):
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def reload(self, config_text: str) -> str:
+        """Writes config_text as the proxy's config file, sends SIGHUP and returns the
+        outcome line the proxy logs ("reload applied: ..." or "reload refused ...")."""
+        outcome = re.compile(r"reload (applied|refused).*")
+        seen = len(outcome.findall(self.log_text()))
+        self.conf_path.write_text(config_text)
+        self.config_text = config_text
+        os.kill(self.pid, signal.SIGHUP)
+        lines = wait_until(lambda: [m.group(0) for m in outcome.finditer(self.log_text())][seen:],
+                           "the reload outcome in the log")
+        return lines[0]
+
     def client(self, port: Optional[int] = None, **kwargs) -> redis.Redis:
         kwargs.setdefault("socket_timeout", 10)
         return redis.Redis(host=HOST, port=port or self.port, **kwargs)

@@ -183,14 +183,21 @@ class Topology:
 
     def __init__(self, workdir: Path, groups: int = 1, replicas: int = 2, sentinels: int = 3,
                  quorum: int = 2, down_after_ms: int = 1000, failover_timeout_ms: int = 3000,
-                 sentinel_password: Optional[str] = None, name_prefix: str = "g"):
+                 sentinel_password: Optional[str] = None, name_prefix: str = "g",
+                 masters: Optional[dict[str, RedisServer]] = None):
+        """masters: groups built around servers already running (name -> server, e.g. the
+        named servers of a nutcracker pool) instead of `groups` new ones; start() gives each
+        its replicas and has the Sentinels monitor it under that name."""
         self.workdir = Path(workdir)
         self.replica_count = replicas
         self.quorum = quorum
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
         self.sentinel_password = sentinel_password
-        self.groups = [Group(f"{name_prefix}{i}", []) for i in range(groups)]
+        if masters is not None:
+            self.groups = [Group(name, [server]) for name, server in masters.items()]
+        else:
+            self.groups = [Group(f"{name_prefix}{i}", []) for i in range(groups)]
         self.sentinel_count = sentinels
         self.sentinels: list[SentinelNode] = []
 
@@ -198,8 +205,9 @@ class Topology:
     def start(self) -> "Topology":
         try:
             for group in self.groups:
-                master = RedisServer(self.workdir).start()
-                group.nodes.append(master)
+                if not group.nodes:
+                    group.nodes.append(RedisServer(self.workdir).start())
+                master = group.nodes[0]
                 for _ in range(self.replica_count):
                     replica = RedisServer(self.workdir,
                                           extra_args=["--replicaof", HOST, str(master.port)])
