@@ -34,6 +34,14 @@ std::string errorText(const common::Result<std::string>& reply) {
   return std::string(resp::lineReplyText(*reply));
 }
 
+// True when a Sentinel's reply to SENTINEL GET-MASTER-ADDR-BY-NAME says it monitors no master
+// of that name (a nil).
+bool namesNoMaster(const std::optional<common::Result<std::string>>& reply) {
+  if (!reply || !reply->ok()) return false;
+  auto master = parseMasterAddrReply(**reply);
+  return master.ok() && !master->has_value();
+}
+
 }  // namespace
 
 SentinelWatcherOptions sentinelWatcherOptionsFor(const config::PoolConfig& pool) {
@@ -329,6 +337,15 @@ void SentinelWatcher::askSentinel(const std::shared_ptr<Round>& round, size_t in
       [this, life, round, index, &sentinel](common::Result<std::string> reply) {
         if (life.expired()) return;
         round->answers[2] = std::move(reply);
+        if (namesNoMaster(round->answers[0])) {
+          // It answers, for a name it does not monitor: its other replies are errors that say
+          // nothing about the Sentinel itself.
+          round->answers = {};
+          markSentinel(sentinel, true, "");
+          warnUnknownName(sentinel, round->group->seed.name);
+          askSentinel(round, index + 1);
+          return;
+        }
         for (const auto& answer : round->answers) {
           if (!answer || !answer->ok() || resp::isErrorReply(**answer)) {
             markSentinel(sentinel, false, answer ? errorText(*answer) : "no answer");
@@ -356,11 +373,7 @@ void SentinelWatcher::onSentinelAnswer(const std::shared_ptr<Round>& round,
   }
   markSentinel(sentinel, true, "");
   if (!master->has_value()) {
-    uint64_t suppressed = 0;
-    if (sentinel_log_.allow(suppressed)) {
-      spdlog::warn("sentinel {} does not monitor a master named '{}'", sentinel.address.toString(),
-                   round->group->seed.name);
-    }
+    warnUnknownName(sentinel, round->group->seed.name);
     return;
   }
   round->from_sentinel = true;
@@ -538,6 +551,17 @@ void SentinelWatcher::markSentinel(SentinelState& sentinel, bool reachable,
   if (sentinel.reachable != reachable) {
     sentinel.reachable = reachable;
     triggerAll();  // every group's view lists the Sentinels' reachability
+  }
+}
+
+void SentinelWatcher::warnUnknownName(const SentinelState& sentinel, const std::string& name) {
+  uint64_t suppressed = 0;
+  if (unknown_name_log_.allow(suppressed)) {
+    spdlog::warn(
+        "sentinel {} does not monitor a master named '{}'; the group is served at its "
+        "configured address and follows no failover until a Sentinel monitors it ({} similar "
+        "messages suppressed)",
+        sentinel.address.toString(), name, suppressed);
   }
 }
 

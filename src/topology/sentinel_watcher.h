@@ -156,6 +156,8 @@ class SentinelWatcher final : public GroupProvider {
   // waiting for it.
   void followFailover(GroupState& group, GroupView& view);
   void markSentinel(SentinelState& sentinel, bool reachable, const std::string& error);
+  // A Sentinel answered, for `name`, that it monitors no such master (rate-limited warning).
+  void warnUnknownName(const SentinelState& sentinel, const std::string& name);
   void learnSentinels(const std::vector<SentinelInstance>& reported);
   void dropUnusedNodeConnections();
   GroupState* findGroup(const std::string& name);
@@ -174,6 +176,7 @@ class SentinelWatcher final : public GroupProvider {
   SentinelWatcherStats stats_;
   common::RateLimitedLog sentinel_log_{common::Millis(5000)};
   common::RateLimitedLog node_log_{common::Millis(5000)};
+  common::RateLimitedLog unknown_name_log_{common::Millis(5000)};
 };
 
 }  // namespace sy::topology

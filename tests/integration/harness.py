@@ -172,6 +172,13 @@ def rss_bytes(pid: int) -> int:
     raise HarnessError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time pid has used so far (/proc/<pid>/stat), in seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def fd_count(pid: int) -> int:
     """Number of open file descriptors of pid (entries in /proc/<pid>/fd)."""
     return len(os.listdir(f"/proc/{pid}/fd"))
