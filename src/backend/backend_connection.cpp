@@ -91,6 +91,7 @@ void BackendConnection::setConnectedGauge(bool connected) {
 }
 
 void BackendConnection::reportFailure() {
+  if (options_.on_failure) options_.on_failure();
   if (options_.health == nullptr) return;
   failure_reported_ = true;
   options_.health->onServerFailure();

@@ -132,6 +132,9 @@ struct BackendOptions {
   // Called (on the worker thread) when the backend answers READONLY: it is no longer the
   // master it was taken for. Empty: nobody asks.
   std::function<void()> on_readonly;
+  // Called (on the worker thread) when a connect fails, the connection is lost or a request
+  // times out, as HealthObserver::onServerFailure is. Empty: nobody asks.
+  std::function<void()> on_failure;
   // Borrowed; must outlive the connection. Null: the connection flushes by itself.
   FlushGatherer* flush_gatherer = nullptr;
   // A longer reply is read to its end and dropped as it comes; its request gets an error.

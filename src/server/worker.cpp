@@ -168,6 +168,15 @@ backend::BackendOptions Worker::backendOptions(const WorkerView& view, uint32_t 
       onReadOnly(pool_name, group);
     };
   }
+  if (config.cluster) {
+    // A node that fails may be a master the cluster is failing over: read the table again
+    // rather than wait for the next interval.
+    options.on_failure = [this, pool_name = config.name] {
+      if (topology_ == nullptr) return;
+      const topology::PoolTopology* pool_topology = topology::findPool(*topology_, pool_name);
+      if (pool_topology != nullptr) refreshCluster(*pool_topology);
+    };
+  }
   return options;
 }
 

@@ -2,12 +2,28 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
 #include "resp/reply_inspect.h"
 
 namespace sy::topology {
+namespace {
+
+// How soon the table is read again while a shard that serves slots has no confirmed master.
+constexpr common::Millis kFailoverRefresh{100};
+
+// True when a shard that serves slots has no confirmed master (the cluster flags it failed, or
+// has not settled its failover yet).
+bool awaitsFailover(const ClusterView& view) {
+  for (size_t shard = 0; shard < view.groups.size(); ++shard) {
+    if (view.slot_counts[shard] > 0 && !view.groups[shard]->master_confirmed) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 // One refresh round: the nodes to ask, in order, and when it started.
 struct ClusterProvider::Round {
@@ -34,7 +50,8 @@ ClusterProvider::ClusterProvider(asio::io_context& io, ClusterProviderOptions op
       options_(std::move(options)),
       listener_(std::move(listener)),
       nodes_(io, {"", options_.node_password, options_.connect_timeout, options_.request_timeout}),
-      poll_timer_(io) {}
+      poll_timer_(io),
+      failover_timer_(io) {}
 
 ClusterProvider::~ClusterProvider() { stop(); }
 
@@ -53,6 +70,7 @@ void ClusterProvider::stop() {
   round_running_ = false;
   again_ = false;
   poll_timer_.cancel();
+  failover_timer_.cancel();
 }
 
 void ClusterProvider::rediscover(const std::string& /*name*/) { trigger(); }
@@ -186,7 +204,20 @@ void ClusterProvider::finishRound(const std::shared_ptr<Round>& round, bool answ
     }
   }
   round_running_ = false;
-  if (again_ && running_) startRound();
+  if (!running_) return;
+  if (again_) {
+    startRound();
+    return;
+  }
+  if (answered && published_ != nullptr && awaitsFailover(*published_)) {
+    // The cluster is failing a master over: its replica's promotion is read within
+    // kFailoverRefresh, not at the next interval.
+    std::weak_ptr<int> life = life_;
+    failover_timer_.expires_after(std::min(kFailoverRefresh, options_.refresh_interval));
+    failover_timer_.async_wait([this, life](const std::error_code& error) {
+      if (!error && !life.expired()) trigger();
+    });
+  }
 }
 
 }  // namespace sy::topology

@@ -9,8 +9,9 @@
 //              differently from the last one (sameClusterState)
 //           no candidate answers: the last view is kept, the failure logged (rate-limited)
 //   triggers: start, every refresh_interval, rediscover() (a node redirected a request or a
-//           connection to a node failed). A trigger during a round runs one more round right
-//           after it; rounds never overlap.
+//           connection to a node failed), and every 100 ms while a shard that serves slots
+//           has no confirmed master (a failover under way). A trigger during a round runs one
+//           more round right after it; rounds never overlap.
 //
 // One ControlConnection per node, kept open between rounds; those to nodes that left the
 // cluster are closed after a round that no longer names them.
@@ -83,6 +84,7 @@ class ClusterProvider final : public GroupProvider {
   ClusterListener listener_;
   NodeConnections nodes_;
   asio::steady_timer poll_timer_;
+  asio::steady_timer failover_timer_;  // a quicker read while a shard awaits its new master
   std::shared_ptr<const ClusterView> published_;
   std::optional<NodeAddress> last_source_;
   bool running_ = false;
