@@ -122,6 +122,13 @@ class ClientSession {
   // `request`, this session's blocking command, ended before any reply. True when the session
   // will send it again (it keeps the backend's hold); false: the caller answers it.
   bool resendBlocked(PendingRequest& request);
+  // `request`, this session's blocking command in a cluster pool, was answered `framed_reply`,
+  // an error. When that is a MOVED or an ASK it may follow (at most route::kMaxClusterHops),
+  // the session sends it again, with the time that is left, on a lease to the node the
+  // slot table names for its slot once it names another than the lease's (MOVED), or to the
+  // node named, after ASKING (ASK), and returns true (it keeps the backend's hold); else
+  // false, and the caller answers it.
+  bool redirectBlocked(PendingRequest& request, std::string_view framed_reply);
 
   // Pub/Sub (server/subscriptions.h). A message (or any reply nobody asked for) to write to
   // the client in turn: after the replies still pending. A client that lets more than
@@ -215,7 +222,7 @@ class ClientSession {
   // (the session is then registered with the host and reads nothing more).
   bool waitForMaster(uint32_t server);
   bool masterWaitOver();
-  void keepForResend(PendingRequest& request, uint32_t server,
+  void keepForResend(PendingRequest& request, uint32_t server, int32_t slot,
                      std::span<const std::string_view> args, const command::CommandInfo& command);
   void resendNow();
   void sendHeld();
@@ -284,6 +291,8 @@ class ClientSession {
   int64_t master_waited_ms_ = 0;           // see takeMasterWaited()
   PendingRequest* resend_ = nullptr;       // the blocking command to send again (backend hold)
   uint32_t block_server_ = 0;              // where the blocking command in flight went
+  int32_t block_slot_ = route::kNoSlot;    // a cluster pool's: its keys' hash slot
+  bool block_asking_ = false;              // resent to block_server_ after ASKING (an ASK)
   std::vector<std::string> block_args_;    // its arguments, kept while it may be sent again
   command::BlockTimeout block_timeout_;    // where its timeout is
   common::TimePoint block_sent_{};         // when it was first sent

@@ -46,6 +46,11 @@ void PendingRequest::onBackendReply(std::string_view framed_reply) {
       session->resendBlocked(*this)) {
     return;  // the session keeps the backend's hold
   }
+  // A cluster node redirected a blocking command: its session sends it on, on a new lease.
+  if (resend_blocked && framed_reply.starts_with('-') && session != nullptr &&
+      session->redirectBlocked(*this, framed_reply)) {
+    return;  // the session keeps the backend's hold
+  }
   // A cluster node redirected it: the host sends it on (and keeps the backend's hold).
   if (!cluster_request.empty() && framed_reply.starts_with('-') && owner() != nullptr &&
       owner()->host().redirect(*this, framed_reply)) {

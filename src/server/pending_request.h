@@ -77,7 +77,8 @@ class PendingRequest final : public backend::ReplyTarget {
   bool rewrite_nil = false;
 
   // A blocking command that its session may send again when its block ends before any reply
-  // (ClientSession::resendBlocked): a failover closed the connection or unblocked it.
+  // (ClientSession::resendBlocked): a failover closed the connection or unblocked it, or a
+  // cluster node redirected it (ClientSession::redirectBlocked).
   bool resend_blocked = false;
 
   // The session this request (or, for a fragment, its parent) answers; null once it has gone.

@@ -34,6 +34,7 @@
 #include "common/buffer_pool.h"
 #include "common/clock.h"
 #include "resp/request_parser.h"
+#include "route/cluster_redirect.h"
 #include "route/router.h"
 #include "server/pending_request.h"
 #include "topology/topology.h"
@@ -88,6 +89,12 @@ class SessionHost {
   // returns true (the host keeps the backend's hold); otherwise false, and the client gets the
   // reply.
   virtual bool redirect(PendingRequest& request, std::string_view framed_reply) = 0;
+  // A node of cluster pool `pool` answered a session's blocking command with `redirection` (a
+  // MOVED or an ASK): counts it, asks for the slot table again (MOVED, or a node the table
+  // does not know) and returns the server whose master is the node named; kNoServer when no
+  // shard's master is that node.
+  static constexpr uint32_t kNoServer = UINT32_MAX;
+  virtual uint32_t noteRedirection(uint32_t pool, const route::Redirection& redirection) = 0;
   // Calls session.onMasterWait() once, after the next topology swap or deadline tick.
   virtual void waitForMaster(ClientSession& session) = 0;
 

@@ -28,6 +28,7 @@
 #include "command/command.h"
 #include "resp/encoder.h"
 #include "resp/errors.h"
+#include "route/cluster_redirect.h"
 #include "server/client_session.h"
 #include "server/local_commands.h"
 #include "server/pending_request.h"
@@ -82,7 +83,8 @@ bool timeoutLeft(std::string_view original, bool milliseconds, common::Clock::du
 }
 
 // The reply of a request the client has already been answered for (MULTI and commands
-// queued here before the backend was known): dropped.
+// queued here before the backend was known), or of the ASKING before a redirected blocking
+// command (an error there is repeated by the command's own reply): dropped.
 class DroppedReply final : public backend::ReplyTarget {
  public:
   void onBackendReply(std::string_view) override {}
@@ -323,17 +325,19 @@ void ClientSession::sendBlocking(PendingRequest& request, const route::Plan& pla
   // The command's own timeout rules (0 blocks for ever), not the pool's.
   lease_->updateKnobs(-1, lease_->options().keepalive);
   blocked_ = true;
-  keepForResend(request, plan.server, parsed.args, *plan.command);
+  keepForResend(request, plan.server, plan.slot, parsed.args, *plan.command);
   sendOnLease(request, parsed);
 }
 
 // A blocking command outside a transaction, to a group's master, with a timeout it can be
 // sent again with: kept until its reply.
-void ClientSession::keepForResend(PendingRequest& request, uint32_t server,
+void ClientSession::keepForResend(PendingRequest& request, uint32_t server, int32_t slot,
                                   std::span<const std::string_view> args,
                                   const command::CommandInfo& command) {
   block_args_.clear();
   master_wait_since_ = {};
+  block_slot_ = slot;
+  block_asking_ = false;
   if (!host_.pool(pool_index_).servers[server].is_group) return;
   block_timeout_ = command::blockTimeout(command, args);
   if (block_timeout_.index == 0) return;
@@ -405,6 +409,27 @@ bool ClientSession::resendBlocked(PendingRequest& request) {
   return true;
 }
 
+bool ClientSession::redirectBlocked(PendingRequest& request, std::string_view framed_reply) {
+  if (block_slot_ == route::kNoSlot || closing_ || resend_ != nullptr || block_args_.empty() ||
+      pool_index_ == kNoPool) {
+    return false;
+  }
+  const std::optional<route::Redirection> redirection = route::parseRedirection(framed_reply);
+  if (!redirection || (redirection->kind != route::Redirection::Kind::kMoved &&
+                       redirection->kind != route::Redirection::Kind::kAsk)) {
+    return false;
+  }
+  if (request.cluster_hops >= route::kMaxClusterHops || masterWaitOver()) return false;
+  ++request.cluster_hops;
+  const uint32_t named = host_.noteRedirection(pool_index_, *redirection);
+  block_asking_ =
+      redirection->kind == route::Redirection::Kind::kAsk && named != SessionHost::kNoServer;
+  if (block_asking_) block_server_ = named;
+  resend_ = &request;
+  host_.waitForMaster(*this);  // never from inside the answering connection's own call
+  return true;
+}
+
 void ClientSession::onMasterWait() {
   if (closing_) return;
   if (resend_ != nullptr) {
@@ -429,8 +454,14 @@ void ClientSession::resendNow() {
   }
   const common::TimePoint now = common::now();
   const bool waited_enough = masterWaitOver();
+  const topology::PoolTopology& pool = host_.pool(pool_index_);
+  // A cluster pool's command goes where the slot table puts its slot now (after an ASK: to
+  // the node named, whatever the table says).
+  if (block_slot_ != route::kNoSlot && !block_asking_ && pool.config->cluster) {
+    block_server_ = pool.serverForSlot(static_cast<uint16_t>(block_slot_));
+  }
   const bool old_master =
-      lease_ != nullptr && host_.leaseServes(*lease_, pool_index_, block_server_);
+      !block_asking_ && lease_ != nullptr && host_.leaseServes(*lease_, pool_index_, block_server_);
   if (!waited_enough &&
       (old_master || host_.masterPending(pool_index_, block_server_, id_, setup()))) {
     host_.waitForMaster(*this);
@@ -453,8 +484,14 @@ void ClientSession::resendNow() {
   }
   lease_->updateKnobs(-1, lease_->options().keepalive);
   host_.proxyStats().blocked_resends.fetch_add(1, std::memory_order_relaxed);
-  spdlog::info("client {}: {} sent again to the new master of {} after a failover", id_,
-               block_args_[0], host_.pool(pool_index_).servers[block_server_].stats_name);
+  if (request.cluster_hops == 0) {
+    spdlog::info("client {}: {} sent again to the new master of {} after a failover", id_,
+                 block_args_[0], pool.servers[block_server_].stats_name);
+  }
+  if (std::exchange(block_asking_, false) && !lease_->hasFailed()) {
+    const std::string_view asking[] = {"ASKING"};
+    lease_->sendCommand(asking, dropped_reply, request.received);
+  }
   if (!lease_->hasFailed() && lease_->sendCommand(args, request, request.received)) return;
   request.completeWithError(lease_->unavailableMessage());
   request.release();  // the backend's hold

@@ -94,6 +94,16 @@ bool Worker::redirect(PendingRequest& request, std::string_view framed_reply) {
   return false;
 }
 
+uint32_t Worker::noteRedirection(uint32_t pool_index, const route::Redirection& redirection) {
+  const topology::PoolTopology& pool_topology = pool(pool_index);
+  const bool ask = redirection.kind == route::Redirection::Kind::kAsk;
+  PoolCounters& counters = poolCounters(pool_index);
+  (ask ? counters.cluster_ask : counters.cluster_moved).add();
+  const topology::ServerInfo* node = clusterNode(pool_topology, redirection.address);
+  if (!ask || node == nullptr) refreshCluster(pool_topology);
+  return node != nullptr ? node->index : kNoServer;
+}
+
 const topology::ServerInfo* Worker::clusterNode(const topology::PoolTopology& pool_topology,
                                                 std::string_view address) const {
   for (const topology::ServerInfo& server : pool_topology.servers) {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -220,6 +221,51 @@ def test_slot_migrated_by_hand_under_load_no_error(cluster, proxy):
     wait_table_matches(client, cluster)
     expected = {**seeded, **acknowledged(write_outcomes, f"{tag}:w")}
     assert not absent_on_owners(cluster, expected)
+
+
+def blocked_clients(node) -> int:
+    return node.client().info("clients")["blocked_clients"]
+
+
+def test_blocking_pops_follow_their_slot(cluster, proxy):
+    """A BLPOP blocked on a slot that moves away is unblocked by its node with MOVED and sent on
+    to the new owner; one sent while the slot migrates, for a key the source no longer has,
+    is answered ASK and blocks on the importing node. Both get the value pushed later; neither
+    client sees a redirection."""
+    tag = "{blocking}"
+    slot = key_slot(tag)
+    source = cluster.owner_of_slot(slot)
+    target = next(node for node in cluster.masters() if node.addr != source.addr)
+    proxy.client().mset({f"{tag}:seed:{i}": "v" for i in range(20)})  # batches to migrate
+    popped: dict[str, object] = {}
+
+    def pop(name: str) -> threading.Thread:
+        def run() -> None:
+            try:
+                popped[name] = proxy.client(socket_timeout=60).blpop(f"{tag}:{name}", timeout=40)
+            except redis.RedisError as error:
+                popped[name] = error
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    waiting = [pop("moved")]
+    wait_until(lambda: blocked_clients(source) >= 1, "BLPOP blocked on the source")
+
+    def during_migration() -> None:
+        if len(waiting) == 1:  # the first batch has moved: a missing key is the target's now
+            waiting.append(pop("asked"))
+            wait_until(lambda: blocked_clients(target) >= 1, "BLPOP blocked on the importing node")
+
+    cluster.migrate_slot(slot, target, batch=5, between_batches=during_migration)
+    wait_until(lambda: blocked_clients(target) >= 2, "both BLPOPs blocked on the new owner")
+    client = proxy.client()
+    for name in ("moved", "asked"):
+        assert client.rpush(f"{tag}:{name}", f"value-{name}") == 1
+    for thread in waiting:
+        thread.join(timeout=30)
+    assert popped == {name: (f"{tag}:{name}".encode(), f"value-{name}".encode())
+                      for name in ("moved", "asked")}, popped
 
 
 def test_reshard_under_load_no_error(cluster, proxy):

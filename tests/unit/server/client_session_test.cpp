@@ -110,6 +110,9 @@ class FakeHost final : public SessionHost {
     redirected.emplace_back(framed_reply);
     return false;
   }
+  uint32_t noteRedirection(uint32_t /*pool*/, const route::Redirection& /*redirection*/) override {
+    return kNoServer;
+  }
   void waitForMaster(ClientSession& session) override { master_waiters.push_back(&session); }
   void watchClient(int /*fd*/, ClientSession& /*session*/, uint32_t /*old_events*/,
                    uint32_t new_events) override {
