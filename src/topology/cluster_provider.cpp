@@ -31,6 +31,11 @@ struct ClusterProvider::Round {
   size_t next = 0;
   common::TimePoint started{};
   std::string last_failure;
+  // The answer being completed: the shards a node sent, and what their masters say of their
+  // replicas (INFO replication), awaited from `outstanding` masters.
+  std::vector<ClusterShard> shards;
+  MasterReplication replication;
+  size_t outstanding = 0;
 };
 
 ClusterProviderOptions clusterProviderOptionsFor(const config::PoolConfig& pool) {
@@ -41,6 +46,7 @@ ClusterProviderOptions clusterProviderOptionsFor(const config::PoolConfig& pool)
   }
   options.node_password = pool.redis_auth;
   options.refresh_interval = common::Millis(pool.cluster_refresh_interval_ms);
+  options.replica_max_lag_seconds = pool.replica_max_lag_s;
   return options;
 }
 
@@ -152,15 +158,48 @@ void ClusterProvider::askSlots(const std::shared_ptr<Round>& round, const NodeAd
 
 void ClusterProvider::onAnswer(const std::shared_ptr<Round>& round, const NodeAddress& node,
                                common::Result<std::vector<ClusterShard>> shards) {
-  if (shards.ok()) {
-    for (ClusterShard& shard : *shards) {
-      for (ClusterNode& member : shard.nodes) {
-        if (member.address.host.empty()) member.address.host = node.host;  // itself
-      }
+  if (!shards.ok()) {
+    ++refresh_failures_;
+    round->last_failure = node.toString() + ": " + shards.error().message;
+    askNext(round);
+    return;
+  }
+  std::vector<NodeAddress> masters;
+  for (ClusterShard& shard : *shards) {
+    for (ClusterNode& member : shard.nodes) {
+      if (member.address.host.empty()) member.address.host = node.host;  // itself
+    }
+    const ClusterNode* master = shard.master();
+    const bool replicated = shard.nodes.size() > 1;
+    if (master != nullptr && replicated && master->health == ClusterNodeHealth::kOnline) {
+      masters.push_back(master->address);
     }
   }
-  common::Result<ClusterView> view =
-      shards.ok() ? assembleClusterView(std::move(*shards)) : shards.error();
+  round->shards = std::move(*shards);
+  if (masters.empty()) {
+    assemble(round, node);
+    return;
+  }
+  // Each master's INFO replication says how long ago each replica acknowledged (its lag).
+  round->outstanding = masters.size();
+  std::weak_ptr<int> life = life_;
+  for (const NodeAddress& master : masters) {
+    nodes_.to(master).request({"INFO", "replication"},
+                              [this, life, round, node, master](common::Result<std::string> reply) {
+                                if (life.expired()) return;
+                                if (reply.ok()) {
+                                  if (auto info = parseInfoReplication(*reply); info.ok()) {
+                                    round->replication[master] = std::move(info.value());
+                                  }
+                                }
+                                if (--round->outstanding == 0) assemble(round, node);
+                              });
+  }
+}
+
+void ClusterProvider::assemble(const std::shared_ptr<Round>& round, const NodeAddress& node) {
+  common::Result<ClusterView> view = assembleClusterView(
+      std::move(round->shards), round->replication, options_.replica_max_lag_seconds);
   if (!view.ok()) {
     ++refresh_failures_;
     round->last_failure = node.toString() + ": " + view.error().message;

@@ -5,6 +5,8 @@
 //   round:  candidates in turn (the last node that answered, the nodes of the last view,
 //           then the configured seeds), each with a deadline:
 //             CLUSTER SHARDS  (an "unknown subcommand" error: CLUSTER SLOTS instead)
+//           then INFO replication of every online master with replicas (each replica's lag;
+//           a master that does not answer leaves its replicas' lag unknown)
 //           -> assembleClusterView -> published (listener + one log line) if it routes
 //              differently from the last one (sameClusterState)
 //           no candidate answers: the last view is kept, the failure logged (rate-limited)
@@ -44,6 +46,7 @@ struct ClusterProviderOptions {
   common::Millis connect_timeout{1000};
   common::Millis request_timeout{1000};
   common::Millis refresh_interval{1000};
+  int64_t replica_max_lag_seconds = -1;  // a replica further behind gets no reads; -1: no limit
 };
 
 // The options for a `cluster: true` pool: its servers as seeds, redis_auth and
@@ -76,6 +79,8 @@ class ClusterProvider final : public GroupProvider {
   void askSlots(const std::shared_ptr<Round>& round, const NodeAddress& node);
   void onAnswer(const std::shared_ptr<Round>& round, const NodeAddress& node,
                 common::Result<std::vector<ClusterShard>> shards);
+  // The round's shards (and their masters' replication) made a view: published if it changed.
+  void assemble(const std::shared_ptr<Round>& round, const NodeAddress& node);
   void finishRound(const std::shared_ptr<Round>& round, bool answered);
   std::vector<NodeAddress> candidates() const;
 

@@ -18,7 +18,18 @@ bool servesEarlier(const ClusterShard& a, const ClusterShard& b) {
   return am->address < bm->address;
 }
 
-std::shared_ptr<const GroupView> shardGroup(const ClusterShard& shard) {
+// The seconds since `replica`'s last ack that its master reports; -1 when it reports none.
+int64_t lagSeconds(const InfoReplication* master_info, const NodeAddress& replica) {
+  if (master_info == nullptr) return -1;
+  for (const ReplicaLine& line : master_info->replicas) {
+    if (mayBeSameNode(line.address, replica)) return line.lag_seconds;
+  }
+  return -1;
+}
+
+std::shared_ptr<const GroupView> shardGroup(const ClusterShard& shard,
+                                            const MasterReplication& replication,
+                                            int64_t max_lag_seconds) {
   auto view = std::make_shared<GroupView>();
   view->name = shardName(shard);
   const ClusterNode* master = shard.master();
@@ -27,6 +38,11 @@ std::shared_ptr<const GroupView> shardGroup(const ClusterShard& shard) {
     view->master_confirmed = master->health == ClusterNodeHealth::kOnline;
   } else if (!shard.nodes.empty()) {
     view->master = shard.nodes.front().address;  // where the cluster will answer MOVED
+  }
+  const InfoReplication* master_info = nullptr;
+  if (master != nullptr) {
+    auto found = replication.find(master->address);
+    if (found != replication.end()) master_info = &found->second;
   }
   for (const ClusterNode& node : shard.nodes) {
     if (&node == master) continue;
@@ -38,6 +54,10 @@ std::shared_ptr<const GroupView> shardGroup(const ClusterShard& shard) {
     if (master != nullptr && master->replication_offset >= 0 && node.replication_offset >= 0) {
       replica.lag_bytes =
           std::max<int64_t>(0, master->replication_offset - node.replication_offset);
+    }
+    replica.lag_seconds = lagSeconds(master_info, node.address);
+    if (online && max_lag_seconds >= 0 && replica.lag_seconds > max_lag_seconds) {
+      replica.health = ReplicaHealth::kLagging;
     }
     view->replicas.push_back(std::move(replica));
   }
@@ -55,7 +75,9 @@ std::string shardName(const ClusterShard& shard) {
   return shard.nodes.empty() ? "node-none" : "node-" + shard.nodes.front().address.toString();
 }
 
-common::Result<ClusterView> assembleClusterView(std::vector<ClusterShard> shards) {
+common::Result<ClusterView> assembleClusterView(std::vector<ClusterShard> shards,
+                                                const MasterReplication& replication,
+                                                int64_t max_lag_seconds) {
   // A failed master whose slots its replica took stays listed, alone and with no slot.
   std::erase_if(shards, [](const ClusterShard& shard) {
     return shard.slots.empty() &&
@@ -74,7 +96,9 @@ common::Result<ClusterView> assembleClusterView(std::vector<ClusterShard> shards
     ++view.slot_counts[owner];
     ++view.slots_served;
   }
-  for (const ClusterShard& shard : shards) view.groups.push_back(shardGroup(shard));
+  for (const ClusterShard& shard : shards) {
+    view.groups.push_back(shardGroup(shard, replication, max_lag_seconds));
+  }
   view.shards = std::move(shards);
   return view;
 }

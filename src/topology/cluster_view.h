@@ -10,6 +10,7 @@
 // Pure values and functions; any thread.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,12 +37,19 @@ struct ClusterView {
 // The group name of a shard (see above).
 std::string shardName(const ClusterShard& shard);
 
+// What shards' masters said of their replicas (INFO replication), by master address.
+using MasterReplication = std::map<NodeAddress, InfoReplication>;
+
 // A view of `shards` (less those with no slot and no online node: a failed master replaced by
 // its replica), sorted by their first slot (shards without slots last), with the slot
 // table over that order, and a GroupView per shard: its master confirmed when the master's
-// health is online, replicas healthy when online, every other one flagged down. An error when
-// the shards do not make a slot table (two claim one slot). Generation and counters are 0.
-common::Result<ClusterView> assembleClusterView(std::vector<ClusterShard> shards);
+// health is online, replicas healthy when online, every other one flagged down. A replica
+// whose master's line in `replication` says its last ack is older than `max_lag_seconds`
+// (when >= 0) is kLagging instead of healthy. An error when the shards do not make a slot
+// table (two claim one slot). Generation and counters are 0.
+common::Result<ClusterView> assembleClusterView(std::vector<ClusterShard> shards,
+                                                const MasterReplication& replication = {},
+                                                int64_t max_lag_seconds = -1);
 
 // True when the two views route the same way: same shards, slots, masters and health.
 bool sameClusterState(const ClusterView& a, const ClusterView& b);

@@ -14,19 +14,17 @@ bool isIpLiteral(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
 }
 
-// A replica names its master as it was told (REPLICAOF); Sentinel names it by IP. Only two IP
-// literals can be compared without DNS, so a host name is taken at its word.
-bool followsMaster(const NodeAddress& named, const NodeAddress& master) {
-  if (named.port != master.port) return false;
-  return named.host == master.host || !isIpLiteral(named.host) || !isIpLiteral(master.host);
-}
-
 std::string masterText(const GroupView& view) {
   if (!view.master) return "unknown";
   return view.master->toString() + (view.master_confirmed ? " confirmed" : " unconfirmed");
 }
 
 }  // namespace
+
+bool mayBeSameNode(const NodeAddress& named, const NodeAddress& known) {
+  if (named.port != known.port) return false;
+  return named.host == known.host || !isIpLiteral(named.host) || !isIpLiteral(known.host);
+}
 
 const char* replicaHealthName(ReplicaHealth health) {
   switch (health) {
@@ -149,12 +147,12 @@ ReplicaView assessReplica(const NodeAddress& address, const SentinelInstance* se
   }
   if (master_info != nullptr) {
     for (const ReplicaLine& line : master_info->replicas) {
-      if (line.address.port == address.port && followsMaster(line.address, address)) {
+      if (line.address.port == address.port && mayBeSameNode(line.address, address)) {
         view.lag_seconds = line.lag_seconds;
       }
     }
   }
-  if (!followsMaster(role->master, master)) {
+  if (!mayBeSameNode(role->master, master)) {
     view.health = ReplicaHealth::kNotFollowing;
   } else if (!view.link_up) {
     view.health = ReplicaHealth::kLinkDown;

@@ -81,6 +81,11 @@ bool sameState(const GroupView& a, const GroupView& b);
 // (a view without Sentinels, from RoleProber, says nothing about Sentinels).
 std::string describeChange(const GroupView* before, const GroupView& after);
 
+// True when `named` (a node as another node or a Sentinel wrote it: a replica's master, a
+// master's replica line) may be `known`: same port, and the same host or a host name on
+// either side (only two IP literals can be compared without DNS; a name is taken at its word).
+bool mayBeSameNode(const NodeAddress& named, const NodeAddress& known);
+
 // Judges one replica from what Sentinel and the nodes said. `sentinel` is Sentinel's entry
 // for it (null when unknown); `role` its ROLE reply (null when it was not asked or did not
 // answer); `master_role` / `master_info` the master's ROLE and INFO replication (null when

@@ -47,6 +47,30 @@ TEST(ClusterView, EachShardIsAGroupWithItsMasterAndReplicas) {
   EXPECT_EQ(two_replicas.replicas[1].lag_bytes, 60);
 }
 
+TEST(ClusterView, AReplicaWhoseMasterReportsAnOldAckIsLagging) {
+  MasterReplication replication;
+  InfoReplication slots0;  // slots-0's master, 7000: its replica 7003 acked 12 s ago
+  slots0.role = "master";
+  slots0.replicas.push_back({{"127.0.0.1", 7003}, "online", 90, 12});
+  replication[{"127.0.0.1", 7000}] = slots0;
+  InfoReplication slots5461;  // 7001: its replica 7004 acked 1 s ago
+  slots5461.role = "master";
+  slots5461.replicas.push_back({{"127.0.0.1", 7004}, "online", 100, 1});
+  replication[{"127.0.0.1", 7001}] = slots5461;
+  auto view = assembleClusterView(threeShards(), replication, 10);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->groups[0]->replicas[0].health, ReplicaHealth::kLagging);
+  EXPECT_EQ(view->groups[0]->replicas[0].lag_seconds, 12);
+  EXPECT_TRUE(view->groups[1]->replicas[0].healthy());
+  EXPECT_EQ(view->groups[1]->replicas[0].lag_seconds, 1);
+  EXPECT_TRUE(view->groups[2]->replicas[0].healthy());  // its master did not say: unknown
+  EXPECT_EQ(view->groups[2]->replicas[0].lag_seconds, -1);
+  auto unlimited = assembleClusterView(threeShards(), replication, -1);
+  ASSERT_TRUE(unlimited.ok());
+  EXPECT_TRUE(unlimited->groups[0]->replicas[0].healthy());
+  EXPECT_FALSE(sameClusterState(*view, *unlimited));  // lagging changes where reads go
+}
+
 TEST(ClusterView, AFailedMasterWithoutSlotsIsLeftOutAndAnEmptyMasterKept) {
   std::vector<ClusterShard> shards = threeShards();
   ClusterShard dead;
