@@ -30,50 +30,34 @@ ClusterProviderOptions clusterProviderOptionsFor(const config::PoolConfig& pool)
 
 ClusterProvider::ClusterProvider(asio::io_context& io, ClusterProviderOptions options,
                                  ClusterListener listener)
-    : io_(io),
+    : PollingProvider(io,
+                      {"", options.node_password, options.connect_timeout, options.request_timeout},
+                      options.refresh_interval),
+      io_(io),
       options_(std::move(options)),
-      listener_(std::move(listener)),
-      nodes_(io, {"", options_.node_password, options_.connect_timeout, options_.request_timeout}),
-      poll_timer_(io) {}
+      listener_(std::move(listener)) {}
 
+// stop() runs onStop(), which ~PollingProvider can no longer call.
 ClusterProvider::~ClusterProvider() { stop(); }
 
-void ClusterProvider::start() {
-  if (running_) return;
-  running_ = true;
-  life_ = std::make_shared<int>(0);
-  trigger();
-  schedulePoll();
-}
+void ClusterProvider::onStart() { trigger(); }
 
-void ClusterProvider::stop() {
-  running_ = false;
-  life_.reset();
-  nodes_.closeAllBut({});
+void ClusterProvider::onStop() {
   round_running_ = false;
   again_ = false;
-  poll_timer_.cancel();
 }
+
+void ClusterProvider::onPoll() { trigger(); }
 
 void ClusterProvider::rediscover(const std::string& /*name*/) { trigger(); }
 
 void ClusterProvider::trigger() {
-  if (!running_) return;
+  if (!running()) return;
   if (round_running_) {
     again_ = true;
     return;
   }
   startRound();
-}
-
-void ClusterProvider::schedulePoll() {
-  std::weak_ptr<int> life = life_;
-  poll_timer_.expires_after(options_.refresh_interval);
-  poll_timer_.async_wait([this, life](const std::error_code& error) {
-    if (error || life.expired()) return;
-    trigger();
-    schedulePoll();
-  });
 }
 
 // The last node that answered, then every node of the last view, then the seeds; each once.
@@ -110,7 +94,7 @@ void ClusterProvider::askNext(const std::shared_ptr<Round>& round) {
     return;
   }
   const NodeAddress node = round->candidates[round->next++];
-  std::weak_ptr<int> life = life_;
+  std::weak_ptr<int> life = this->life();
   nodes_.to(node).request(
       {"CLUSTER", "SHARDS"}, [this, life, round, node](common::Result<std::string> reply) {
         if (life.expired()) return;
@@ -124,7 +108,7 @@ void ClusterProvider::askNext(const std::shared_ptr<Round>& round) {
 }
 
 void ClusterProvider::askSlots(const std::shared_ptr<Round>& round, const NodeAddress& node) {
-  std::weak_ptr<int> life = life_;
+  std::weak_ptr<int> life = this->life();
   nodes_.to(node).request(
       {"CLUSTER", "SLOTS"}, [this, life, round, node](common::Result<std::string> reply) {
         if (life.expired()) return;
@@ -186,7 +170,7 @@ void ClusterProvider::finishRound(const std::shared_ptr<Round>& round, bool answ
     }
   }
   round_running_ = false;
-  if (again_ && running_) startRound();
+  if (again_ && running()) startRound();
 }
 
 }  // namespace sy::topology
