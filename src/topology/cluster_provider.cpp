@@ -52,52 +52,36 @@ ClusterProviderOptions clusterProviderOptionsFor(const config::PoolConfig& pool)
 
 ClusterProvider::ClusterProvider(asio::io_context& io, ClusterProviderOptions options,
                                  ClusterListener listener)
-    : io_(io),
+    : PollingProvider(io,
+                      {"", options.node_password, options.connect_timeout, options.request_timeout},
+                      options.refresh_interval),
+      io_(io),
       options_(std::move(options)),
       listener_(std::move(listener)),
-      nodes_(io, {"", options_.node_password, options_.connect_timeout, options_.request_timeout}),
-      poll_timer_(io),
       failover_timer_(io) {}
 
+// stop() runs onStop(), which ~PollingProvider can no longer call.
 ClusterProvider::~ClusterProvider() { stop(); }
 
-void ClusterProvider::start() {
-  if (running_) return;
-  running_ = true;
-  life_ = std::make_shared<int>(0);
-  trigger();
-  schedulePoll();
-}
+void ClusterProvider::onStart() { trigger(); }
 
-void ClusterProvider::stop() {
-  running_ = false;
-  life_.reset();
-  nodes_.closeAllBut({});
+void ClusterProvider::onStop() {
   round_running_ = false;
   again_ = false;
-  poll_timer_.cancel();
   failover_timer_.cancel();
 }
+
+void ClusterProvider::onPoll() { trigger(); }
 
 void ClusterProvider::rediscover(const std::string& /*name*/) { trigger(); }
 
 void ClusterProvider::trigger() {
-  if (!running_) return;
+  if (!running()) return;
   if (round_running_) {
     again_ = true;
     return;
   }
   startRound();
-}
-
-void ClusterProvider::schedulePoll() {
-  std::weak_ptr<int> life = life_;
-  poll_timer_.expires_after(options_.refresh_interval);
-  poll_timer_.async_wait([this, life](const std::error_code& error) {
-    if (error || life.expired()) return;
-    trigger();
-    schedulePoll();
-  });
 }
 
 // The last node that answered, then every node of the last view, then the seeds; each once.
@@ -134,7 +118,7 @@ void ClusterProvider::askNext(const std::shared_ptr<Round>& round) {
     return;
   }
   const NodeAddress node = round->candidates[round->next++];
-  std::weak_ptr<int> life = life_;
+  std::weak_ptr<int> life = this->life();
   nodes_.to(node).request(
       {"CLUSTER", "SHARDS"}, [this, life, round, node](common::Result<std::string> reply) {
         if (life.expired()) return;
@@ -148,7 +132,7 @@ void ClusterProvider::askNext(const std::shared_ptr<Round>& round) {
 }
 
 void ClusterProvider::askSlots(const std::shared_ptr<Round>& round, const NodeAddress& node) {
-  std::weak_ptr<int> life = life_;
+  std::weak_ptr<int> life = this->life();
   nodes_.to(node).request(
       {"CLUSTER", "SLOTS"}, [this, life, round, node](common::Result<std::string> reply) {
         if (life.expired()) return;
@@ -182,7 +166,7 @@ void ClusterProvider::onAnswer(const std::shared_ptr<Round>& round, const NodeAd
   }
   // Each master's INFO replication says how long ago each replica acknowledged (its lag).
   round->outstanding = masters.size();
-  std::weak_ptr<int> life = life_;
+  std::weak_ptr<int> life = this->life();
   for (const NodeAddress& master : masters) {
     nodes_.to(master).request({"INFO", "replication"},
                               [this, life, round, node, master](common::Result<std::string> reply) {
@@ -243,7 +227,7 @@ void ClusterProvider::finishRound(const std::shared_ptr<Round>& round, bool answ
     }
   }
   round_running_ = false;
-  if (!running_) return;
+  if (!running()) return;
   if (again_) {
     startRound();
     return;
@@ -251,7 +235,7 @@ void ClusterProvider::finishRound(const std::shared_ptr<Round>& round, bool answ
   if (answered && published_ != nullptr && awaitsFailover(*published_)) {
     // The cluster is failing a master over: its replica's promotion is read within
     // kFailoverRefresh, not at the next interval.
-    std::weak_ptr<int> life = life_;
+    std::weak_ptr<int> life = this->life();
     failover_timer_.expires_after(std::min(kFailoverRefresh, options_.refresh_interval));
     failover_timer_.async_wait([this, life](const std::error_code& error) {
       if (!error && !life.expired()) trigger();

@@ -1,6 +1,7 @@
 // ClusterProvider: reads a Redis Cluster's topology from its nodes and publishes it as one
 // immutable ClusterView per change; the third GroupProvider (group_provider.h), beside
-// SentinelWatcher and RoleProber, whose shards are the pool's replication groups.
+// SentinelWatcher and RoleProber, whose shards are the pool's replication groups. A
+// PollingProvider (polling_provider.h): the poll is the refresh_interval trigger.
 //
 //   round:  candidates in turn (the last node that answered, the nodes of the last view,
 //           then the configured seeds), each with a deadline:
@@ -23,7 +24,6 @@
 // destroys it) to close every connection; no callback follows stop().
 #pragma once
 #include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +36,7 @@
 #include "topology/cluster_view.h"
 #include "topology/control_connection.h"
 #include "topology/group_provider.h"
+#include "topology/polling_provider.h"
 
 namespace sy::topology {
 
@@ -53,7 +54,7 @@ struct ClusterProviderOptions {
 // cluster_refresh_interval_ms.
 ClusterProviderOptions clusterProviderOptionsFor(const config::PoolConfig& pool);
 
-class ClusterProvider final : public GroupProvider {
+class ClusterProvider final : public PollingProvider {
  public:
   using ClusterListener = std::function<void(const std::shared_ptr<const ClusterView>&)>;
 
@@ -62,8 +63,6 @@ class ClusterProvider final : public GroupProvider {
   ClusterProvider(const ClusterProvider&) = delete;
   ClusterProvider& operator=(const ClusterProvider&) = delete;
 
-  void start() override;
-  void stop() override;
   // Reads the slot table again now, whatever `name` (a shard or empty).
   void rediscover(const std::string& name) override;
 
@@ -72,8 +71,10 @@ class ClusterProvider final : public GroupProvider {
 
  private:
   struct Round;
+  void onStart() override;
+  void onStop() override;
+  void onPoll() override;
   void trigger();
-  void schedulePoll();
   void startRound();
   void askNext(const std::shared_ptr<Round>& round);
   void askSlots(const std::shared_ptr<Round>& round, const NodeAddress& node);
@@ -87,17 +88,13 @@ class ClusterProvider final : public GroupProvider {
   asio::io_context& io_;
   ClusterProviderOptions options_;
   ClusterListener listener_;
-  NodeConnections nodes_;
-  asio::steady_timer poll_timer_;
   asio::steady_timer failover_timer_;  // a quicker read while a shard awaits its new master
   std::shared_ptr<const ClusterView> published_;
   std::optional<NodeAddress> last_source_;
-  bool running_ = false;
   bool round_running_ = false;
   bool again_ = false;
   uint64_t refreshes_ = 0;
   uint64_t refresh_failures_ = 0;
-  std::shared_ptr<int> life_;
   common::RateLimitedLog failure_log_{common::Millis(5000)};
 };
 

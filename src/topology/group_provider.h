@@ -3,6 +3,11 @@
 //
 //   SentinelWatcher   Sentinel-managed groups (a pool with `sentinels`)
 //   RoleProber        plain nodes asked their ROLE (several `servers` lines with one name)
+//   ClusterProvider   the shards of a Redis Cluster (a `cluster: true` pool; built by
+//                     server::ReplicationGroups, not by makeGroupProvider)
+//
+// All three poll: they share start(), stop() and the poll timer through PollingProvider
+// (polling_provider.h).
 //
 // What a provider is told:
 //   at construction (makeGroupProvider): the pool's groups and their nodes, its passwords,

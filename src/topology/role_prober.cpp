@@ -78,11 +78,12 @@ RoleProberOptions roleProberOptionsFor(const config::PoolConfig& pool) {
 }
 
 RoleProber::RoleProber(asio::io_context& io, RoleProberOptions options, Listener listener)
-    : io_(io),
+    : PollingProvider(io,
+                      {"", options.node_password, options.connect_timeout, options.request_timeout},
+                      options.probe_interval),
+      io_(io),
       options_(std::move(options)),
-      listener_(std::move(listener)),
-      nodes_(io, {"", options_.node_password, options_.connect_timeout, options_.request_timeout}),
-      poll_timer_(io) {
+      listener_(std::move(listener)) {
   groups_.reserve(options_.groups.size());
   for (const RoleProbedGroupSeed& seed : options_.groups) {
     GroupState group;
@@ -91,25 +92,22 @@ RoleProber::RoleProber(asio::io_context& io, RoleProberOptions options, Listener
   }
 }
 
+// stop() runs onStop(), which ~PollingProvider can no longer call.
 RoleProber::~RoleProber() { stop(); }
 
-void RoleProber::start() {
-  if (running_) return;
-  running_ = true;
-  life_ = std::make_shared<int>(0);
+void RoleProber::onStart() {
   for (GroupState& group : groups_) trigger(group);
-  schedulePoll();
 }
 
-void RoleProber::stop() {
-  running_ = false;
-  life_.reset();
-  nodes_.closeAllBut({});
+void RoleProber::onStop() {
   for (GroupState& group : groups_) {
     group.running = false;
     group.again = false;
   }
-  poll_timer_.cancel();
+}
+
+void RoleProber::onPoll() {
+  for (GroupState& group : groups_) trigger(group);
 }
 
 std::shared_ptr<const GroupView> RoleProber::current(const std::string& name) const {
@@ -126,22 +124,12 @@ void RoleProber::rediscover(const std::string& name) {
 }
 
 void RoleProber::trigger(GroupState& group) {
-  if (!running_) return;
+  if (!running()) return;
   if (group.running) {
     group.again = true;
     return;
   }
   startRound(group);
-}
-
-void RoleProber::schedulePoll() {
-  std::weak_ptr<int> life = life_;
-  poll_timer_.expires_after(options_.probe_interval);
-  poll_timer_.async_wait([this, life](const std::error_code& error) {
-    if (error || life.expired()) return;
-    for (GroupState& group : groups_) trigger(group);
-    schedulePoll();
-  });
 }
 
 void RoleProber::startRound(GroupState& group) {
@@ -159,7 +147,7 @@ void RoleProber::startRound(GroupState& group) {
 }
 
 void RoleProber::probeNode(const std::shared_ptr<Round>& round, size_t index) {
-  std::weak_ptr<int> life = life_;
+  std::weak_ptr<int> life = this->life();
   auto done = [this, life, round]() {
     if (!life.expired() && --round->outstanding == 0) finishRound(round);
   };
@@ -217,7 +205,7 @@ void RoleProber::finishRound(const std::shared_ptr<Round>& round) {
     spdlog::info("role probe {}", describeChange(group.published.get(), *view));
     group.published = view;
     ++stats_.published;
-    std::weak_ptr<int> life = life_;
+    std::weak_ptr<int> life = this->life();
     listener_(group.published);
     if (life.expired()) return;  // the listener stopped the prober
   }

@@ -1,7 +1,8 @@
 // RoleProber: finds the master of replication groups of plain Redis nodes (no Sentinel) by
 // asking every node its ROLE, as HAProxy's health checks do, and publishes one immutable
 // GroupView per group whenever what it knows changes. The Sentinel-less sibling of
-// SentinelWatcher; both are GroupProviders (group_provider.h).
+// SentinelWatcher; both are GroupProviders (group_provider.h) that poll (PollingProvider,
+// polling_provider.h: the poll is the probe_interval trigger).
 //
 //   round(group):  every node, in parallel:  ROLE   (deadline; round trip measured)
 //                    answered "master"  ->   INFO replication   (lag of its replicas)
@@ -24,7 +25,6 @@
 #pragma once
 
 #include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -37,6 +37,7 @@
 #include "config/config.h"
 #include "topology/control_connection.h"
 #include "topology/group_provider.h"
+#include "topology/polling_provider.h"
 #include "topology/sentinel_view.h"
 
 namespace sy::topology {
@@ -84,17 +85,13 @@ GroupView assembleProbedView(const std::string& name, const std::vector<NodeProb
                              const std::optional<NodeAddress>& last_master,
                              int64_t max_lag_seconds);
 
-class RoleProber final : public GroupProvider {
+class RoleProber final : public PollingProvider {
  public:
   RoleProber(asio::io_context& io, RoleProberOptions options, Listener listener);
   ~RoleProber() override;
   RoleProber(const RoleProber&) = delete;
   RoleProber& operator=(const RoleProber&) = delete;
 
-  // Starts a round for every group, then one every probe_interval.
-  void start() override;
-  // Closes every connection and timer; no listener call follows.
-  void stop() override;
   // Re-probes group `name` at once (after the running round, if one is); unknown names and
   // calls while stopped are ignored.
   void rediscover(const std::string& name) override;
@@ -112,8 +109,12 @@ class RoleProber final : public GroupProvider {
     bool again = false;  // a trigger arrived during the round
   };
 
+  // start(): a round for every group; stop(): forgets the running rounds; the poll (every
+  // probe_interval): a round for every group.
+  void onStart() override;
+  void onStop() override;
+  void onPoll() override;
   void trigger(GroupState& group);
-  void schedulePoll();
   void startRound(GroupState& group);
   void probeNode(const std::shared_ptr<Round>& round, size_t index);
   void nodeFailed(const NodeAddress& address, const std::string& error);
@@ -122,13 +123,7 @@ class RoleProber final : public GroupProvider {
   asio::io_context& io_;
   RoleProberOptions options_;
   Listener listener_;
-  bool running_ = false;
-  // Alive from start() to stop(): every asynchronous callback holds a weak_ptr to it and does
-  // nothing once it has expired (timers and connections may call back after stop()).
-  std::shared_ptr<int> life_;
   std::vector<GroupState> groups_;  // never grows after construction: Rounds point into it
-  NodeConnections nodes_;
-  asio::steady_timer poll_timer_;
   RoleProberStats stats_;
   common::RateLimitedLog node_log_{common::Millis(5000)};
 };

@@ -64,11 +64,12 @@ SentinelWatcherOptions sentinelWatcherOptionsFor(const config::PoolConfig& pool)
 
 SentinelWatcher::SentinelWatcher(asio::io_context& io, SentinelWatcherOptions options,
                                  Listener listener)
-    : io_(io),
+    : PollingProvider(io,
+                      {"", options.node_password, options.connect_timeout, options.request_timeout},
+                      options.poll_interval),
+      io_(io),
       options_(std::move(options)),
-      listener_(std::move(listener)),
-      nodes_(io, {"", options_.node_password, options_.connect_timeout, options_.request_timeout}),
-      poll_timer_(io) {
+      listener_(std::move(listener)) {
   for (const NodeAddress& address : options_.sentinels) {
     addSentinel(address);
   }
@@ -81,34 +82,32 @@ SentinelWatcher::SentinelWatcher(asio::io_context& io, SentinelWatcherOptions op
   }
 }
 
+// stop() runs onStop(), which ~PollingProvider can no longer call.
 SentinelWatcher::~SentinelWatcher() { stop(); }
 
-void SentinelWatcher::start() {
-  if (running_) return;
-  running_ = true;
-  life_ = std::make_shared<int>(0);
+void SentinelWatcher::onStart() {
   for (auto& sentinel : sentinels_) subscribe(*sentinel);
   pingSentinels();
   triggerAll();
-  schedulePoll();
 }
 
-void SentinelWatcher::stop() {
-  running_ = false;
-  life_.reset();
+void SentinelWatcher::onStop() {
   for (auto& sentinel : sentinels_) {
     sentinel->commands->close();
     if (sentinel->events) sentinel->events->close();
     sentinel->subscribed = false;
     sentinel->resubscribe_timer.cancel();
   }
-  nodes_.closeAllBut({});
   for (GroupState& group : groups_) {
     group.retry_timer->cancel();
     group.running = false;
     group.again = false;
   }
-  poll_timer_.cancel();
+}
+
+void SentinelWatcher::onPoll() {
+  pingSentinels();
+  triggerAll();
 }
 
 std::shared_ptr<const GroupView> SentinelWatcher::current(const std::string& name) const {
@@ -142,7 +141,7 @@ void SentinelWatcher::subscribe(SentinelState& sentinel) {
                                       options_.connect_timeout, options_.request_timeout};
   if (sentinel.events) sentinel.events->close();
   sentinel.events = ControlConnection::create(io_, sentinel.address, connection);
-  std::weak_ptr<int> life = life_;
+  std::weak_ptr<int> life = this->life();
   auto retry_later = [this, life, &sentinel]() {
     sentinel.subscribed = false;
     sentinel.resubscribe_timer.expires_after(options_.resubscribe_interval);
@@ -263,7 +262,7 @@ SentinelWatcher::GroupState* SentinelWatcher::findGroup(const std::string& name)
 }
 
 void SentinelWatcher::trigger(GroupState& group) {
-  if (!running_) return;
+  if (!running()) return;
   if (group.running) {
     group.again = true;
     return;
@@ -275,23 +274,12 @@ void SentinelWatcher::triggerAll() {
   for (GroupState& group : groups_) trigger(group);
 }
 
-void SentinelWatcher::schedulePoll() {
-  std::weak_ptr<int> life = life_;
-  poll_timer_.expires_after(options_.poll_interval);
-  poll_timer_.async_wait([this, life](const std::error_code& error) {
-    if (error || life.expired()) return;
-    pingSentinels();
-    triggerAll();
-    schedulePoll();
-  });
-}
-
 void SentinelWatcher::pingSentinels() {
   for (auto& sentinel : sentinels_) pingSentinel(*sentinel);
 }
 
 void SentinelWatcher::pingSentinel(SentinelState& sentinel) {
-  std::weak_ptr<int> life = life_;
+  std::weak_ptr<int> life = this->life();
   sentinel.commands->request({"PING"}, [this, life, &sentinel](common::Result<std::string> r) {
     if (life.expired()) return;
     bool ok = r.ok() && !resp::isErrorReply(*r);
@@ -324,7 +312,7 @@ void SentinelWatcher::askSentinel(const std::shared_ptr<Round>& round, size_t in
   }
   SentinelState& sentinel = *round->order[index];
   const std::string& name = round->group->seed.name;
-  std::weak_ptr<int> life = life_;
+  std::weak_ptr<int> life = this->life();
   auto store = [round](size_t slot) {
     return [round, slot](common::Result<std::string> reply) {
       round->answers[slot] = std::move(reply);
@@ -398,7 +386,7 @@ void SentinelWatcher::probeNodes(const std::shared_ptr<Round>& round) {
     finishRound(round);
     return;
   }
-  std::weak_ptr<int> life = life_;
+  std::weak_ptr<int> life = this->life();
   auto done = [this, life, round]() {
     if (!life.expired() && --round->outstanding == 0) finishRound(round);
   };
@@ -482,7 +470,7 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
   followFailover(group, *view);
   bool master_confirmed = view->master_confirmed;
   if (group.published == nullptr || !sameState(*group.published, *view)) {
-    std::weak_ptr<int> life = life_;
+    std::weak_ptr<int> life = this->life();
     publish(group, std::move(view));
     if (life.expired()) return;  // the listener stopped the watcher
   }
@@ -490,7 +478,7 @@ void SentinelWatcher::finishRound(const std::shared_ptr<Round>& round) {
   if (group.again) {
     startRound(group);
   } else if (!master_confirmed) {
-    std::weak_ptr<int> life = life_;
+    std::weak_ptr<int> life = this->life();
     group.retry_timer->expires_after(options_.retry_interval);
     group.retry_timer->async_wait([this, life, &group](const std::error_code& error) {
       if (!error && !life.expired()) trigger(group);
@@ -541,7 +529,7 @@ void SentinelWatcher::markSentinel(SentinelState& sentinel, bool reachable,
       // A Sentinel that does not answer may be hung with its event connection still open.
       sentinel.events->close();
       sentinel.subscribed = false;
-      std::weak_ptr<int> life = life_;
+      std::weak_ptr<int> life = this->life();
       sentinel.resubscribe_timer.expires_after(options_.resubscribe_interval);
       sentinel.resubscribe_timer.async_wait([this, life, &sentinel](const std::error_code& e) {
         if (!e && !life.expired()) subscribe(sentinel);
@@ -572,7 +560,7 @@ void SentinelWatcher::learnSentinels(const std::vector<SentinelInstance>& report
     if (known) continue;
     spdlog::info("sentinel {} discovered", other.address.toString());
     SentinelState& added = addSentinel(other.address);
-    if (running_) {
+    if (running()) {
       subscribe(added);
       pingSentinel(added);
     }

@@ -1,6 +1,7 @@
 // SentinelWatcher: discovers and follows Sentinel-managed replication groups, as Redis's
 // guidelines for Sentinel clients describe, and publishes one immutable GroupView per group
-// whenever what it knows changes. A GroupProvider (group_provider.h), like RoleProber.
+// whenever what it knows changes. A GroupProvider (group_provider.h) that polls, like RoleProber
+// (PollingProvider, polling_provider.h: the poll is the poll_interval backstop).
 //
 //   round(group):  Sentinels in turn (reachable first, short deadlines)
 //                    SENTINEL get-master-addr-by-name / replicas / sentinels   (pipelined)
@@ -45,6 +46,7 @@
 #include "config/config.h"
 #include "topology/control_connection.h"
 #include "topology/group_provider.h"
+#include "topology/polling_provider.h"
 #include "topology/sentinel_view.h"
 
 namespace sy::topology {
@@ -85,17 +87,12 @@ struct SentinelWatcherStats {
   uint64_t published = 0;          // GroupViews published
 };
 
-class SentinelWatcher final : public GroupProvider {
+class SentinelWatcher final : public PollingProvider {
  public:
   SentinelWatcher(asio::io_context& io, SentinelWatcherOptions options, Listener listener);
   ~SentinelWatcher() override;
   SentinelWatcher(const SentinelWatcher&) = delete;
   SentinelWatcher& operator=(const SentinelWatcher&) = delete;
-
-  // Subscribes to every Sentinel and starts a round for every group.
-  void start() override;
-  // Closes every connection and timer; no listener call follows.
-  void stop() override;
 
   // Runs a discovery round for group `name` now (after the running one, if any), e.g. after a
   // node answered READONLY. Unknown names and calls while stopped are ignored.
@@ -134,6 +131,12 @@ class SentinelWatcher final : public GroupProvider {
     std::unique_ptr<asio::steady_timer> retry_timer;
   };
 
+  // start(): subscribes to and PINGs every Sentinel, then starts a round for every group.
+  void onStart() override;
+  // stop(): closes the Sentinel connections and every group's retry timer, forgets the rounds.
+  void onStop() override;
+  // The poll (every poll_interval): PINGs every Sentinel, then triggers every group.
+  void onPoll() override;
   SentinelState& addSentinel(const NodeAddress& address);
   void subscribe(SentinelState& sentinel);
   void onEvent(std::string_view framed);
@@ -144,7 +147,6 @@ class SentinelWatcher final : public GroupProvider {
   void publish(GroupState& group, std::shared_ptr<GroupView> view);
   void trigger(GroupState& group);
   void triggerAll();
-  void schedulePoll();
   void pingSentinels();
   void pingSentinel(SentinelState& sentinel);
   void startRound(GroupState& group);
@@ -165,14 +167,8 @@ class SentinelWatcher final : public GroupProvider {
   asio::io_context& io_;
   SentinelWatcherOptions options_;
   Listener listener_;
-  bool running_ = false;
-  // Alive from start() to stop(): every asynchronous callback holds a weak_ptr to it and does
-  // nothing once it has expired (timers and connections may call back after stop()).
-  std::shared_ptr<int> life_;
   std::vector<std::unique_ptr<SentinelState>> sentinels_;  // ask order: last answerer first
   std::vector<GroupState> groups_;
-  NodeConnections nodes_;
-  asio::steady_timer poll_timer_;
   SentinelWatcherStats stats_;
   common::RateLimitedLog sentinel_log_{common::Millis(5000)};
   common::RateLimitedLog node_log_{common::Millis(5000)};
