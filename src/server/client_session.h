@@ -129,6 +129,16 @@ class ClientSession {
   // node named, after ASKING (ASK), and returns true (it keeps the backend's hold); else
   // false, and the caller answers it.
   bool redirectBlocked(PendingRequest& request, std::string_view framed_reply);
+  // A cluster pool's transaction whose slot moved (session_cluster.cpp). `request`, queued in
+  // it, was answered `framed_reply`, an error: true when that is a MOVED or an ASK (to the
+  // same node as any other of the transaction's), and the caller answers +QUEUED instead.
+  bool redirectQueued(PendingRequest& request, std::string_view framed_reply);
+  // `exec`, the EXEC of such a transaction, was answered `framed_reply`, an error. When that is
+  // its EXECABORT, the transaction runs again, whole, on a connection of its own to the node
+  // named (after ASKING for an ASK), and that EXEC's reply answers `exec`; under WATCH (the
+  // watched keys moved) `exec` is answered nil, as a WATCH that failed. True when the session
+  // answers `exec` (and has released its backend's hold, or will); false: the caller does.
+  bool replayTransaction(PendingRequest& exec, std::string_view framed_reply);
 
   // Pub/Sub (server/subscriptions.h). A message (or any reply nobody asked for) to write to
   // the client in turn: after the replies still pending. A client that lets more than
@@ -222,6 +232,8 @@ class ClientSession {
   // (the session is then registered with the host and reads nothing more).
   bool waitForMaster(uint32_t server);
   bool masterWaitOver();
+  void keepWatchForRedirection(PendingRequest& request, const route::Plan& plan,
+                               std::span<const std::string_view> args);
   void keepForResend(PendingRequest& request, uint32_t server, int32_t slot,
                      std::span<const std::string_view> args, const command::CommandInfo& command);
   void resendNow();
@@ -231,6 +243,10 @@ class ClientSession {
                    std::span<const std::string_view> args);
   void refuseQueued(PendingRequest& request, std::string_view error);
   void resetTransaction();
+  // Cluster pools: a new transaction's log; one of its commands, sent on the lease, logged.
+  void beginTransactionLog();
+  void logQueued(PendingRequest& request, const resp::Request& parsed);
+  void logHeld(std::string_view command);
   void tendLease();
   void loseLease(std::string_view reason);
   bool needsAuth(const route::Plan& plan) const;
@@ -284,6 +300,17 @@ class ClientSession {
   bool watch_lost_ = false;        // the lease was lost while watching: EXEC answers nil
   bool dirty_ = false;             // a command was refused while queuing: EXEC aborts
   std::vector<std::string> held_;  // keyless commands queued while multi_unsent_
+
+  // A cluster pool's transaction, kept so that it can run again where its slot went
+  // (session_cluster.cpp).
+  static constexpr size_t kMaxReplayBytes = 4 * 1024 * 1024;
+  uint32_t tx_number_ = 0;           // of the transaction in MULTI (counts them; never 0)
+  common::ByteBuffer tx_log_;        // its commands after MULTI, as sent
+  bool tx_log_full_ = false;         // past kMaxReplayBytes: it will not run again
+  uint32_t tx_redirected_ = 0;       // the transaction whose commands a node redirected
+  uint32_t tx_target_ = 0;           // the server named (SessionHost::kNoServer: unknown)
+  bool tx_asking_ = false;           // by ASK
+  bool tx_target_conflict_ = false;  // two different nodes named: it will not run again
 
   // Failovers (onMasterWait).
   bool master_wait_ = false;               // a request waits for a group's new master

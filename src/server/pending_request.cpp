@@ -12,6 +12,7 @@ namespace sy::server {
 namespace {
 constexpr size_t kKeptReplyCapacity = 16 * 1024;
 constexpr std::string_view kUnblockedPrefix = "-UNBLOCKED ";
+constexpr std::string_view kQueuedReply = "+QUEUED\r\n";
 }  // namespace
 
 void PendingRequest::release() {
@@ -45,6 +46,17 @@ void PendingRequest::onBackendReply(std::string_view framed_reply) {
   if (resend_blocked && framed_reply.starts_with(kUnblockedPrefix) && session != nullptr &&
       session->resendBlocked(*this)) {
     return;  // the session keeps the backend's hold
+  }
+  // A cluster node redirected a command of a transaction: queued here, and the transaction
+  // runs again, whole, where the node said (ClientSession::replayTransaction).
+  if (cluster_tx != 0 && framed_reply.starts_with('-') && session != nullptr) {
+    if (cluster_exec) {
+      if (session->replayTransaction(*this, framed_reply)) return;  // it answers this EXEC
+    } else if (session->redirectQueued(*this, framed_reply)) {
+      complete(kQueuedReply);
+      release();  // the backend's hold
+      return;
+    }
   }
   // A cluster node redirected a blocking command: its session sends it on, on a new lease.
   if (resend_blocked && framed_reply.starts_with('-') && session != nullptr &&
@@ -130,6 +142,9 @@ void PendingRequest::reset() {
   cluster_request.shrinkIfIdle(kKeptReplyCapacity);
   cluster_slot = 0;
   cluster_hops = 0;
+  cluster_tx = 0;
+  cluster_exec = false;
+  cluster_watched = false;
   cluster_retries = 0;
   rewrite_error = {};
   rewrite_nil = false;

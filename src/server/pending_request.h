@@ -70,6 +70,13 @@ class PendingRequest final : public backend::ReplyTarget {
   uint16_t cluster_slot = 0;    // the hash slot of its keys
   uint8_t cluster_hops = 0;     // MOVED and ASK followed so far
   uint8_t cluster_retries = 0;  // TRYAGAIN and CLUSTERDOWN waited out so far
+  // A cluster pool's transaction (ClientSession::redirectQueued, replayTransaction): the
+  // number of the transaction this command is queued in, or this EXEC ends (0: none); for
+  // EXEC, cluster_request holds the transaction's commands and cluster_watched says WATCH
+  // was in force.
+  uint32_t cluster_tx = 0;
+  bool cluster_exec = false;
+  bool cluster_watched = false;
   // A transaction's EXEC that the session turned into DISCARD (server/transaction.cpp): the
   // client gets this error (kErrExecAbort, kErrTransactionLost) or, when `rewrite_nil`, a nil
   // array, whatever the backend answered. Empty and false: the reply as it is.

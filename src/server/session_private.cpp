@@ -100,6 +100,7 @@ void ClientSession::startTransaction(PendingRequest& request, const route::Plan&
     case TransactionCommand::kMulti:
       in_multi_ = true;
       dirty_ = false;
+      beginTransactionLog();
       if (host_.pool(pool_index_).servers.size() == 1) {
         if (!pinTo(0, request)) {
           in_multi_ = false;
@@ -115,6 +116,7 @@ void ClientSession::startTransaction(PendingRequest& request, const route::Plan&
       if (!pinTo(plan.server, request)) return;
       watching_ = true;
       watch_lost_ = false;
+      if (plan.slot != route::kNoSlot) keepWatchForRedirection(request, plan, parsed.args);
       sendOnLease(request, parsed);
       return;
     case TransactionCommand::kUnwatch:
@@ -219,6 +221,7 @@ void ClientSession::dispatchPinned(PendingRequest& request, const route::Plan& p
     lease_->updateKnobs(-1, lease_->options().keepalive);
     blocked_ = true;
   }
+  if (in_multi_) logQueued(request, parsed);
   sendOnLease(request, parsed);
 }
 
@@ -238,6 +241,7 @@ void ClientSession::pinnedTransactionCommand(PendingRequest& request, const rout
       }
       in_multi_ = true;
       dirty_ = false;
+      beginTransactionLog();
       sendOnLease(request, parsed);
       return;
     case TransactionCommand::kWatch:
@@ -280,6 +284,7 @@ void ClientSession::execPinned(PendingRequest& request, const resp::Request& par
     return;
   }
   const bool aborted = dirty_;
+  const bool watched = watching_;
   const bool watch_failed = watch_lost_;
   const bool lost = multi_lost_;
   const bool unsent = multi_unsent_;
@@ -316,6 +321,15 @@ void ClientSession::execPinned(PendingRequest& request, const resp::Request& par
     sendOnLease(request, {}, discard);
     return;
   }
+  if (tx_number_ != 0 && !tx_log_full_ && pool_index_ != kNoPool &&
+      host_.pool(pool_index_).config->cluster) {
+    // Kept until its reply: it runs again elsewhere if its slot moved (replayTransaction).
+    request.cluster_tx = tx_number_;
+    request.cluster_exec = true;
+    request.cluster_watched = watched;
+    request.cluster_request.append(tx_log_.view());
+  }
+  tx_log_.clear();
   sendOnLease(request, parsed);
 }
 
@@ -409,6 +423,21 @@ bool ClientSession::resendBlocked(PendingRequest& request) {
   return true;
 }
 
+// The WATCH that pins a cluster pool's session, kept as a blocking command is: a node that
+// redirects it (the table was stale) gets it sent on like one (redirectBlocked), and the
+// client's next requests wait for it meanwhile.
+void ClientSession::keepWatchForRedirection(PendingRequest& request, const route::Plan& plan,
+                                            std::span<const std::string_view> args) {
+  block_args_.assign(args.begin(), args.end());
+  block_timeout_ = {};  // none: sent again as it is
+  block_server_ = plan.server;
+  block_slot_ = plan.slot;
+  block_asking_ = false;
+  block_sent_ = common::now();
+  master_wait_since_ = {};
+  request.resend_blocked = true;
+}
+
 bool ClientSession::redirectBlocked(PendingRequest& request, std::string_view framed_reply) {
   if (block_slot_ == route::kNoSlot || closing_ || resend_ != nullptr || block_args_.empty() ||
       pool_index_ == kNoPool) {
@@ -425,6 +454,7 @@ bool ClientSession::redirectBlocked(PendingRequest& request, std::string_view fr
   block_asking_ =
       redirection->kind == route::Redirection::Kind::kAsk && named != SessionHost::kNoServer;
   if (block_asking_) block_server_ = named;
+  blocked_ = true;  // a redirected WATCH: nothing more is dispatched until it is answered
   resend_ = &request;
   host_.waitForMaster(*this);  // never from inside the answering connection's own call
   return true;
@@ -478,7 +508,8 @@ void ClientSession::resendNow() {
   }
   std::string timeout;
   std::vector<std::string_view> args(block_args_.begin(), block_args_.end());
-  if (timeoutLeft(block_args_[block_timeout_.index], block_timeout_.milliseconds, now - block_sent_,
+  if (block_timeout_.index != 0 &&
+      timeoutLeft(block_args_[block_timeout_.index], block_timeout_.milliseconds, now - block_sent_,
                   timeout)) {
     args[block_timeout_.index] = timeout;
   }
@@ -532,7 +563,10 @@ bool ClientSession::pinTo(uint32_t server, PendingRequest& request) {
 void ClientSession::sendHeld() {
   multi_unsent_ = false;
   lease_->send(kMultiRequest, dropped_reply);
-  for (const std::string& held : held_) lease_->send(held, dropped_reply);
+  for (const std::string& held : held_) {
+    logHeld(held);
+    lease_->send(held, dropped_reply);
+  }
   held_.clear();
 }
 

@@ -268,6 +268,59 @@ def test_blocking_pops_follow_their_slot(cluster, proxy):
                       for name in ("moved", "asked")}, popped
 
 
+def test_transactions_follow_their_slot(cluster, proxy, module_procs):
+    """A transaction whose commands a node redirects runs again, whole, where the cluster says:
+    MOVED (the proxy's table is stale: its interval never fires), ASK (the slot is being
+    migrated and the key is new). Under WATCH, a slot that moves while the transaction is open
+    fails the WATCH (EXEC answers nil), and the client's retry succeeds."""
+    tag = "{tx}"
+    slot = key_slot(tag)
+    stale = module_procs.proxy(
+        pools=[Pool(servers=[cluster.seeds()[0]],
+                    extra={"cluster": "true", "cluster_refresh_interval": "600000"})],
+        cls=Switchyard)
+    wait_table_matches(stale.client(), cluster)
+    source = cluster.owner_of_slot(slot)
+    target = next(node for node in cluster.masters() if node.addr != source.addr)
+    cluster.migrate_slot(slot, target)  # the stale proxy still sends the slot to source
+    pipe = stale.client().pipeline(transaction=True)
+    pipe.set(f"{tag}:a", "1").incr(f"{tag}:n").get(f"{tag}:a")
+    assert pipe.execute() == [True, 1, b"1"]
+    assert target.client().get(f"{tag}:a") == b"1" and target.client().get(f"{tag}:n") == b"1"
+
+    def during_migration() -> None:
+        if during_migration.done:
+            return
+        during_migration.done = True
+        pipe = proxy.client().pipeline(transaction=True)
+        pipe.set(f"{tag}:new", "asked").get(f"{tag}:new")
+        assert pipe.execute() == [True, b"asked"]
+    during_migration.done = False
+    proxy.client().mset({f"{tag}:seed:{i}": "v" for i in range(20)})
+    cluster.migrate_slot(slot, source, batch=5, between_batches=during_migration)
+    assert during_migration.done
+    assert source.client().get(f"{tag}:new") == b"asked"
+
+    client = proxy.client()
+    wait_proxy_follows(client, cluster, [f"{tag}:a"])
+    client.set(f"{tag}:a", "1")
+    with client.pipeline(transaction=True) as pipe:
+        pipe.watch(f"{tag}:a")
+        value = int(pipe.get(f"{tag}:a"))
+        cluster.migrate_slot(slot, target)  # while the transaction is open
+        pipe.multi()
+        pipe.set(f"{tag}:a", value + 1)
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+
+    def increment(pipe) -> None:
+        current = int(pipe.get(f"{tag}:a"))
+        pipe.multi()
+        pipe.set(f"{tag}:a", current + 1)
+    assert client.transaction(increment, f"{tag}:a") == [True]
+    assert target.client().get(f"{tag}:a") == b"2"
+
+
 def test_reshard_under_load_no_error(cluster, proxy):
     source, target = cluster.masters()[0], cluster.masters()[1]
     client = proxy.client()
