@@ -19,4 +19,18 @@ class ReplyTarget {
   ~ReplyTarget() = default;
 };
 
+// The target of a reply nobody needs (MULTI sent ahead of a transaction's first key, the
+// ASKING before a redirected request): it drops both calls. Stateless: one serves every thread.
+class DroppedReply final : public ReplyTarget {
+ public:
+  void onBackendReply(std::string_view /*framed_reply*/) override {}
+  void onBackendFailure(std::string_view /*message*/) override {}
+};
+inline DroppedReply dropped_reply;
+
+// Requests the proxy sends on its own, as RESP.
+inline constexpr std::string_view kAskingRequest = "*1\r\n$6\r\nASKING\r\n";
+inline constexpr std::string_view kMultiRequest = "*1\r\n$5\r\nMULTI\r\n";
+inline constexpr std::string_view kExecRequest = "*1\r\n$4\r\nEXEC\r\n";
+
 }  // namespace sy::backend

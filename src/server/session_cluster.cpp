@@ -28,18 +28,7 @@
 namespace sy::server {
 namespace {
 
-constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
-constexpr std::string_view kMulti = "*1\r\n$5\r\nMULTI\r\n";
-constexpr std::string_view kExec = "*1\r\n$4\r\nEXEC\r\n";
 constexpr std::string_view kExecAbortPrefix = "-EXECABORT";
-
-// The replies of ASKING, MULTI and the queued commands of a replay: the EXEC's says it all.
-class IgnoredReply final : public backend::ReplyTarget {
- public:
-  void onBackendReply(std::string_view /*framed_reply*/) override {}
-  void onBackendFailure(std::string_view /*message*/) override {}
-};
-IgnoredReply ignored_reply;
 
 // The replayed EXEC's reply: answers the client's EXEC (its backend's hold goes with it), then
 // gives the connection back, outside the connection's own call. Deletes itself.
@@ -140,20 +129,21 @@ bool ClientSession::replayTransaction(PendingRequest& exec, std::string_view fra
   backend::BackendConnection* connection =
       host_.leaseConnection(pool_index_, tx_target_, setup(), 0, error);
   if (connection == nullptr) return false;  // the client gets EXECABORT
-  if (tx_asking_) connection->send(kAsking, ignored_reply);
-  connection->send(kMulti, ignored_reply);
+  if (tx_asking_) connection->send(backend::kAskingRequest, backend::dropped_reply);
+  connection->send(backend::kMultiRequest, backend::dropped_reply);
   resp::RequestParser parser;
   resp::Request command;
   std::string_view rest = exec.cluster_request.view();
   while (!rest.empty()) {
     size_t consumed = 0;
     if (parser.parse(rest, consumed, command) != resp::ParseStatus::kOk || consumed == 0) break;
-    connection->send(rest.substr(0, consumed), ignored_reply);
+    // Their replies are dropped: the EXEC's says whether each was queued.
+    connection->send(rest.substr(0, consumed), backend::dropped_reply);
     rest.remove_prefix(consumed);
   }
   auto* replayed = new ReplayedExec(host_, *connection, exec);
   if (!rest.empty() || connection->hasFailed() ||
-      !connection->send(kExec, *replayed, exec.received)) {
+      !connection->send(backend::kExecRequest, *replayed, exec.received)) {
     replayed->onBackendFailure(connection->unavailableMessage());
     return true;
   }

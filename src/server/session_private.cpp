@@ -42,7 +42,6 @@ namespace {
 constexpr std::string_view kOk = "+OK\r\n";
 constexpr std::string_view kQueued = "+QUEUED\r\n";
 constexpr std::string_view kEmptyArray = "*0\r\n";
-constexpr std::string_view kMultiRequest = "*1\r\n$5\r\nMULTI\r\n";
 
 enum class TransactionCommand { kMulti, kExec, kDiscard, kWatch, kUnwatch };
 
@@ -81,16 +80,6 @@ bool timeoutLeft(std::string_view original, bool milliseconds, common::Clock::du
   out = fmt::format("{:.3f}", std::max(0.001, left));
   return true;
 }
-
-// The reply of a request the client has already been answered for (MULTI and commands
-// queued here before the backend was known), or of the ASKING before a redirected blocking
-// command (an error there is repeated by the command's own reply): dropped.
-class DroppedReply final : public backend::ReplyTarget {
- public:
-  void onBackendReply(std::string_view) override {}
-  void onBackendFailure(std::string_view) override {}
-};
-DroppedReply dropped_reply;
 
 }  // namespace
 
@@ -520,8 +509,7 @@ void ClientSession::resendNow() {
                  block_args_[0], pool.servers[block_server_].stats_name);
   }
   if (std::exchange(block_asking_, false) && !lease_->hasFailed()) {
-    const std::string_view asking[] = {"ASKING"};
-    lease_->sendCommand(asking, dropped_reply, request.received);
+    lease_->send(backend::kAskingRequest, backend::dropped_reply, request.received);
   }
   if (!lease_->hasFailed() && lease_->sendCommand(args, request, request.received)) return;
   request.completeWithError(lease_->unavailableMessage());
@@ -562,10 +550,10 @@ bool ClientSession::pinTo(uint32_t server, PendingRequest& request) {
 // After MULTI was answered here: MULTI and the commands queued meanwhile go out first.
 void ClientSession::sendHeld() {
   multi_unsent_ = false;
-  lease_->send(kMultiRequest, dropped_reply);
+  lease_->send(backend::kMultiRequest, backend::dropped_reply);
   for (const std::string& held : held_) {
     logHeld(held);
-    lease_->send(held, dropped_reply);
+    lease_->send(held, backend::dropped_reply);
   }
   held_.clear();
 }

@@ -23,16 +23,6 @@
 namespace sy::server {
 namespace {
 
-// The reply to the ASKING sent before an ASK-redirected request: +OK, or an error that the
-// request's own reply will repeat. Stateless, so one object serves every worker.
-class AskingReply final : public backend::ReplyTarget {
- public:
-  void onBackendReply(std::string_view /*framed_reply*/) override {}
-  void onBackendFailure(std::string_view /*message*/) override {}
-};
-AskingReply asking_reply;
-
-constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 // A worker asks for a slot table again at most this often while the view stays the same.
 constexpr common::Millis kClusterRefreshSpacing{100};
 
@@ -67,7 +57,8 @@ bool Worker::redirect(PendingRequest& request, std::string_view framed_reply) {
         parkForSlot(pool_topology, request, now);
         return true;
       }
-      if (ask && !connection.send(kAsking, asking_reply, request.received)) {
+      if (ask &&
+          !connection.send(backend::kAskingRequest, backend::dropped_reply, request.received)) {
         parkForSlot(pool_topology, request, now);
         return true;
       }
