@@ -511,6 +511,22 @@ def cluster_fixture(folder: str, **options):
 # a proxy in front of the cluster, judged against the nodes themselves
 
 
+def mget_mset_op(windows: list[list[str]], values: dict[str, str]):
+    """A Load op (harness.Load) over keys of several slots, split by the proxy: the i-th window
+    of keys (round robin) read with MGET and checked against `values`; every 4th time an MSET
+    of that window with the same values."""
+
+    def op(client: redis.Redis, i: int) -> None:
+        window = windows[i % len(windows)]
+        if i % 4 == 3:
+            assert client.mset({key: values[key] for key in window}) is True
+            return
+        got = client.mget(window)
+        assert got == [values[key].encode() for key in window], got
+
+    return op
+
+
 def absent_on_owners(cluster: ClusterTopology, expected: dict[str, str]) -> list[str]:
     """The keys of `expected` that the master serving their slot does not hold with the
     expected value (read on the nodes, not through the proxy). The owners are those of one

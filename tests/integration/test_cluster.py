@@ -26,7 +26,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster_topology import (ClusterTopology, absent_on_owners, cluster_fixture,  # noqa: E402
-                              key_slot, wait_table_matches)
+                              key_slot, mget_mset_op, wait_table_matches)
 from harness import (HOST, Load, Pool, Switchyard, acknowledged, describe_errors,  # noqa: E402
                      free_port, longest_gap, read_op, wait_until, write_op)
 
@@ -55,17 +55,7 @@ def metrics() -> str:
 def split_op(moving: dict[str, str], elsewhere: dict[str, str]):
     """A Load op: MGET of keys in the moving slot and in other slots (one request, split by
     slot), checked against their values; every 4th time an MSET of them, same values."""
-    keys = list(moving)[:5] + list(elsewhere)[:5]
-    values = {**moving, **elsewhere}
-
-    def op(client: redis.Redis, i: int) -> None:
-        if i % 4 == 3:
-            assert client.mset({key: values[key] for key in keys}) is True
-            return
-        got = client.mget(keys)
-        assert got == [values[key].encode() for key in keys], got
-
-    return op
+    return mget_mset_op([list(moving)[:5] + list(elsewhere)[:5]], {**moving, **elsewhere})
 
 
 def wait_proxy_follows(client: redis.Redis, cluster: ClusterTopology, keys: list[str],

@@ -31,7 +31,8 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster_topology import (SLOT_COUNT, ClusterTopology, absent_on_owners,  # noqa: E402
-                              cluster_fixture, key_slot, wait_table_matches)
+                              cluster_fixture, key_slot, mget_mset_op,
+                              wait_table_matches)
 from harness import (HOST, Load, Outcome, Pool, RedisServer, Switchyard,  # noqa: E402
                      acknowledged, describe_errors, longest_gap, read_op, wait_until,
                      write_op)
@@ -192,16 +193,7 @@ def split_op(values: dict[str, str]):
     values. Over one key per slot, it sweeps all slots every 16384 / MGET_WIDTH requests."""
     keys = list(values)
     windows = [keys[start:start + MGET_WIDTH] for start in range(0, len(keys), MGET_WIDTH)]
-
-    def op(client: redis.Redis, i: int) -> None:
-        window = windows[i % len(windows)]
-        if i % 4 == 3:
-            assert client.mset({key: values[key] for key in window}) is True
-            return
-        got = client.mget(window)
-        assert got == [values[key].encode() for key in window], got
-
-    return op
+    return mget_mset_op(windows, values)
 
 
 def pipeline_op(values: dict[str, str]):
