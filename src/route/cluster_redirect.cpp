@@ -33,12 +33,7 @@ std::optional<Redirection> slotAndAddress(Redirection::Kind kind, std::string_vi
 
 std::optional<Redirection> parseRedirection(std::string_view framed) {
   if (framed.empty() || framed.front() != '-') return std::nullopt;
-  if (framed.starts_with(kMoved)) {
-    return slotAndAddress(Redirection::Kind::kMoved, framed.substr(kMoved.size()));
-  }
-  if (framed.starts_with(kAsk)) {
-    return slotAndAddress(Redirection::Kind::kAsk, framed.substr(kAsk.size()));
-  }
+  if (framed.starts_with(kMoved) || framed.starts_with(kAsk)) return parseSlotMove(framed);
   auto word_is = [&](std::string_view word) {
     return framed.starts_with(word) && (framed[word.size()] == ' ' || framed[word.size()] == '\r');
   };
@@ -47,6 +42,16 @@ std::optional<Redirection> parseRedirection(std::string_view framed) {
   }
   if (framed.size() > kTryAgain.size() && word_is(kTryAgain)) {
     return Redirection{Redirection::Kind::kTryAgain, 0, {}};
+  }
+  return std::nullopt;
+}
+
+std::optional<Redirection> parseSlotMove(std::string_view framed) {
+  if (framed.starts_with(kMoved)) {
+    return slotAndAddress(Redirection::Kind::kMoved, framed.substr(kMoved.size()));
+  }
+  if (framed.starts_with(kAsk)) {
+    return slotAndAddress(Redirection::Kind::kAsk, framed.substr(kAsk.size()));
   }
   return std::nullopt;
 }

@@ -34,6 +34,11 @@ struct Redirection {
 // including a MOVED or ASK whose slot is not 0..16383 or whose address has no port.
 std::optional<Redirection> parseRedirection(std::string_view framed);
 
+// parseRedirection() narrowed to MOVED and ASK, the redirections that name a node: what a
+// request pinned to a connection of its own (a blocking command, a transaction's queued
+// command) follows. nullopt for TRYAGAIN, CLUSTERDOWN and any other reply.
+std::optional<Redirection> parseSlotMove(std::string_view framed);
+
 // How long a request waits before its `retry`-th attempt (1-based) after TRYAGAIN or
 // CLUSTERDOWN: 10, 20, 40, 80, then 160 ms.
 common::Millis clusterRetryDelay(uint8_t retry);

@@ -95,11 +95,8 @@ void ClientSession::logHeld(std::string_view command) {
 
 bool ClientSession::redirectQueued(PendingRequest& request, std::string_view framed_reply) {
   if (pool_index_ == kNoPool || !host_.pool(pool_index_).config->cluster) return false;
-  const std::optional<route::Redirection> redirection = route::parseRedirection(framed_reply);
-  if (!redirection || (redirection->kind != route::Redirection::Kind::kMoved &&
-                       redirection->kind != route::Redirection::Kind::kAsk)) {
-    return false;
-  }
+  const std::optional<route::Redirection> redirection = route::parseSlotMove(framed_reply);
+  if (!redirection) return false;
   const uint32_t named = host_.noteRedirection(pool_index_, *redirection);
   const bool ask = redirection->kind == route::Redirection::Kind::kAsk;
   if (tx_redirected_ != request.cluster_tx) {

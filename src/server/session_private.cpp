@@ -432,11 +432,8 @@ bool ClientSession::redirectBlocked(PendingRequest& request, std::string_view fr
       pool_index_ == kNoPool) {
     return false;
   }
-  const std::optional<route::Redirection> redirection = route::parseRedirection(framed_reply);
-  if (!redirection || (redirection->kind != route::Redirection::Kind::kMoved &&
-                       redirection->kind != route::Redirection::Kind::kAsk)) {
-    return false;
-  }
+  const std::optional<route::Redirection> redirection = route::parseSlotMove(framed_reply);
+  if (!redirection) return false;
   if (request.cluster_hops >= route::kMaxClusterHops || masterWaitOver()) return false;
   ++request.cluster_hops;
   const uint32_t named = host_.noteRedirection(pool_index_, *redirection);

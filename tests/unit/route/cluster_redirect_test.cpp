@@ -40,6 +40,20 @@ TEST(ClusterRedirect, OtherRepliesAndMalformedRedirectionsAreNotFollowed) {
   }
 }
 
+TEST(ClusterRedirect, SlotMovesAreOnlyMovedAndAsk) {
+  auto moved = parseSlotMove("-MOVED 3999 127.0.0.1:6381\r\n");
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->kind, Redirection::Kind::kMoved);
+  EXPECT_EQ(moved->address, "127.0.0.1:6381");
+  auto ask = parseSlotMove("-ASK 1 127.0.0.1:6381\r\n");
+  ASSERT_TRUE(ask);
+  EXPECT_EQ(ask->kind, Redirection::Kind::kAsk);
+  for (std::string_view reply : {"-TRYAGAIN Multiple keys request\r\n", "-CLUSTERDOWN down\r\n",
+                                 "-MOVED 16384 127.0.0.1:6381\r\n", "+OK\r\n", ""}) {
+    EXPECT_FALSE(parseSlotMove(reply)) << reply;
+  }
+}
+
 TEST(ClusterRedirect, RetryPausesDoubleUpTo160Ms) {
   EXPECT_EQ(clusterRetryDelay(1).count(), 10);
   EXPECT_EQ(clusterRetryDelay(2).count(), 20);
