@@ -247,6 +247,12 @@ class ClientSession {
   void beginTransactionLog();
   void logQueued(PendingRequest& request, const resp::Request& parsed);
   void logHeld(std::string_view command);
+  // True while this session keeps its transaction's commands: a cluster pool's session whose
+  // log has not outgrown kMaxReplayBytes.
+  bool keepsTransactionLog() const;
+  // After an append to tx_log_: false, and the log dropped for this transaction, once it
+  // outgrew kMaxReplayBytes.
+  bool transactionLogFits();
   void tendLease();
   void loseLease(std::string_view reason);
   bool needsAuth(const route::Plan& plan) const;

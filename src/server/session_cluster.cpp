@@ -69,28 +69,31 @@ void ClientSession::beginTransactionLog() {
   tx_log_full_ = false;
 }
 
+bool ClientSession::keepsTransactionLog() const {
+  return pool_index_ != kNoPool && host_.pool(pool_index_).config->cluster && !tx_log_full_;
+}
+
+bool ClientSession::transactionLogFits() {
+  if (tx_log_.size() <= kMaxReplayBytes) return true;
+  tx_log_full_ = true;
+  tx_log_.clear();
+  return false;
+}
+
 void ClientSession::logQueued(PendingRequest& request, const resp::Request& parsed) {
-  if (pool_index_ == kNoPool || !host_.pool(pool_index_).config->cluster || tx_log_full_) return;
+  if (!keepsTransactionLog()) return;
   if (parsed.is_inline) {
     resp::appendCommand(tx_log_, parsed.args);
   } else {
     tx_log_.append(parsed.raw);
   }
-  if (tx_log_.size() > kMaxReplayBytes) {
-    tx_log_full_ = true;
-    tx_log_.clear();
-    return;
-  }
-  request.cluster_tx = tx_number_;
+  if (transactionLogFits()) request.cluster_tx = tx_number_;
 }
 
 void ClientSession::logHeld(std::string_view command) {
-  if (pool_index_ == kNoPool || !host_.pool(pool_index_).config->cluster || tx_log_full_) return;
+  if (!keepsTransactionLog()) return;
   tx_log_.append(command);
-  if (tx_log_.size() > kMaxReplayBytes) {
-    tx_log_full_ = true;
-    tx_log_.clear();
-  }
+  transactionLogFits();
 }
 
 bool ClientSession::redirectQueued(PendingRequest& request, std::string_view framed_reply) {
