@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -220,10 +221,12 @@ bool mayBlock(const CommandInfo& command, std::span<const std::string_view> args
 
 // Where a blocking call carries its timeout, so that it can be sent again with the time that
 // is left: seconds (a decimal; BLPOP ... timeout, BLMPOP timeout ...) or milliseconds (XREAD
-// and XREADGROUP's BLOCK). `index` 0: the call has no timeout to rewrite (WAIT, whose
-// meaning is tied to the node it ran on, or a malformed call the backend refuses).
+// and XREADGROUP's BLOCK).
 struct BlockTimeout {
-  size_t index = 0;
+  // The timeout's argument; none when the call has no timeout to rewrite (WAIT, whose
+  // meaning is tied to the node it ran on, a call that does not block, or a malformed call
+  // the backend refuses): such a call is sent again, if at all, as it is.
+  std::optional<size_t> index;
   bool milliseconds = false;
 };
 BlockTimeout blockTimeout(const CommandInfo& command, std::span<const std::string_view> args);

@@ -343,7 +343,7 @@ void ClientSession::keepForResend(PendingRequest& request, uint32_t server, int3
   block_asking_ = false;
   if (!host_.pool(pool_index_).servers[server].is_group) return;
   block_timeout_ = command::blockTimeout(command, args);
-  if (block_timeout_.index == 0) return;
+  if (!block_timeout_.index) return;
   block_args_.assign(args.begin(), args.end());
   block_server_ = server;
   block_sent_ = common::now();
@@ -418,7 +418,7 @@ bool ClientSession::resendBlocked(PendingRequest& request) {
 void ClientSession::keepWatchForRedirection(PendingRequest& request, const route::Plan& plan,
                                             std::span<const std::string_view> args) {
   block_args_.assign(args.begin(), args.end());
-  block_timeout_ = {};  // none: sent again as it is
+  block_timeout_ = {};  // no timeout: sent again as it is
   block_server_ = plan.server;
   block_slot_ = plan.slot;
   block_asking_ = false;
@@ -494,10 +494,10 @@ void ClientSession::resendNow() {
   }
   std::string timeout;
   std::vector<std::string_view> args(block_args_.begin(), block_args_.end());
-  if (block_timeout_.index != 0 &&
-      timeoutLeft(block_args_[block_timeout_.index], block_timeout_.milliseconds, now - block_sent_,
-                  timeout)) {
-    args[block_timeout_.index] = timeout;
+  if (block_timeout_.index &&
+      timeoutLeft(block_args_[*block_timeout_.index], block_timeout_.milliseconds,
+                  now - block_sent_, timeout)) {
+    args[*block_timeout_.index] = timeout;
   }
   lease_->updateKnobs(-1, lease_->options().keepalive);
   host_.proxyStats().blocked_resends.fetch_add(1, std::memory_order_relaxed);

@@ -157,8 +157,8 @@ TEST(BlockTimeout, FindsTheArgumentAndItsUnit) {
   // "index unit", or "none".
   auto timeout = [](std::vector<std::string_view> args) -> std::string {
     const BlockTimeout found = blockTimeout(*findCommand(args), args);
-    if (found.index == 0) return "none";
-    return std::to_string(found.index) + (found.milliseconds ? " ms" : " s");
+    if (!found.index) return "none";
+    return std::to_string(*found.index) + (found.milliseconds ? " ms" : " s");
   };
   EXPECT_EQ(timeout({"blpop", "a", "b", "1.5"}), "3 s");
   EXPECT_EQ(timeout({"blmove", "a", "b", "LEFT", "RIGHT", "0"}), "5 s");
