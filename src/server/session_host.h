@@ -95,6 +95,9 @@ class SessionHost {
   // shard's master is that node.
   static constexpr uint32_t kNoServer = UINT32_MAX;
   virtual uint32_t noteRedirection(uint32_t pool, const route::Redirection& redirection) = 0;
+  // Something other than a redirection says cluster pool `pool`'s slot table is stale (a
+  // node dropped a shard channel because its slot moved): asks for the table again.
+  virtual void slotTableStale(uint32_t pool) = 0;
   // Calls session.onMasterWait() once, after the next topology swap or deadline tick.
   virtual void waitForMaster(ClientSession& session) = 0;
 

@@ -4,12 +4,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "common/byte_buffer.h"
+#include "hash/key_tag.h"
 #include "resp/encoder.h"
 #include "resp/errors.h"
 #include "resp/reply_inspect.h"
+#include "route/cluster_redirect.h"
 #include "server/client_session.h"
 #include "server/pending_request.h"
 #include "server/proxy_stats.h"
@@ -91,7 +94,9 @@ void Subscriptions::handle(PendingRequest& request, uint32_t pool,
     // cannot be subscribed gets an error and keeps what it had.
     for (size_t i = 1; i < args.size(); ++i) {
       for (uint32_t server = 0; server < links_.size(); ++server) {
-        if (kind != Kind::kPattern && server != serverOf(args[i])) continue;
+        if (kind == Kind::kPattern ? !carriesPatterns(server) : server != serverOf(args[i])) {
+          continue;
+        }
         Link& needed = link(server);
         const std::string* error = nullptr;
         if (needed.connection == nullptr && !resubscribe(needed, "it was lost", error)) {
@@ -105,7 +110,9 @@ void Subscriptions::handle(PendingRequest& request, uint32_t pool,
       const std::string_view channel = args[i];
       if (kind == Kind::kPattern) {
         if (patterns_.emplace(channel).second) {
-          for (auto& list : per_server) list.emplace_back(channel);
+          for (uint32_t server = 0; server < per_server.size(); ++server) {
+            if (carriesPatterns(server)) per_server[server].emplace_back(channel);
+          }
         }
       } else {
         const uint32_t server = serverOf(channel);
@@ -129,13 +136,16 @@ void Subscriptions::handle(PendingRequest& request, uint32_t pool,
     for (const std::string& target : targets) {
       if (kind == Kind::kPattern) {
         if (patterns_.erase(target) > 0) {
-          for (auto& list : per_server) list.push_back(target);
+          for (uint32_t server = 0; server < per_server.size(); ++server) {
+            if (carriesPatterns(server)) per_server[server].push_back(target);
+          }
         }
       } else {
         auto found = channelsOf(kind).find(target);
         if (found != channelsOf(kind).end()) {
           per_server[found->second].push_back(target);
           channelsOf(kind).erase(found);
+          if (kind == Kind::kShardChannel) displaced_.erase(target);
         }
       }
       const std::string_view channel = target;
@@ -151,7 +161,7 @@ void Subscriptions::handle(PendingRequest& request, uint32_t pool,
       continue;  // a lost link subscribes again to what the client has when it is back
     }
     channels.assign(per_server[server].begin(), per_server[server].end());
-    if (sendOn(*links_[server], verb.name, channels, ticket)) ++links_sent;
+    if (sendOn(*links_[server], kind, subscribe, channels, ticket)) ++links_sent;
   }
   if (links_sent == 0) {
     request.complete(reply.view());
@@ -175,18 +185,54 @@ bool Subscriptions::connect(Link& target, const std::string*& error) {
   return true;
 }
 
-bool Subscriptions::sendOn(Link& target, std::string_view verb,
+bool Subscriptions::clusterPool() const {
+  return pool_ != ClientSession::kNoPool && host_.pool(pool_).config->cluster;
+}
+
+bool Subscriptions::carriesPatterns(uint32_t server) const { return !clusterPool() || server == 0; }
+
+bool Subscriptions::sendOn(Link& target, Kind kind, bool subscribe,
                            std::span<const std::string_view> channels, uint64_t ticket) {
-  std::vector<std::string_view> request;
-  request.reserve(channels.size() + 1);
-  request.push_back(verb);
-  request.insert(request.end(), channels.begin(), channels.end());
-  if (!target.connection->sendUnpaired(request)) {
-    target.failure = target.connection->unavailableMessage();
-    onLost(target, target.failure);
-    return false;
+  const std::string_view verb =
+      (subscribe ? kSubscribeVerbs : kUnsubscribeVerbs)[static_cast<int>(kind)].name;
+  const bool by_slot = kind == Kind::kShardChannel && clusterPool();
+  std::vector<std::string_view> sorted(channels.begin(), channels.end());
+  if (by_slot) {
+    std::stable_sort(sorted.begin(), sorted.end(), [](std::string_view a, std::string_view b) {
+      return hash::clusterSlot(a) < hash::clusterSlot(b);
+    });
   }
-  target.expected.push_back(Expected{ticket, static_cast<uint32_t>(channels.size())});
+  std::vector<std::string_view> request;
+  for (size_t begin = 0; begin < sorted.size();) {
+    size_t end = by_slot ? begin + 1 : sorted.size();
+    while (end < sorted.size() &&
+           hash::clusterSlot(sorted[end]) == hash::clusterSlot(sorted[begin])) {
+      ++end;
+    }
+    request.assign(1, verb);
+    request.insert(request.end(), sorted.begin() + begin, sorted.begin() + end);
+    if (!target.connection->sendUnpaired(request)) {
+      target.failure = target.connection->unavailableMessage();
+      onLost(target, target.failure);
+      return false;
+    }
+    Expected expected{ticket, static_cast<uint32_t>(end - begin), end == sorted.size(), false, {}};
+    if (kind == Kind::kShardChannel) {
+      expected.shard_subscribe = subscribe;
+      for (size_t i = begin; i < end; ++i) {
+        if (subscribe) {
+          if (auto found = displaced_.find(sorted[i]); found != displaced_.end()) {
+            displaced_.erase(found);
+          }
+        } else {
+          ++target.unsubscribing[std::string(sorted[i])];
+        }
+        if (by_slot) expected.shard_channels.emplace_back(sorted[i]);
+      }
+    }
+    target.expected.push_back(std::move(expected));
+    begin = end;
+  }
   return true;
 }
 
@@ -201,15 +247,11 @@ void Subscriptions::Link::onBackendFailure(std::string_view message) {
 void Subscriptions::onFrame(Link& from, std::string_view frame) {
   thread_local std::vector<std::string_view> elements;
   if (!resp::splitArray(frame, elements) || elements.size() < 3) {
-    // An error for a whole (un)subscribe request (ACL, OOM ...): its confirmations will not
-    // come; the client's view stays the proxy's.
-    spdlog::warn("client {}: backend refused a subscription request: {}", session_.id(),
-                 resp::lineReplyText(frame));
-    if (!from.expected.empty()) {
-      const uint64_t ticket = from.expected.front().ticket;
-      from.expected.pop_front();
-      confirm(ticket);
-    }
+    if (from.expected.empty()) return;
+    const Expected refused = std::move(from.expected.front());
+    from.expected.pop_front();
+    onRefused(from, refused, frame);
+    if (refused.completes_ticket) confirm(refused.ticket);
     return;
   }
   const auto type = resp::bulkReply(elements[0]);
@@ -222,6 +264,7 @@ void Subscriptions::onFrame(Link& from, std::string_view frame) {
     if (wanted) session_.pushMessage(frame);
     return;
   }
+  if (*type == "sunsubscribe" && !confirmsUnsubscription(from, *channel)) return;
   // A confirmation of a (un)subscription.
   if (!from.confirmed) {
     from.confirmed = true;
@@ -231,8 +274,88 @@ void Subscriptions::onFrame(Link& from, std::string_view frame) {
   Expected& head = from.expected.front();
   if (--head.frames > 0) return;
   const uint64_t ticket = head.ticket;
+  const bool completes_ticket = head.completes_ticket;
   from.expected.pop_front();
-  confirm(ticket);
+  if (completes_ticket) confirm(ticket);
+}
+
+void Subscriptions::onRefused(Link& from, const Expected& refused, std::string_view frame) {
+  const std::optional<route::Redirection> moved = route::parseSlotMove(frame);
+  if (moved && !refused.shard_channels.empty() && pool_ != ClientSession::kNoPool) {
+    // The table was stale: the node named takes the channels' slot.
+    host_.noteRedirection(pool_, *moved);
+    for (const std::string& channel : refused.shard_channels) {
+      if (refused.shard_subscribe) {
+        displace(from.server, channel);
+      } else {
+        confirmsUnsubscription(from, channel);  // the node had dropped it already
+      }
+    }
+    return;
+  }
+  // An error for a whole (un)subscribe request (ACL, OOM ...): its confirmations will not
+  // come; the client's view stays the proxy's.
+  spdlog::warn("client {}: backend refused a subscription request: {}", session_.id(),
+               resp::lineReplyText(frame));
+}
+
+bool Subscriptions::confirmsUnsubscription(Link& from, std::string_view channel) {
+  auto due = from.unsubscribing.find(channel);
+  if (due != from.unsubscribing.end()) {
+    if (--due->second == 0) from.unsubscribing.erase(due);
+    return true;
+  }
+  displace(from.server, channel);
+  return false;
+}
+
+void Subscriptions::displace(uint32_t server, std::string_view channel) {
+  auto found = shard_channels_.find(channel);
+  if (found == shard_channels_.end() || found->second != server ||
+      !displaced_.emplace(channel).second || pool_ == ClientSession::kNoPool) {
+    return;
+  }
+  spdlog::info(
+      "client {}: shard channel {} left server {} of pool {} (its slot moved); it is "
+      "subscribed again where the slot lives now",
+      session_.id(), channel, host_.pool(pool_).servers[server].stats_name,
+      host_.pool(pool_).config->name);
+  host_.slotTableStale(pool_);
+  scheduleRetry();
+}
+
+void Subscriptions::placeShardChannels() {
+  if (!clusterPool() || shard_channels_.empty()) return;
+  std::vector<std::vector<std::string_view>> leaving(links_.size()), joining(links_.size());
+  for (auto& [channel, server] : shard_channels_) {
+    const uint32_t owner = serverOf(channel);
+    const bool displaced = displaced_.contains(channel);
+    if (owner == server && !displaced) continue;
+    if (!displaced) leaving[server].push_back(channel);  // the old node still serves it
+    server = owner;
+    joining[owner].push_back(channel);
+  }
+  for (uint32_t server = 0; server < links_.size(); ++server) {
+    if (!leaving[server].empty() && connected(server)) {
+      sendOn(*links_[server], Kind::kShardChannel, false, leaving[server], kNoTicket);
+    }
+  }
+  for (uint32_t server = 0; server < links_.size(); ++server) {
+    if (joining[server].empty()) continue;
+    Link& target = link(server);
+    const std::string* error = nullptr;
+    if (!connected(server)) {
+      resubscribe(target, "shard channels moved there with their slots", error);
+    } else {
+      if (!sendOn(target, Kind::kShardChannel, true, joining[server], kNoTicket)) continue;
+      host_.proxyStats().resubscribes.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info(
+          "client {}: {} shard channels subscribed on server {} of pool {}, where their "
+          "slots live now",
+          session_.id(), joining[server].size(), host_.pool(pool_).servers[server].stats_name,
+          host_.pool(pool_).config->name);
+    }
+  }
 }
 
 void Subscriptions::confirm(uint64_t ticket) {
@@ -253,7 +376,8 @@ void Subscriptions::confirm(uint64_t ticket) {
 
 bool Subscriptions::holdsAnything(const Link& target) const {
   auto on_server = [&](const auto& entry) { return entry.second == target.server; };
-  return !patterns_.empty() || std::any_of(channels_.begin(), channels_.end(), on_server) ||
+  return (!patterns_.empty() && carriesPatterns(target.server)) ||
+         std::any_of(channels_.begin(), channels_.end(), on_server) ||
          std::any_of(shard_channels_.begin(), shard_channels_.end(), on_server);
 }
 
@@ -278,9 +402,12 @@ void Subscriptions::drop(Link& target, std::string_view reason) {
     connection->setSubscriber(nullptr);
     host_.returnConnection(*connection, false, reason);
   }
+  target.unsubscribing.clear();
   std::deque<Expected> expected;
   expected.swap(target.expected);
-  for (const Expected& entry : expected) confirm(entry.ticket);
+  for (const Expected& entry : expected) {
+    if (entry.completes_ticket) confirm(entry.ticket);
+  }
 }
 
 bool Subscriptions::resubscribe(Link& target, std::string_view why, const std::string*& error) {
@@ -297,7 +424,8 @@ bool Subscriptions::resubscribe(Link& target, std::string_view why, const std::s
   for (const auto& [channel, server] : shard_channels_) {
     if (server == target.server) shard_channels.push_back(channel);
   }
-  std::vector<std::string_view> patterns(patterns_.begin(), patterns_.end());
+  std::vector<std::string_view> patterns;
+  if (carriesPatterns(target.server)) patterns.assign(patterns_.begin(), patterns_.end());
   const bool again =
       target.lost || !channels.empty() || !patterns.empty() || !shard_channels.empty();
   if (!connect(target, error)) {
@@ -309,9 +437,10 @@ bool Subscriptions::resubscribe(Link& target, std::string_view why, const std::s
   }
   if (channels.empty() && patterns.empty() && shard_channels.empty()) return true;
   const bool sent =
-      (channels.empty() || sendOn(target, "SUBSCRIBE", channels, kNoTicket)) &&
-      (patterns.empty() || sendOn(target, "PSUBSCRIBE", patterns, kNoTicket)) &&
-      (shard_channels.empty() || sendOn(target, "SSUBSCRIBE", shard_channels, kNoTicket));
+      (channels.empty() || sendOn(target, Kind::kChannel, true, channels, kNoTicket)) &&
+      (patterns.empty() || sendOn(target, Kind::kPattern, true, patterns, kNoTicket)) &&
+      (shard_channels.empty() ||
+       sendOn(target, Kind::kShardChannel, true, shard_channels, kNoTicket));
   if (!sent) {  // onLost scheduled the next attempt
     error = &target.failure;
     return false;
@@ -339,6 +468,7 @@ void Subscriptions::checkConnections(uint32_t pool) {
       if (entry) drop(*entry, resp::kErrReasonMasterChanged);
     }
     links_.clear();
+    displaced_.clear();
     pool_servers_ = host_.pool(pool).servers.size();
     links_.resize(pool_servers_);
     for (ChannelMap* map : {&channels_, &shard_channels_}) {
@@ -348,11 +478,14 @@ void Subscriptions::checkConnections(uint32_t pool) {
       }
     }
     if (!patterns_.empty()) {
-      for (uint32_t server = 0; server < links_.size(); ++server) link(server).lost = true;
+      for (uint32_t server = 0; server < links_.size(); ++server) {
+        if (carriesPatterns(server)) link(server).lost = true;
+      }
     }
     retryLost();
     return;
   }
+  placeShardChannels();
   for (auto& entry : links_) {
     if (!entry) continue;
     const std::string* error = nullptr;
@@ -380,6 +513,7 @@ void Subscriptions::scheduleRetry() {
 
 void Subscriptions::retryLost() {
   if (pool_ == ClientSession::kNoPool) return;
+  if (!displaced_.empty()) placeShardChannels();
   for (auto& entry : links_) {
     const std::string* error = nullptr;
     if (entry && entry->lost) resubscribe(*entry, "its connection was lost", error);
@@ -399,6 +533,7 @@ void Subscriptions::endIfIdle() {
 void Subscriptions::close() {
   channels_.clear();
   shard_channels_.clear();
+  displaced_.clear();
   patterns_.clear();
   for (auto& entry : links_) {
     if (entry) {

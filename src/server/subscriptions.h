@@ -4,7 +4,8 @@
 //   SUBSCRIBE a b   --> each channel's backend (the pool's hash of its name, as for a key):
 //                       SUBSCRIBE a on backend 0's connection, SUBSCRIBE b on backend 2's
 //   SSUBSCRIBE s    --> the channel's backend, like SUBSCRIBE
-//   PSUBSCRIBE p*   --> every backend: a pattern may match a channel of any of them
+//   PSUBSCRIBE p*   --> every backend: a pattern may match a channel of any of them (in a
+//                       cluster pool only the first shard's: every node sees every PUBLISH)
 //   UNSUBSCRIBE ... --> where the channels were subscribed
 //
 // The client's replies ("subscribe", channel, count) are built here, with Redis's counts
@@ -14,6 +15,14 @@
 // (ClientSession::pushMessage), unless the client has left that channel or pattern meanwhile.
 // Since PUBLISH places a channel on the backend SUBSCRIBE does, the two always meet; a pattern
 // subscriber gets each message once, from the backend its channel lives on.
+//
+// In a cluster pool a shard channel lives on its slot's master: a node takes the shard
+// channels of one slot per request, so (un)subscriptions are sent per slot; and a node that
+// loses a slot (resharding) drops its subscribers from that slot's channels with an
+// unsolicited "sunsubscribe". Such a channel, or one a node refuses with MOVED or ASK, is
+// "displaced": the slot table is read again and the channel subscribed where its slot lives
+// now (placeShardChannels), on the next topology swap or retry, as a failover's replacement
+// is. Messages published to it meanwhile are lost.
 //
 // A connection that is lost, or whose node stops taking its backend's writes (a failover),
 // is replaced: the proxy subscribes again to everything the client has on that backend, logs
@@ -82,11 +91,16 @@ class Subscriptions {
 
  private:
   enum class Kind : uint8_t { kChannel, kPattern, kShardChannel };
-  // A reply the backend owes on one connection: `frames` confirmations, then `ticket`'s
-  // request has this backend's part (kNoTicket: a resubscription nobody waits for).
+  // A reply the backend owes on one connection: `frames` confirmations, then, when
+  // `completes_ticket`, `ticket`'s request has this backend's part (kNoTicket: a
+  // resubscription nobody waits for). A request split by slot is several of these, the last
+  // one completing the ticket.
   struct Expected {
     uint64_t ticket;
     uint32_t frames;
+    bool completes_ticket = true;
+    bool shard_subscribe = false;             // an SSUBSCRIBE (else SUNSUBSCRIBE, when ...)
+    std::vector<std::string> shard_channels;  // ... the shard channels it carries (cluster)
   };
   static constexpr uint64_t kNoTicket = UINT64_MAX;
   // One backend's private connection.
@@ -103,6 +117,9 @@ class Subscriptions {
     bool confirmed = false;  // a confirmation came on this connection
     bool lost = false;       // needs a new connection (retried by the timer)
     std::string failure;     // why the last send on this link was refused
+    // Shard channels this connection was sent SUNSUBSCRIBE for, with how many of their
+    // confirmations are due: any other "sunsubscribe" is the node dropping the channel.
+    std::map<std::string, uint32_t, std::less<>> unsubscribing;
   };
   // A client request waiting for its backends' confirmations.
   struct Waiting {
@@ -120,10 +137,23 @@ class Subscriptions {
   Link& link(uint32_t server);
   // Leases a connection for `link`; false (with `error`) when none can be had now.
   bool connect(Link& link, const std::string*& error);
-  // Sends `verb` with `channels` on `link`, expecting one confirmation each for `ticket`.
-  bool sendOn(Link& link, std::string_view verb, std::span<const std::string_view> channels,
+  bool clusterPool() const;
+  // Whether the link to `server` carries the patterns (see the table above).
+  bool carriesPatterns(uint32_t server) const;
+  // Sends the (un)subscription of `kind` to `channels` on `link`, expecting one confirmation
+  // each for `ticket`; in a cluster pool, shard channels go one request per slot.
+  bool sendOn(Link& link, Kind kind, bool subscribe, std::span<const std::string_view> channels,
               uint64_t ticket);
   void onFrame(Link& link, std::string_view frame);
+  // An error for the request `refused` expected on `link`.
+  void onRefused(Link& link, const Expected& refused, std::string_view frame);
+  // A "sunsubscribe" on `link`: the confirmation of a SUNSUBSCRIBE sent there (true), or the
+  // node dropping `channel` because its slot moved (false; the channel is displaced).
+  bool confirmsUnsubscription(Link& link, std::string_view channel);
+  void displace(uint32_t server, std::string_view channel);
+  // Cluster pools: every shard channel whose slot the table now puts on another shard, or
+  // that is displaced, is unsubscribed where it was and subscribed where its slot lives.
+  void placeShardChannels();
   void onLost(Link& link, std::string_view reason);
   // Closes `link`'s connection; its outstanding confirmations count as given.
   void drop(Link& link, std::string_view reason);
@@ -143,9 +173,10 @@ class Subscriptions {
   size_t pool_servers_ = 0;     // its backend count when the links were made
   ChannelMap channels_, shard_channels_;
   std::set<std::string, std::less<>> patterns_;
-  std::vector<std::unique_ptr<Link>> links_;  // by server index, made on demand
-  std::deque<Waiting> waiting_;               // by ticket, oldest first
-  uint64_t first_ticket_ = 0;                 // ticket of waiting_.front()
+  std::set<std::string, std::less<>> displaced_;  // shard channels to subscribe again
+  std::vector<std::unique_ptr<Link>> links_;      // by server index, made on demand
+  std::deque<Waiting> waiting_;                   // by ticket, oldest first
+  uint64_t first_ticket_ = 0;                     // ticket of waiting_.front()
   asio::steady_timer retry_timer_;
   bool retry_armed_ = false;
   common::Millis retry_delay_ = kFirstRetryDelay;

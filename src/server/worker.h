@@ -149,6 +149,7 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   //                  control thread to read the slot table again.
   bool redirect(PendingRequest& request, std::string_view framed_reply) override;
   uint32_t noteRedirection(uint32_t pool, const route::Redirection& redirection) override;
+  void slotTableStale(uint32_t pool) override;
   void waitForMaster(ClientSession& session) override { master_waiters_.insert(&session); }
   void watchClient(int fd, ClientSession& session, uint32_t old_events,
                    uint32_t new_events) override;

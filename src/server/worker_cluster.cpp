@@ -95,6 +95,8 @@ uint32_t Worker::noteRedirection(uint32_t pool_index, const route::Redirection& 
   return node != nullptr ? node->index : kNoServer;
 }
 
+void Worker::slotTableStale(uint32_t pool_index) { refreshCluster(pool(pool_index)); }
+
 const topology::ServerInfo* Worker::clusterNode(const topology::PoolTopology& pool_topology,
                                                 std::string_view address) const {
   for (const topology::ServerInfo& server : pool_topology.servers) {

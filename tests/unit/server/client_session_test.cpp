@@ -113,6 +113,7 @@ class FakeHost final : public SessionHost {
   uint32_t noteRedirection(uint32_t /*pool*/, const route::Redirection& /*redirection*/) override {
     return kNoServer;
   }
+  void slotTableStale(uint32_t /*pool*/) override {}
   void waitForMaster(ClientSession& session) override { master_waiters.push_back(&session); }
   void watchClient(int /*fd*/, ClientSession& /*session*/, uint32_t /*old_events*/,
                    uint32_t new_events) override {
