@@ -2,8 +2,13 @@
 //
 //   parse flags -> load + validate config -> resolve topology -> [-t: report and exit]
 //   -> logging, pid file -> start workers and listeners -> run the control loop until
-//   SIGINT/SIGTERM (SIGHUP: reload the config, see app/reload.h) -> stop listeners, close
-//   sessions and backends, join workers, exit 0.
+//   SIGINT/SIGTERM -> stop listeners, close sessions and backends, join workers, exit 0.
+//
+// Signals, as nutcracker users expect (the table is in docs/configuration.md, "Signals"):
+//   SIGINT, SIGTERM  stop
+//   SIGHUP           reopen the -o log file, then reload the config (app/reload.h)
+//   SIGTTIN/SIGTTOU  one step more / less verbose (-v)
+//   SIGUSR1/SIGUSR2  ignored, as nutcracker ignores them;  SIGPIPE ignored
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -84,8 +89,9 @@ int run(const sy::app::Options& options) {
     fmt::print("switchyard: configuration file '{}' syntax is ok\n", options.config_path);
     return 0;
   }
+  std::unique_ptr<sy::common::ProcessLog> log;
   try {
-    sy::common::setupLogging(options.log_path, options.verbosity);
+    log = std::make_unique<sy::common::ProcessLog>(options.log_path, options.verbosity);
   } catch (const std::exception& error) {
     fmt::print(stderr, "switchyard: cannot open log file '{}': {}\n", options.log_path,
                error.what());
@@ -109,8 +115,10 @@ int run(const sy::app::Options& options) {
   asio::io_context control;
   // Installed before anything listens: a signal sent as soon as a port opens is queued.
   asio::signal_set signals(control, SIGINT, SIGTERM);
-  // SIGHUP reloads the configuration file (nutcracker reopens its log instead).
+  // SIGHUP reopens the log file and reloads the configuration file (nutcracker only reopens).
   asio::signal_set reload_signal(control, SIGHUP);
+  asio::signal_set level_signals(control, SIGTTIN, SIGTTOU);
+  asio::signal_set ignored_signals(control, SIGUSR1, SIGUSR2);
   sy::server::Proxy proxy(control, topology, threads,
                           options.no_io_uring ? sy::server::SocketBatch::Mode::kSyscalls
                                               : sy::server::SocketBatch::Mode::kIoUring);
@@ -166,17 +174,42 @@ int run(const sy::app::Options& options) {
     stats.close();
     admin_http.close();
     reload_signal.cancel();
+    level_signals.cancel();
+    ignored_signals.cancel();
     proxy.stop();
     control.stop();
   });
   std::function<void()> await_reload = [&] {
     reload_signal.async_wait([&](const std::error_code& error, int) {
       if (error) return;
+      // The log first, so that logrotate's rename is followed before the reload's lines.
+      if (auto reopened = log->reopen(); !reopened.ok()) {
+        spdlog::error("{}; still writing to the old file", reopened.error().message);
+      } else if (!options.log_path.empty()) {
+        spdlog::info("log file '{}' reopened", options.log_path);
+      }
       sy::app::reloadConfig(proxy, options.config_path);
       await_reload();
     });
   };
   await_reload();
+  std::function<void()> await_level = [&] {
+    level_signals.async_wait([&](const std::error_code& error, int signal_number) {
+      if (error) return;
+      log->changeVerbosity(signal_number == SIGTTIN ? 1 : -1);
+      await_level();
+    });
+  };
+  await_level();
+  std::function<void()> await_ignored = [&] {
+    ignored_signals.async_wait([&](const std::error_code& error, int signal_number) {
+      if (error) return;
+      spdlog::info("signal {} received, ignored", signal_number);
+      await_ignored();
+    });
+  };
+  await_ignored();
+  spdlog::info("ready: every listener is open");
   control.run();
   proxy.stop();
   if (!options.pid_path.empty()) ::unlink(options.pid_path.c_str());

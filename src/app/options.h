@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/log.h"
 #include "common/result.h"
 
 namespace sy::app {
@@ -30,7 +31,7 @@ struct Options {
   bool show_help = false;              // -h, -?, --help
 };
 
-inline constexpr int kMaxVerbosity = 11;
+inline constexpr int kMaxVerbosity = common::kMaxVerbosity;
 inline constexpr size_t kMinMbufSize = 512;
 inline constexpr size_t kMaxMbufSize = 16777216;
 inline constexpr int kMaxThreads = 256;
