@@ -32,6 +32,7 @@
 #include "admin/stats_snapshot.h"
 #include "app/options.h"
 #include "app/reload.h"
+#include "app/version.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "server/proxy.h"
@@ -39,7 +40,7 @@
 
 namespace {
 
-constexpr std::string_view kVersion = "0.1.0";
+constexpr std::string_view kVersion = SY_VERSION;
 
 // Clients and backends each cost a descriptor: use every descriptor the system allows.
 void raiseDescriptorLimit() {
@@ -109,8 +110,8 @@ int run(const sy::app::Options& options) {
   raiseDescriptorLimit();
   unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
                                          : std::max(1u, std::thread::hardware_concurrency());
-  spdlog::info("switchyard {} starting, pid {}, config '{}'", kVersion, ::getpid(),
-               options.config_path);
+  spdlog::info("switchyard {} (git {}) starting, pid {}, config '{}'", kVersion, SY_GIT_COMMIT,
+               ::getpid(), options.config_path);
 
   asio::io_context control;
   // Installed before anything listens: a signal sent as soon as a port opens is queued.
@@ -232,7 +233,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (options.show_version) {
-    fmt::print("This is switchyard-{}\n", kVersion);
+    fmt::print("This is switchyard-{} (git {})\n", kVersion, SY_GIT_COMMIT);
     return 0;
   }
   if (options.describe_stats) {
