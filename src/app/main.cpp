@@ -1,8 +1,9 @@
 // switchyard: a Redis proxy that reads twemproxy's configuration.
 //
 //   parse flags -> load + validate config -> resolve topology -> [-t: report and exit]
-//   -> logging, pid file -> start workers and listeners -> run the control loop until
-//   SIGINT/SIGTERM -> stop listeners, close sessions and backends, join workers, exit 0.
+//   -> logging, pid file -> start workers and listeners -> tell systemd READY=1 -> run the
+//   control loop until SIGINT/SIGTERM -> stop listeners, close sessions and backends, join
+//   workers, exit 0.
 //
 // Signals, as nutcracker users expect (the table is in docs/configuration.md, "Signals"):
 //   SIGINT, SIGTERM  stop
@@ -30,6 +31,7 @@
 #include "admin/prometheus.h"
 #include "admin/stats_server.h"
 #include "admin/stats_snapshot.h"
+#include "app/notify.h"
 #include "app/options.h"
 #include "app/reload.h"
 #include "app/version.h"
@@ -172,6 +174,7 @@ int run(const sy::app::Options& options) {
   signals.async_wait([&](const std::error_code& error, int signal_number) {
     if (error) return;
     spdlog::info("signal {} received, shutting down", signal_number);
+    sy::app::notifyStopping();
     stats.close();
     admin_http.close();
     reload_signal.cancel();
@@ -183,6 +186,7 @@ int run(const sy::app::Options& options) {
   std::function<void()> await_reload = [&] {
     reload_signal.async_wait([&](const std::error_code& error, int) {
       if (error) return;
+      sy::app::notifyReloading();
       // The log first, so that logrotate's rename is followed before the reload's lines.
       if (auto reopened = log->reopen(); !reopened.ok()) {
         spdlog::error("{}; still writing to the old file", reopened.error().message);
@@ -190,6 +194,7 @@ int run(const sy::app::Options& options) {
         spdlog::info("log file '{}' reopened", options.log_path);
       }
       sy::app::reloadConfig(proxy, options.config_path);
+      sy::app::notifyReady();
       await_reload();
     });
   };
@@ -211,6 +216,7 @@ int run(const sy::app::Options& options) {
   };
   await_ignored();
   spdlog::info("ready: every listener is open");
+  sy::app::notifyReady();
   control.run();
   proxy.stop();
   if (!options.pid_path.empty()) ::unlink(options.pid_path.c_str());

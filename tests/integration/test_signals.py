@@ -2,19 +2,24 @@
 
 SIGHUP reopens the -o log file, so that logrotate's rename-and-signal rule works, and then
 reloads the configuration; SIGTTIN and SIGTTOU make the log one step more or less verbose
-(-v), within 0..11; SIGUSR1 and SIGUSR2 are ignored, as nutcracker ignores them.
+(-v), within 0..11; SIGUSR1 and SIGUSR2 are ignored, as nutcracker ignores them. Under systemd
+the start, a reload and the stop are reported on NOTIFY_SOCKET.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from pathlib import Path
 
-from harness import HOST, pool_config, wait_until
+import pytest
+
+from harness import HOST, pool_config, switchyard_bin, wait_until
 
 VERBOSITY = re.compile(r"log verbosity now (\d+) \((\w+)\)")
 
@@ -122,3 +127,30 @@ def test_log_level_stays_within_nutcracker_bounds(procs, tmp_path):
     os.kill(proxy.pid, signal.SIGUSR2)
     assert proxy.client().ping() is True
     assert proxy.stop(signal.SIGTERM) == 0
+
+
+def test_readiness_reload_and_stop_are_reported_to_systemd(procs, tmp_path, monkeypatch):
+    """What a Type=notify unit hears on NOTIFY_SOCKET (sd_notify), here from a socket of ours."""
+    binary = switchyard_bin()
+    if b"libsystemd.so" not in binary.read_bytes():
+        pytest.skip("built without libsystemd (SY_SYSTEMD=OFF)")
+    short_dir = Path(tempfile.mkdtemp(prefix="sy-notify-", dir="/tmp"))  # sun_path is short
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        listener.bind(str(short_dir / "notify"))
+        listener.settimeout(20)
+        (server,) = procs.redis(1)
+        monkeypatch.setenv("NOTIFY_SOCKET", str(short_dir / "notify"))  # for the proxy only
+        proxy = procs.proxy(pools=[pool_config([server])])
+
+        def next_state() -> str:
+            return listener.recv(4096).decode().split("\n")[0]
+
+        assert next_state() == "READY=1"
+        os.kill(proxy.pid, signal.SIGHUP)
+        assert [next_state(), next_state()] == ["RELOADING=1", "READY=1"]
+        assert proxy.stop(signal.SIGTERM) == 0
+        assert next_state() == "STOPPING=1"
+    finally:
+        listener.close()
+        shutil.rmtree(short_dir, ignore_errors=True)
