@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds the Debian package from a release build tree and checks it (packaging/README.md):
+#   1. cpack -G DEB (after configuring again, so that the version names the current commit)
+#   2. lintian reports no error (its warnings are printed; docs/package.md says why each one
+#      that is left stays)
+#   3. dpkg -i; the installed binary checks the example config (-t) and names its commit (-V);
+#      systemd-analyze verify on the installed unit
+#   4. dpkg -r leaves only the conffiles; dpkg -P removes them, the logs and the unit's links
+# Needs root. Whatever happens, the package is purged again on exit (trap), so a run leaves
+# the machine as it found it and can be repeated. It refuses to touch a switchyard package
+# that it did not install.
+# Usage: scripts/check-package.sh [build dir, default build/release]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build=${1:-build/release}
+started=$(date +%s.%N)
+
+fail() { echo "check-package: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || fail "needs root (dpkg -i)"
+if dpkg-query -W -f='${db:Status-Status}' switchyard 2>/dev/null | grep -qv '^not-installed$'; then
+  fail "a switchyard package is already on this machine; 'dpkg -P switchyard' first"
+fi
+
+installed=0
+work=$(mktemp -d /tmp/switchyard-package.XXXXXX)
+cleanup() {
+  if [ "$installed" = 1 ]; then
+    dpkg -P switchyard >/dev/null 2>&1 || echo "check-package: dpkg -P switchyard failed" >&2
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "check-package: building the package"
+cmake -S "$root" -B "$build" >/dev/null
+cmake --build "$build" --target switchyard sy_man sy_package_doc >/dev/null
+rm -rf "$build/package"
+(cd "$build" && cpack -G DEB >"$work/cpack.log") || { cat "$work/cpack.log"; fail "cpack failed"; }
+deb=$(ls "$build"/package/switchyard_*.deb)
+echo "check-package: $(basename "$deb")"
+dpkg-deb --info "$deb" | grep -E '^ (Version|Depends):'
+
+echo "check-package: lintian"
+lintian --fail-on error --tag-display-limit 0 "$deb" | tee "$work/lintian.txt" \
+  || fail "lintian reports errors"
+
+echo "check-package: dpkg -i"
+installed=1
+dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
+/usr/bin/switchyard -t -c /etc/switchyard/switchyard.yml
+version=$(/usr/bin/switchyard -V)
+commit=$(git -C "$root" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+[[ "$version" == *"$commit"* ]] || fail "-V says '$version', not commit $commit"
+id switchyard >/dev/null || fail "no system user switchyard"
+[ "$(stat -c %U /var/log/switchyard)" = switchyard ] || fail "/var/log/switchyard is not switchyard's"
+conffiles=$(dpkg-query -W -f='${Conffiles}\n' switchyard | awk 'NF { print $1 }')
+[ "$conffiles" = "$(printf '/etc/logrotate.d/switchyard\n/etc/switchyard/switchyard.yml')" ] \
+  || fail "conffiles are: $conffiles"
+[ -f /usr/share/man/man1/switchyard.1.gz ] && [ -f /usr/share/man/man5/switchyard.yml.5.gz ] \
+  || fail "man pages missing"
+
+echo "check-package: systemd-analyze verify"
+# It reads unit files and needs no running systemd (here, possibly, a container without one).
+# It also looks up the unit's Documentation= man pages, when man is installed.
+man_check=no
+command -v man >/dev/null && man_check=yes
+if ! systemd-analyze verify --man="$man_check" /lib/systemd/system/switchyard.service \
+    >"$work/verify.txt" 2>&1 || grep -q . "$work/verify.txt"; then
+  cat "$work/verify.txt"
+  fail "systemd-analyze verify has remarks about the unit"
+fi
+
+echo "check-package: dpkg -r"
+dpkg-query -L switchyard >"$work/files"
+dpkg -r switchyard >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -r failed"; }
+left=()
+while read -r path; do
+  if [ -e "$path" ] && [ ! -d "$path" ] && ! grep -qx "$path" <<<"$conffiles"; then
+    left+=("$path")
+  fi
+done <"$work/files"
+[ "${#left[@]}" -eq 0 ] || fail "dpkg -r left ${left[*]}"
+while read -r path; do
+  [ -f "$path" ] || fail "dpkg -r removed the conffile $path"
+done <<<"$conffiles"
+[ ! -e /etc/systemd/system/multi-user.target.wants/switchyard.service ] \
+  || fail "dpkg -r left the unit enabled"
+
+echo "check-package: dpkg -P"
+dpkg -P switchyard >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -P failed"; }
+installed=0
+for path in /etc/switchyard /etc/logrotate.d/switchyard /var/log/switchyard \
+            /var/lib/systemd/deb-systemd-helper-enabled/switchyard.service.dsh-also; do
+  [ ! -e "$path" ] || fail "dpkg -P left $path"
+done
+echo "check-package: ok in $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
