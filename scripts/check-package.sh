@@ -4,7 +4,10 @@
 #   2. lintian reports no error (its warnings are printed; docs/package.md says why each one
 #      that is left stays)
 #   3. dpkg -i; the installed binary checks the example config (-t) and names its commit (-V);
-#      systemd-analyze verify on the installed unit
+#      systemd-analyze verify on the installed unit; the unit's command line run as the system
+#      user (on free ports), and the log rotated with the package's logrotate rule: the proxy
+#      must write to the new file
+
 #   4. dpkg -r leaves only the conffiles; dpkg -P removes them, the logs and the unit's links
 # Needs root. Whatever happens, the package is purged again on exit (trap), so a run leaves
 # the machine as it found it and can be repeated. It refuses to touch a switchyard package
@@ -23,8 +26,14 @@ if dpkg-query -W -f='${db:Status-Status}' switchyard 2>/dev/null | grep -qv '^no
 fi
 
 installed=0
+proxy_pid=
 work=$(mktemp -d /tmp/switchyard-package.XXXXXX)
 cleanup() {
+  if [ -n "$proxy_pid" ]; then
+    kill "$proxy_pid" 2>/dev/null || true
+    wait "$proxy_pid" 2>/dev/null || true
+  fi
+  rm -rf /run/switchyard
   if [ "$installed" = 1 ]; then
     dpkg -P switchyard >/dev/null 2>&1 || echo "check-package: dpkg -P switchyard failed" >&2
   fi
@@ -70,6 +79,41 @@ if ! systemd-analyze verify --man="$man_check" /lib/systemd/system/switchyard.se
   cat "$work/verify.txt"
   fail "systemd-analyze verify has remarks about the unit"
 fi
+
+echo "check-package: the service as its user, and a log rotation"
+free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# systemd would make /run/switchyard (RuntimeDirectory); the config is the example's, on a
+# free port.
+mkdir -p /run/switchyard
+chown switchyard:switchyard /run/switchyard
+sed "s/127\.0\.0\.1:22121/127.0.0.1:$(free_port)/" /etc/switchyard/switchyard.yml \
+  >/run/switchyard/check.yml
+chmod 644 /run/switchyard/check.yml
+log=/var/log/switchyard/switchyard.log
+setpriv --reuid=switchyard --regid=switchyard --init-groups \
+  /usr/bin/switchyard -c /run/switchyard/check.yml -o "$log" -a 127.0.0.1 -s "$(free_port)" \
+  -p /run/switchyard/switchyard.pid &
+proxy_pid=$!
+wait_for() {  # wait_for <file> <text>: up to 10 s
+  for _ in $(seq 100); do
+    grep -qF "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$proxy_pid" 2>/dev/null || fail "switchyard exited; log: $(cat "$log" 2>&1)"
+    sleep 0.1
+  done
+  fail "no '$2' in $1 within 10 s"
+}
+wait_for "$log" "ready: every listener is open"
+logrotate -s "$work/logrotate.state" -f /etc/logrotate.d/switchyard
+wait_for "$log" "log file '$log' reopened"
+wait_for "$log" "reload applied"
+[ -f "$log.1" ] || fail "logrotate made no $log.1"
+[ "$(stat -c %U "$log")" = switchyard ] || fail "the new log file is not switchyard's"
+kill "$proxy_pid"
+wait "$proxy_pid" || fail "switchyard exited with $? on SIGTERM"
+proxy_pid=
+rm -rf /run/switchyard
 
 echo "check-package: dpkg -r"
 dpkg-query -L switchyard >"$work/files"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything switchyard needs to build, test, benchmark and run its demo, from
-# Debian 12's archive (libsystemd-dev for sd_notify; systemd, lintian, pandoc and file to build
-# and check the Debian package, scripts/check-package.sh). Idempotent: packages already present
+# Debian 12's archive (libsystemd-dev for sd_notify; systemd, lintian, pandoc, file and logrotate
+# to build and check the Debian package, scripts/check-package.sh). Idempotent: packages already present
 # are left alone.
 set -euo pipefail
 
@@ -13,7 +13,7 @@ packages=(
   redis-server redis-sentinel redis-tools nutcracker
   python3 python3-redis python3-pytest python3-rq
   procps netcat-openbsd
-  libsystemd-dev systemd lintian pandoc file
+  libsystemd-dev systemd lintian pandoc file logrotate
 )
 
 missing=()
