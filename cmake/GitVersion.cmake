@@ -1,21 +1,29 @@
 # Which commit a build comes from: `git describe --always --dirty` of the source tree, or
 # "unknown" outside a git checkout (a source tarball) or without git.
 #
-# Included: sy_git_describe(<var>) sets <var> (the package version uses it at configure time).
+# Included: sy_git_describe(<var> <dir>) sets <var> (the package version uses it at configure
+# time); sy_git_output() runs any git command with a fallback.
 # Run as a script at build time (cmake -DSOURCE_DIR=.. -DOUTPUT=.. -DVERSION=.. -P this file):
 # writes OUTPUT, a header defining SY_VERSION and SY_GIT_COMMIT, only when its text changes,
 # so a new commit rebuilds what includes it and nothing else.
-function(sy_git_describe out_var source_dir)
-  set(commit unknown)
+# sy_git_output(<var> <source_dir> <fallback> <git args...>): what git prints for the args in
+# source_dir (trailing whitespace stripped), or <fallback> without git or outside a checkout.
+function(sy_git_output out_var source_dir fallback)
+  set(value "${fallback}")
   find_package(Git QUIET)
   if(GIT_FOUND)
-    execute_process(COMMAND ${GIT_EXECUTABLE} -C ${source_dir} describe --always --dirty --abbrev=12
-                    OUTPUT_VARIABLE described OUTPUT_STRIP_TRAILING_WHITESPACE
+    execute_process(COMMAND ${GIT_EXECUTABLE} -C ${source_dir} ${ARGN}
+                    OUTPUT_VARIABLE output OUTPUT_STRIP_TRAILING_WHITESPACE
                     RESULT_VARIABLE failed ERROR_QUIET)
-    if(NOT failed AND NOT described STREQUAL "")
-      set(commit ${described})
+    if(NOT failed AND NOT output STREQUAL "")
+      set(value "${output}")
     endif()
   endif()
+  set(${out_var} "${value}" PARENT_SCOPE)
+endfunction()
+
+function(sy_git_describe out_var source_dir)
+  sy_git_output(commit ${source_dir} unknown describe --always --dirty --abbrev=12)
   set(${out_var} ${commit} PARENT_SCOPE)
 endfunction()
 
