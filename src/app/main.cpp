@@ -44,6 +44,15 @@ namespace {
 
 constexpr std::string_view kVersion = SY_VERSION;
 
+// SIGUSR1 and SIGUSR2 would end the process by default; nutcracker ignores them. A handler
+// already installed (a preloaded library's, such as the tests' allocation counter) stays.
+void ignoreUnlessHandled(int signal_number) {
+  struct sigaction current {};
+  if (::sigaction(signal_number, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    ::signal(signal_number, SIG_IGN);
+  }
+}
+
 // Clients and backends each cost a descriptor: use every descriptor the system allows.
 void raiseDescriptorLimit() {
   rlimit limit{};
@@ -121,7 +130,8 @@ int run(const sy::app::Options& options) {
   // SIGHUP reopens the log file and reloads the configuration file (nutcracker only reopens).
   asio::signal_set reload_signal(control, SIGHUP);
   asio::signal_set level_signals(control, SIGTTIN, SIGTTOU);
-  asio::signal_set ignored_signals(control, SIGUSR1, SIGUSR2);
+  ignoreUnlessHandled(SIGUSR1);
+  ignoreUnlessHandled(SIGUSR2);
   sy::server::Proxy proxy(control, topology, threads,
                           options.no_io_uring ? sy::server::SocketBatch::Mode::kSyscalls
                                               : sy::server::SocketBatch::Mode::kIoUring);
@@ -179,7 +189,6 @@ int run(const sy::app::Options& options) {
     admin_http.close();
     reload_signal.cancel();
     level_signals.cancel();
-    ignored_signals.cancel();
     proxy.stop();
     control.stop();
   });
@@ -207,14 +216,6 @@ int run(const sy::app::Options& options) {
     });
   };
   await_level();
-  std::function<void()> await_ignored = [&] {
-    ignored_signals.async_wait([&](const std::error_code& error, int signal_number) {
-      if (error) return;
-      spdlog::info("signal {} received, ignored", signal_number);
-      await_ignored();
-    });
-  };
-  await_ignored();
   spdlog::info("ready: every listener is open");
   sy::app::notifyReady();
   control.run();
