@@ -1,7 +1,6 @@
 #include "common/log.h"
 
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <algorithm>
@@ -45,16 +44,6 @@ std::FILE* openForAppend(const std::string& path) {
 }
 
 }  // namespace
-
-void setupLogging(const std::string& path, int verbosity) {
-  std::shared_ptr<spdlog::logger> logger;
-  if (path.empty()) {
-    logger = spdlog::stderr_color_mt("switchyard");
-  } else {
-    logger = spdlog::basic_logger_mt("switchyard", path);
-  }
-  install(std::move(logger), verbosity);
-}
 
 // A file sink whose file can be opened again at the same path while other threads log: the
 // swap happens under base_sink's mutex, which every write and flush also holds.

@@ -20,10 +20,6 @@ inline constexpr int kMaxVerbosity = 11;
 // Maps nutcracker's -v verbosity (0..11, default 5 = notice) to an spdlog level.
 spdlog::level::level_enum levelForVerbosity(int verbosity);
 
-// Sets up the default logger: stderr, or the file at `path` when it is not empty.
-// Throws std::runtime_error when the file cannot be opened (start-up only).
-void setupLogging(const std::string& path, int verbosity);
-
 class ReopenableFileSink;
 
 // The proxy's log as nutcracker keeps it: stderr, or the file named by -o, at the level of the

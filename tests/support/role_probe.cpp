@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     }
   }
   if (options.groups.empty()) return usage("need at least one --group");
-  sy::common::setupLogging("", 7);
+  const sy::common::ProcessLog log("", 7);  // stderr, debug
   asio::io_context io;
   sy::topology::RoleProber prober(io, options, sy::topology::printGroupView);
   StdinProbeRequests requests(io, prober);

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   if (options.sentinels.empty() || options.groups.empty()) {
     return usage("need at least one --sentinel and one --group");
   }
-  sy::common::setupLogging("", 7);
+  const sy::common::ProcessLog log("", 7);  // stderr, debug
   asio::io_context io;
   sy::topology::SentinelWatcher watcher(io, options, sy::topology::printGroupView);
   return sy::topology::runUntilSignalled(io, watcher);
