@@ -1,12 +1,13 @@
 // switchyard: a Redis proxy that reads twemproxy's configuration.
 //
 //   parse flags -> load + validate config -> resolve topology -> [-t: report and exit]
-//   -> logging, pid file -> start workers and listeners -> tell systemd READY=1 -> run the
-//   control loop until SIGINT/SIGTERM -> stop listeners, close sessions and backends, join
-//   workers, exit 0.
+//   -> logging, pid file -> start workers and listeners (taking the sockets systemd passes)
+//   -> tell systemd READY=1 -> run the control loop until SIGINT/SIGTERM -> drain: hand the
+//   listening sockets over, close each client between requests (at most --drain-timeout)
+//   -> close sessions and backends, join workers, exit 0.
 //
 // Signals, as nutcracker users expect (the table is in docs/configuration.md, "Signals"):
-//   SIGINT, SIGTERM  stop
+//   SIGINT, SIGTERM  stop after a drain; a second one stops at once
 //   SIGHUP           reopen the -o log file, then reload the config (app/reload.h)
 //   SIGTTIN/SIGTTOU  one step more / less verbose (-v)
 //   SIGUSR1/SIGUSR2  ignored, as nutcracker ignores them;  SIGPIPE ignored
@@ -18,6 +19,7 @@
 #include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -35,6 +37,7 @@
 #include "app/options.h"
 #include "app/reload.h"
 #include "app/version.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "server/proxy.h"
@@ -135,6 +138,8 @@ int run(const sy::app::Options& options) {
   sy::server::Proxy proxy(control, topology, threads,
                           options.no_io_uring ? sy::server::SocketBatch::Mode::kSyscalls
                                               : sy::server::SocketBatch::Mode::kIoUring);
+  proxy.listenSockets() = sy::server::ListenSockets::fromEnvironment();
+  proxy.listenSockets().setStore(sy::app::systemdSocketStore());
   const sy::admin::ProcessInfo process = processInfo(options);
   // INFO, Prometheus and the stats JSON all report on the current snapshot: they follow
   // reloads and ejections.
@@ -181,16 +186,49 @@ int run(const sy::app::Options& options) {
       return 1;
     }
   }
-  signals.async_wait([&](const std::error_code& error, int signal_number) {
-    if (error) return;
-    spdlog::info("signal {} received, shutting down", signal_number);
-    sy::app::notifyStopping();
+  bool stopped = false;
+  auto stop_now = [&] {
+    if (stopped) return;
+    stopped = true;
     stats.close();
     admin_http.close();
     reload_signal.cancel();
     level_signals.cancel();
     proxy.stop();
     control.stop();
+  };
+  asio::steady_timer drain_deadline(control);
+  signals.async_wait([&](const std::error_code& error, int signal_number) {
+    if (error) return;
+    sy::app::notifyStopping();
+    if (options.drain_timeout_ms == 0) {
+      spdlog::info("signal {} received, shutting down", signal_number);
+      stop_now();
+      return;
+    }
+    spdlog::info(
+        "signal {} received: draining (at most {} ms; the same signal again stops at "
+        "once)",
+        signal_number, options.drain_timeout_ms);
+    reload_signal.cancel();  // a reload now would open no listener and reconnect for nothing
+    auto drain_started = sy::common::now();
+    proxy.drain([&, drain_started] {
+      spdlog::info("drained: every client left between requests in {} ms",
+                   sy::common::elapsedMillis(drain_started));
+      stop_now();
+    });
+    drain_deadline.expires_after(std::chrono::milliseconds(options.drain_timeout_ms));
+    drain_deadline.async_wait([&](const std::error_code& expired) {
+      if (expired) return;
+      spdlog::warn("drain time is up: closing the {} client connection(s) still busy",
+                   proxy.stats().curr_connections.load(std::memory_order_relaxed));
+      stop_now();
+    });
+    signals.async_wait([&](const std::error_code& again, int) {
+      if (again) return;
+      spdlog::info("second stop signal: shutting down now");
+      stop_now();
+    });
   });
   std::function<void()> await_reload = [&] {
     reload_signal.async_wait([&](const std::error_code& error, int) {

@@ -27,14 +27,18 @@ struct Options {
   bool no_io_uring = false;  // --no-io-uring: one system call per client read and write
   uint16_t admin_port = 0;   // --admin-port: HTTP /metrics and /stats (0: off)
   std::string admin_addr = "0.0.0.0";  // --admin-addr
-  bool show_version = false;           // -V, --version
-  bool show_help = false;              // -h, -?, --help
+  // --drain-timeout: on SIGTERM or SIGINT, how long clients may take to reach a point between
+  // requests before the rest are closed (0: close every client at once).
+  int drain_timeout_ms = 5000;
+  bool show_version = false;  // -V, --version
+  bool show_help = false;     // -h, -?, --help
 };
 
 inline constexpr int kMaxVerbosity = common::kMaxVerbosity;
 inline constexpr size_t kMinMbufSize = 512;
 inline constexpr size_t kMaxMbufSize = 16777216;
 inline constexpr int kMaxThreads = 256;
+inline constexpr int kMaxDrainTimeoutMs = 3600 * 1000;
 
 // Parses argv the way nutcracker's getopt_long does: "-c file", "-cfile", "--conf-file file",
 // "--conf-file=file", grouped flags ("-dt"), the last of a repeated option wins. On a usage

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -130,6 +131,7 @@ void ClientSession::onRead(std::span<char> space, ssize_t result) {
     return;
   }
   size_t got = static_cast<size_t>(result);
+  if (draining_) last_read_ = common::eventTime();
   if (stash_) {  // readSpace() gave the stash: nothing between it and here changes that
     SY_ASSERT(space.data() == stash_->data() + stash_->size());
     stash_->commit(got);
@@ -476,6 +478,18 @@ void ClientSession::scheduleFlush() {
 std::span<const char> ClientSession::takeDeferredFlush() {
   flush_posted_ = false;
   if (closing_) return {};
+  if (draining_ && !close_after_flush_ && betweenRequests()) {
+    // Decided before the replies leave: a client that waits for them has sent nothing more.
+    // Corked, they leave with the FIN (TCP; a UNIX socket ignores it): the client cannot read
+    // them, send again and find the connection closed only then.
+    close_after_flush_ = true;
+    input_closed_ = true;
+    updateInterest();
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &one, sizeof(one));
+    flush();
+    return {};
+  }
   if (!write_blocked_ && out_ && !out_->empty()) return {out_->data(), out_->size()};
   flush();  // nothing to write now: releases the buffer, closes or resumes as flush() does
   return {};
@@ -537,6 +551,31 @@ void ClientSession::maybeResume() {
   if (processing_) return;  // the running processInput loop carries on
   if (stash_) processStash();
   updateInterest();
+}
+
+bool ClientSession::betweenRequests() const {
+  if (!pending_.empty() || stash_ || processing_ || pinned() || lease_ != nullptr || blocked_ ||
+      barrier_ || master_wait_ || resend_ != nullptr) {
+    return false;
+  }
+  int unread = 0;
+  return ::ioctl(fd_, FIONREAD, &unread) == 0 && unread == 0;
+}
+
+void ClientSession::drain(common::TimePoint now) {
+  if (closing_ || close_after_flush_) return;
+  if (!draining_) {
+    draining_ = true;
+    drain_since_ = now;
+  }
+  if (now - std::max(drain_since_, last_read_) < kDrainIdleClose || !betweenRequests()) return;
+  if (out_ && !out_->empty()) {  // the socket was full: close once the rest is written
+    close_after_flush_ = true;
+    input_closed_ = true;
+    updateInterest();
+    return;
+  }
+  close("drained while idle");
 }
 
 void ClientSession::leavePool() {

@@ -103,6 +103,16 @@ class ClientSession {
   void onRead(std::span<char> space, ssize_t result);
   int fd() const { return fd_; }
 
+  // The process stops (Worker::drain): the session is closed at its first moment between
+  // requests: every request it read answered and written, no byte of a next one read or
+  // waiting in the socket, no transaction, WATCH or blocking command under way. A session
+  // with requests is closed as its last replies leave (decided before they are written: a
+  // client that waits for its replies before sending more has nothing in flight then); an
+  // idle one (nothing read for kDrainIdleClose, counted from the drain's start) at the
+  // host's next tick. Called on drain and on each of the host's ticks until closed.
+  static constexpr common::Millis kDrainIdleClose{300};
+  void drain(common::TimePoint now);
+
   // Topology swaps (worker thread, between events).
   void followPool(uint32_t pool_index) { pool_index_ = pool_index; }
   void leavePool();
@@ -259,6 +269,7 @@ class ClientSession {
   // Counts a request of `command` (null: unknown) refused before execution.
   void countRejected(const command::CommandInfo* command);
   void drainReady();
+  bool betweenRequests() const;
   void writeReply(PendingRequest& request, std::string_view reply);
   common::ByteBuffer& out();
   size_t outputBytes() const { return out_ ? out_->size() : 0; }
@@ -288,6 +299,9 @@ class ClientSession {
   bool close_after_flush_ = false;
   bool leaving_pool_ = false;  // its pool was removed: close once nothing is pending
   bool closing_ = false;
+  bool draining_ = false;            // drain(): close once between requests
+  common::TimePoint drain_since_{};  // when drain() was first called
+  common::TimePoint last_read_{};    // the event time of the last read with data
 
   // Private connections (session_private.cpp).
   backend::BackendConnection* lease_ = nullptr;  // leased from the host, to lease_server_

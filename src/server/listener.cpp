@@ -17,7 +17,7 @@ namespace sy::server {
 
 Listener::Listener(asio::io_context& io, const config::PoolConfig& pool, uint32_t pool_index,
                    ProxyStats& stats, std::atomic<int64_t>& open_clients,
-                   std::function<Worker&()> pick_worker)
+                   std::function<Worker&()> pick_worker, ListenSockets& sockets)
     : io_(io),
       pool_(pool),
       pool_index_(pool_index),
@@ -25,7 +25,8 @@ Listener::Listener(asio::io_context& io, const config::PoolConfig& pool, uint32_
       open_clients_(open_clients),
       pick_worker_(std::move(pick_worker)),
       acceptor_(io),
-      retry_timer_(io) {}
+      retry_timer_(io),
+      sockets_(sockets) {}
 
 void Listener::update(const config::PoolConfig& pool, uint32_t pool_index) {
   config::Address bound = pool_.listen;  // where the socket is, whatever the new config says
@@ -34,7 +35,9 @@ void Listener::update(const config::PoolConfig& pool, uint32_t pool_index) {
   pool_index_ = pool_index;
 }
 
-Listener::~Listener() { close(); }
+Listener::~Listener() {
+  if (open_) closeAcceptor(!stored_);
+}
 
 common::Result<void> Listener::open() {
   auto fail = [this](const std::string& what, const std::error_code& error) {
@@ -45,8 +48,23 @@ common::Result<void> Listener::open() {
   if (!endpoint.ok()) {
     return common::makeError("pool '" + pool_.name + "': listen: " + endpoint.error().message);
   }
-  if (pool_.listen.isUnix()) ::unlink(pool_.listen.unix_path.c_str());  // a stale socket file
   std::error_code error;
+  if (int passed = sockets_.take(*endpoint); passed >= 0) {
+    acceptor_.assign(endpoint->protocol(), passed, error);
+    if (error) {
+      ::close(passed);
+      return fail("passed socket", error);
+    }
+    acceptor_.listen(pool_.backlog, error);  // the backlog the config asks for now
+    if (error) return fail("listen", error);
+    open_ = true;
+    stored_ = true;
+    spdlog::info("pool '{}' listening on {} (socket passed by the service manager)", pool_.name,
+                 pool_.listen.toString());
+    acceptNext();
+    return {};
+  }
+  if (pool_.listen.isUnix()) ::unlink(pool_.listen.unix_path.c_str());  // a stale socket file
   acceptor_.open(endpoint->protocol(), error);
   if (error) return fail("socket", error);
   if (!pool_.listen.isUnix()) {
@@ -67,18 +85,37 @@ common::Result<void> Listener::open() {
   if (error) return fail("listen", error);
   open_ = true;
   spdlog::info("pool '{}' listening on {}", pool_.name, pool_.listen.toString());
+  sockets_.keep(acceptor_.native_handle(), pool_.listen);
+  stored_ = sockets_.storing();
   acceptNext();
   return {};
 }
 
 void Listener::close() {
   if (!open_) return;
+  if (stored_) sockets_.forget(pool_.listen);
+  closeAcceptor(true);
+}
+
+void Listener::handOver() {
+  if (!open_) return;
+  std::error_code error;
+  acceptor_.non_blocking(true, error);
+  while (!error) {
+    asio::generic::stream_protocol::socket socket(io_);
+    acceptor_.accept(socket, error);
+    if (!error) onAccepted(std::move(socket));
+  }
+  closeAcceptor(!stored_);
+}
+
+void Listener::closeAcceptor(bool unlink_file) {
   open_ = false;
   std::error_code ignored;
   acceptor_.close(ignored);
   retry_timer_.cancel();
   spdlog::info("pool '{}' stopped listening on {}", pool_.name, pool_.listen.toString());
-  if (pool_.listen.isUnix()) ::unlink(pool_.listen.unix_path.c_str());
+  if (unlink_file && pool_.listen.isUnix()) ::unlink(pool_.listen.unix_path.c_str());
 }
 
 void Listener::acceptNext() {

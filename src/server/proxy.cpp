@@ -40,12 +40,14 @@ void Proxy::publishSnapshot() {
 Proxy::~Proxy() { stop(); }
 
 std::unique_ptr<Listener> Proxy::makeListener(const topology::PoolTopology& pool) {
-  return std::make_unique<Listener>(control_io_, *pool.config, pool.index, stats_,
-                                    stats_.poolClients(pool.config->name), [this]() -> Worker& {
-                                      Worker& worker = *workers_[next_worker_];
-                                      next_worker_ = (next_worker_ + 1) % workers_.size();
-                                      return worker;
-                                    });
+  return std::make_unique<Listener>(
+      control_io_, *pool.config, pool.index, stats_, stats_.poolClients(pool.config->name),
+      [this]() -> Worker& {
+        Worker& worker = *workers_[next_worker_];
+        next_worker_ = (next_worker_ + 1) % workers_.size();
+        return worker;
+      },
+      listen_sockets_);
 }
 
 common::Result<void> Proxy::start() {
@@ -61,6 +63,7 @@ common::Result<void> Proxy::start() {
     }
     listeners_[pool.config->name] = std::move(listener);
   }
+  listen_sockets_.closeUntaken();
   spdlog::info("switchyard running: {} pool(s), {} worker thread(s)", topology_->pools().size(),
                workers_.size());
   return {};
@@ -71,9 +74,24 @@ void Proxy::stop() {
   running_ = false;
   ejector_.stop();
   groups_.stop();
-  for (auto& [name, listener] : listeners_) listener->close();
+  for (auto& [name, listener] : listeners_) listener->handOver();
   for (auto& worker : workers_) worker->stop();
   listeners_.clear();
+}
+
+void Proxy::drain(std::function<void()> drained) {
+  if (!running_ || draining_) return;
+  draining_ = true;
+  for (auto& [name, listener] : listeners_) listener->handOver();
+  auto workers_left = std::make_shared<size_t>(workers_.size());
+  auto done = std::make_shared<std::function<void()>>(std::move(drained));
+  for (auto& worker : workers_) {
+    worker->drain([this, workers_left, done] {
+      asio::post(control_io_, [workers_left, done] {
+        if (--*workers_left == 0) (*done)();
+      });
+    });
+  }
 }
 
 Proxy::SwapResult Proxy::applyTopology(std::shared_ptr<const topology::Topology> next) {
@@ -85,7 +103,7 @@ Proxy::SwapResult Proxy::applyTopology(std::shared_ptr<const topology::Topology>
   // Workers first: an accept posted after this line reaches a worker after its swap, so the
   // pool index it carries is one of the new snapshot.
   publishSnapshot();
-  if (running_) swapListeners(result.listen_errors);
+  if (running_ && !draining_) swapListeners(result.listen_errors);
   return result;
 }
 

@@ -24,11 +24,17 @@
 //
 //   running snapshot = withGroupViews(withEjections(configured, ejections), group views)
 //
-// Thread: constructed, started, swapped and stopped on the control thread.
+// Stopping without a failed request (drain): the listeners hand their sockets over
+// (listen_sockets.h), each worker closes every session at its first moment between requests,
+// and `drained` runs once no session is left; the caller then stop()s, also when its drain
+// time is up first.
+//
+// Thread: constructed, started, swapped, drained and stopped on the control thread.
 #pragma once
 
 #include <asio/io_context.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,6 +42,7 @@
 
 #include "common/result.h"
 #include "server/ejector.h"
+#include "server/listen_sockets.h"
 #include "server/listener.h"
 #include "server/proxy_stats.h"
 #include "server/replication_groups.h"
@@ -54,6 +61,10 @@ class Proxy {
   // Starts the workers and opens every listener; on failure nothing keeps running.
   common::Result<void> start();
   void stop();
+  // See above. Reloads after this change the workers but open no listener.
+  void drain(std::function<void()> drained);
+  // The sockets passed by the service manager and its store; set before start().
+  ListenSockets& listenSockets() { return listen_sockets_; }
 
   // Switches the workers and listeners to `next` (see above) and returns what changed.
   // Listen addresses that could not be bound are logged and listed in `listen_errors`.
@@ -91,8 +102,10 @@ class Proxy {
   ReplicationGroups groups_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::map<std::string, std::unique_ptr<Listener>> listeners_;  // by pool name
+  ListenSockets listen_sockets_;
   size_t next_worker_ = 0;
   bool running_ = false;
+  bool draining_ = false;
 };
 
 }  // namespace sy::server

@@ -234,6 +234,7 @@ void Worker::stop() {
   // operation then completes and gives its handler memory back while its owner still exists.
   asio::post(io_, [this] {
     stopping_ = true;
+    drained_ = nullptr;
     closeAll();
     ticker_.cancel();
     std::error_code ignored;
@@ -241,6 +242,25 @@ void Worker::stop() {
     work_guard_.reset();
   });
   thread_.join();
+}
+
+void Worker::drain(std::function<void()> drained) {
+  asio::post(io_, [this, drained = std::move(drained)]() mutable {
+    if (stopping_) return;
+    draining_ = true;
+    drained_ = std::move(drained);
+    drainSessions(common::now());
+  });
+}
+
+// drain()'s sessions go as soon as each is between requests; the last one runs drained_.
+void Worker::drainSessions(common::TimePoint now) {
+  std::vector<ClientSession*> open;
+  open.reserve(sessions_.size());
+  for (auto& [session, owned] : sessions_) open.push_back(session);
+  // drain() may close the session, which changes sessions_: not while iterating it.
+  for (ClientSession* session : open) session->drain(now);
+  if (sessions_.empty() && drained_) std::exchange(drained_, nullptr)();
 }
 
 void Worker::closeAll() {
@@ -265,6 +285,7 @@ void Worker::armTicker() {
           releaseParked();  // masters that came back take their writes
         }
         if (!master_waiters_.empty()) wakeMasterWaiters();
+        if (draining_) drainSessions(now);
         armTicker();
       }));
 }
@@ -289,6 +310,7 @@ void Worker::adopt(int fd, int protocol_family, uint32_t pool_index,
     sessions_.emplace(raw, std::move(session));
     counters[common::PoolStat::client_connections].add();
     raw->start();
+    if (draining_) raw->drain(common::now());
   });
 }
 
@@ -436,6 +458,7 @@ void Worker::destroySession(ClientSession& session) {
   stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
   master_waiters_.erase(&session);
   sessions_.erase(&session);
+  if (draining_ && sessions_.empty() && drained_) std::exchange(drained_, nullptr)();
 }
 
 }  // namespace sy::server

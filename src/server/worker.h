@@ -105,6 +105,10 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   // Control thread.
   void start();
   void stop();  // closes every session and backend, then joins the thread
+  // The process stops without a failed request: every session, also one adopted from now on,
+  // is closed at its first moment between requests (ClientSession::drain); `drained` runs on
+  // this worker's thread once no session is left (not after stop() has begun).
+  void drain(std::function<void()> drained);
   // Hands an accepted connection (its fd) of pool `pool_index` to this worker. `open_clients`
   // (ProxyStats::poolClients of that pool) already counts it; the worker subtracts it again
   // when the session ends.
@@ -207,6 +211,7 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   void moveSessions(const topology::Topology& next);
   void updateTickInterval();
   void armTicker();
+  void drainSessions(common::TimePoint now);
   void closeAll();
   // backend::FlushGatherer: the connections' writes join the end-of-turn SocketBatch.
   void gatherFlush(backend::BackendConnection& connection) override;
@@ -262,6 +267,8 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   uint64_t next_session_id_;
   asio::steady_timer ticker_;
   bool stopping_ = false;  // no timer or wait is re-armed once stop() has begun
+  bool draining_ = false;
+  std::function<void()> drained_;  // drain()'s, until it has run
   common::Millis tick_interval_{50};
   std::vector<char> read_scratch_;  // kReadsPerBatch slices, one per read of a batch
   SocketBatch socket_batch_;

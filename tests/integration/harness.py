@@ -84,14 +84,18 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL))
 
 
-def spawn(argv: Sequence[str], log_path: Path, cwd: Optional[Path] = None) -> subprocess.Popen:
-    """Starts argv with stdout and stderr appended to log_path, and registers it.
+def spawn(argv: Sequence[str], log_path: Path, cwd: Optional[Path] = None,
+          env: Optional[dict[str, str]] = None, pass_fds: Sequence[int] = ()) -> subprocess.Popen:
+    """Starts argv with stdout and stderr appended to log_path, and registers it. `env` adds
+    to (or overrides) this process's environment; `pass_fds` stay open in the child.
 
     Call from the main thread only: the death signal follows the thread that spawned it.
     """
+    full_env = {**os.environ, **env} if env else None
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=cwd, preexec_fn=_die_with_parent)
+                                stdin=subprocess.DEVNULL, cwd=cwd, preexec_fn=_die_with_parent,
+                                env=full_env, pass_fds=tuple(pass_fds))
     _live_processes.append(proc)
     return proc
 
@@ -393,7 +397,10 @@ class Proxy(abc.ABC):
 
     def __init__(self, workdir: Path, pools: Optional[Sequence[Pool]] = None,
                  config_text: Optional[str] = None, listen_ports: Iterable[int] = (),
-                 extra_args: Sequence[str] = ()):
+                 extra_args: Sequence[str] = (), env: Optional[dict[str, str]] = None,
+                 pass_fds: Sequence[int] = (), launcher: Sequence[str] = ()):
+        """`env`, `pass_fds`: see spawn(); `launcher` goes before the binary in argv (a shell
+        that arranges passed descriptors, say)."""
         assert (pools is None) != (config_text is None), "give pools or config_text"
         self.dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=workdir))
         self.conf_path = self.dir / "conf.yml"
@@ -409,6 +416,9 @@ class Proxy(abc.ABC):
             int(pool.listen.rsplit(":", 1)[1]) for pool in self.pools
             if not pool.listen.startswith("/")]
         self.extra_args = list(extra_args)
+        self.env = env
+        self.pass_fds = tuple(pass_fds)
+        self.launcher = list(launcher)
         self.proc: Optional[subprocess.Popen] = None
         self.stopped = False  # stop() was called: an exit is expected
 
@@ -434,7 +444,8 @@ class Proxy(abc.ABC):
 
     def start(self) -> "Proxy":
         self.conf_path.write_text(self.config_text)
-        self.proc = spawn(self.argv(), self.log_path, cwd=self.dir)
+        self.proc = spawn(self.launcher + self.argv(), self.log_path, cwd=self.dir, env=self.env,
+                          pass_fds=self.pass_fds)
         try:
             for port in self.listen_ports:
                 wait_for_port(port, self.proc)

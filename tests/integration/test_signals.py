@@ -146,6 +146,7 @@ def test_readiness_reload_and_stop_are_reported_to_systemd(procs, tmp_path, monk
         def next_state() -> str:
             return listener.recv(4096).decode().split("\n")[0]
 
+        assert next_state() == "FDSTORE=1"  # the listening socket, kept for the next process
         assert next_state() == "READY=1"
         os.kill(proxy.pid, signal.SIGHUP)
         assert [next_state(), next_state()] == ["RELOADING=1", "READY=1"]

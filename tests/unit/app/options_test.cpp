@@ -45,6 +45,7 @@ TEST(ParseOptions, DefaultsMatchNutcracker) {
   EXPECT_EQ(options.threads, 0);
   EXPECT_EQ(options.admin_port, 0);  // off
   EXPECT_EQ(options.admin_addr, "0.0.0.0");
+  EXPECT_EQ(options.drain_timeout_ms, 5000);
   EXPECT_FALSE(options.show_version);
   EXPECT_FALSE(options.show_help);
 }
@@ -147,6 +148,10 @@ TEST(ParseOptions, RangeErrorsNameTheOption) {
   EXPECT_EQ(parseError({"--admin-port=70000"}),
             "option --admin-port: '70000' is out of range (1..65535)");
   EXPECT_EQ(parseError({"--admin-addr", ""}), "option --admin-addr: the value is empty");
+  EXPECT_EQ(parseError({"--drain-timeout", "-1"}),
+            "option --drain-timeout: '-1' is out of range (0..3600000)");
+  EXPECT_EQ(parseError({"--drain-timeout=3600001"}),
+            "option --drain-timeout: '3600001' is out of range (0..3600000)");
   EXPECT_EQ(parseError({"-i", "99999999999999999999"}),
             "option -i/--stats-interval: '99999999999999999999' is not a whole number");
   EXPECT_EQ(parseError({"-c", ""}), "option -c/--conf-file: the value is empty");
@@ -174,7 +179,7 @@ TEST(Usage, ListsEveryFlagWithItsDefault) {
        {"-h, --help", "-V, --version", "-t, --test-conf", "-d, --daemonize", "-D, --describe-stats",
         "-v, --verbose=N", "-o, --output=S", "-c, --conf-file=S", "-s, --stats-port=N",
         "-a, --stats-addr=S", "-i, --stats-interval=N", "-p, --pid-file=S", "-m, --mbuf-size=N",
-        "--threads=N"}) {
+        "--threads=N", "--drain-timeout=N"}) {
     EXPECT_THAT(text, HasSubstr(flag));
   }
   Options defaults;

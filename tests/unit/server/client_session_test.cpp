@@ -4,6 +4,8 @@
 #include "server/client_session.h"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -146,10 +148,11 @@ class FakeHost final : public SessionHost {
 
 class ClientSessionTest : public ::testing::Test {
  protected:
-  void start(std::string_view yaml) {
+  // `fd`: the session's socket (-1: none; it writes nothing itself then).
+  void start(std::string_view yaml, int fd = -1) {
     host_ = std::make_unique<FakeHost>(yaml);
     host_->on_destroy = [this] { session_.reset(); };
-    session_ = std::make_unique<ClientSession>(*host_, -1, false, 0, counters_, open_clients_, 1);
+    session_ = std::make_unique<ClientSession>(*host_, fd, false, 0, counters_, open_clients_, 1);
     session_->start();
   }
   ~ClientSessionTest() override {
@@ -611,6 +614,90 @@ TEST_F(ClientSessionTest, AScriptOfAClientNotYetAuthenticatedIsNotRegistered) {
   start(kWithPassword);
   receive(command({"EVAL", "return 1", "0"}) + command({"SCRIPT", "LOAD"}));
   EXPECT_EQ(host_->proxyStats().scripts.version(), 0u);
+}
+
+// --- drain: closed at the first moment between requests
+
+// The client's end of a session's socket.
+class DrainTest : public ClientSessionTest {
+ protected:
+  void startWithSocket() {
+    int ends[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, ends), 0);
+    session_end_ = ends[0];
+    client_ = ends[1];
+    start(kOneServer, ends[0]);
+  }
+  ~DrainTest() override {
+    if (client_ >= 0) ::close(client_);
+  }
+  // What the client can read now; "<EOF>" appended when the session closed its end.
+  std::string clientReads() {
+    std::string got;
+    char buffer[4096];
+    for (;;) {
+      ssize_t n = ::recv(client_, buffer, sizeof(buffer), 0);
+      if (n > 0) {
+        got.append(buffer, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0) got += "<EOF>";
+      return got;
+    }
+  }
+  int session_end_ = -1;  // owned by the session
+  int client_ = -1;
+};
+
+TEST_F(DrainTest, ASessionWithRequestsInFlightIsClosedAsItsLastRepliesLeave) {
+  startWithSocket();
+  receive(command({"GET", "x"}) + command({"GET", "y"}));
+  ASSERT_EQ(host_->sent.size(), 2u);
+  common::TimePoint now = common::now();
+  session_->drain(now);
+  session_->drain(now + std::chrono::seconds(1));  // busy: an idle time does not apply
+  ASSERT_NE(session_, nullptr);
+  reply(1, "$1\r\ny\r\n");
+  reply(0, "$1\r\nx\r\n");
+  EXPECT_EQ(written(), "");  // written by the session itself, with the close
+  runDeferredCalls();
+  EXPECT_EQ(session_, nullptr);
+  EXPECT_EQ(clientReads(), "$1\r\nx\r\n$1\r\ny\r\n<EOF>");
+}
+
+TEST_F(DrainTest, BytesOfANextRequestInTheSocketKeepTheSessionOpen) {
+  startWithSocket();
+  receive(command({"GET", "x"}));
+  session_->drain(common::now());
+  std::string next = command({"GET", "z"});
+  ASSERT_EQ(::send(client_, next.data(), next.size(), 0), static_cast<ssize_t>(next.size()));
+  reply(0, "$1\r\nx\r\n");
+  EXPECT_EQ(written(), "$1\r\nx\r\n");  // the reply leaves, the connection stays
+  runDeferredCalls();
+  ASSERT_NE(session_, nullptr);
+  char taken[256];  // the read the host would make, into receive() below
+  ASSERT_EQ(::recv(session_end_, taken, sizeof(taken), 0), static_cast<ssize_t>(next.size()));
+  receive(next);  // its reply closes the session
+  ASSERT_EQ(host_->sent.size(), 2u);
+  reply(1, "$1\r\nz\r\n");
+  EXPECT_EQ(written(), "");
+  runDeferredCalls();
+  EXPECT_EQ(session_, nullptr);
+}
+
+TEST_F(DrainTest, AnIdleSessionIsClosedAfterTheIdleTime) {
+  startWithSocket();
+  receive(command({"GET", "x"}));
+  reply(0, "$1\r\nx\r\n");
+  EXPECT_EQ(written(), "$1\r\nx\r\n");  // before the drain: written with the turn's batch
+  common::TimePoint start = common::now();
+  session_->drain(start);
+  session_->drain(start + ClientSession::kDrainIdleClose - std::chrono::milliseconds(1));
+  ASSERT_NE(session_, nullptr);
+  session_->drain(start + ClientSession::kDrainIdleClose);
+  runDeferredCalls();
+  EXPECT_EQ(session_, nullptr);
+  EXPECT_EQ(clientReads(), "<EOF>");  // (the batch's write is the host's, not in this test)
 }
 
 }  // namespace
