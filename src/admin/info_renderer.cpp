@@ -91,6 +91,14 @@ void statsSection(std::string& out, const StatsSnapshot& snapshot) {
   line(out, "total_connections_received:{}", snapshot.total_connections);
   line(out, "total_commands_processed:{}", commandTotal(snapshot, CommandStat::calls));
   line(out, "rejected_connections:{}", snapshot.rejected_connections);
+  uint64_t idle_closed = 0;
+  uint64_t over_limit = 0;
+  for (const PoolStats& pool : snapshot.pools) {
+    idle_closed += pool.clients_idle_closed;
+    over_limit += pool.requests_over_limit;
+  }
+  line(out, "clients_idle_closed:{}", idle_closed);
+  line(out, "requests_over_limit:{}", over_limit);
   line(out, "pubsub_resubscribes:{}", snapshot.pubsub_resubscribes);
   line(out, "blocked_resends:{}", snapshot.blocked_resends);
   line(out, "scripts_carried:{}", snapshot.scripts_carried);

@@ -118,6 +118,19 @@ void poolFamilies(std::string& out, const StatsSnapshot& snapshot) {
                      pool.values[i]);
     }
   }
+  auto limitCounter = [&](std::string_view name, std::string_view help, auto value) {
+    family(out, name, "counter", help);
+    for (const PoolStats& pool : snapshot.pools) {
+      fmt::format_to(std::back_inserter(out), "{}{{{}}} {}\n", name, poolLabels(pool), value(pool));
+    }
+  };
+  limitCounter("switchyard_pool_clients_idle_closed_total",
+               "Client connections closed by the pool's client_idle_timeout.",
+               [](const PoolStats& pool) { return pool.clients_idle_closed; });
+  limitCounter("switchyard_pool_requests_over_limit_total",
+               "Requests refused by max_request_args, max_argument_bytes or max_request_bytes "
+               "(the client is closed).",
+               [](const PoolStats& pool) { return pool.requests_over_limit; });
   constexpr std::string_view kPoolLatency = "switchyard_pool_request_duration_seconds";
   family(out, kPoolLatency, "histogram",
          "Request latency in the pool, from receipt by the proxy to the complete reply.");

@@ -18,6 +18,8 @@ namespace {
 void addPoolCounters(PoolStats& pool, const server::PoolCounters& counters) {
   for (size_t i = 0; i < pool.values.size(); ++i) pool.values[i] += counters.at(i).get();
   pool.latency.add(counters.latency);
+  pool.clients_idle_closed += counters.clients_idle_closed.get();
+  pool.requests_over_limit += counters.requests_over_limit.get();
 }
 
 void addServerCounters(ServerStats& server, const backend::BackendCounters& counters) {

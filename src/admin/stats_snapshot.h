@@ -54,6 +54,8 @@ struct PoolStats {
   uint16_t port = 0;   // the listen port; 0 for a unix socket
   std::array<uint64_t, common::kStatCount<PoolStat>> values{};
   common::HistogramValues latency;     // every request of the pool: receipt to reply
+  uint64_t clients_idle_closed = 0;    // closed by client_idle_timeout
+  uint64_t requests_over_limit = 0;    // refused by max_request_args/_bytes, max_argument_bytes
   std::vector<CommandStats> commands;  // in command id order
   std::vector<ServerStats> servers;
 

@@ -140,6 +140,7 @@ int run(const sy::app::Options& options) {
                                               : sy::server::SocketBatch::Mode::kIoUring);
   proxy.listenSockets() = sy::server::ListenSockets::fromEnvironment();
   proxy.listenSockets().setStore(sy::app::systemdSocketStore());
+  proxy.setMaxClients(options.max_clients);
   const sy::admin::ProcessInfo process = processInfo(options);
   // INFO, Prometheus and the stats JSON all report on the current snapshot: they follow
   // reloads and ejections.

@@ -115,6 +115,9 @@ const OptionSpec kOptions[] = {
      [](const std::string& t, Options& o) { return setNumber(t, 1, 65535, o.admin_port); }},
     {'\0', "admin-addr", "S", "set HTTP admin ip (default: 0.0.0.0)",
      [](const std::string& t, Options& o) { return nonEmpty(t, o.admin_addr); }},
+    {'\0', "max-clients", "N",
+     "set the most client connections of every pool together (default: 0, no limit)",
+     [](const std::string& t, Options& o) { return setNumber(t, 0, kMaxInt, o.max_clients); }},
     {'\0', "drain-timeout", "N",
      "on SIGTERM, wait up to N msec for clients to finish their requests (default: 5000)",
      [](const std::string& t, Options& o) {

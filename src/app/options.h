@@ -30,6 +30,7 @@ struct Options {
   // --drain-timeout: on SIGTERM or SIGINT, how long clients may take to reach a point between
   // requests before the rest are closed (0: close every client at once).
   int drain_timeout_ms = 5000;
+  int max_clients = 0;        // --max-clients: client connections of every pool together (0: any)
   bool show_version = false;  // -V, --version
   bool show_help = false;     // -h, -?, --help
 };

@@ -94,6 +94,13 @@ struct PoolConfig {
   uint32_t private_connections = 256;
   int64_t server_retry_timeout_ms = 30000;
   uint32_t server_failure_limit = 2;
+  // Client limits: past the first three a request is a protocol error (answered, then the
+  // connection closes); a client idle (nothing read, nothing pending, not blocked, not
+  // subscribed) for client_idle_timeout_ms is closed (0: never).
+  int64_t max_request_args = 1024 * 1024;
+  int64_t max_argument_bytes = 512 * 1024 * 1024;
+  int64_t max_request_bytes = 1024 * 1024 * 1024;
+  int64_t client_idle_timeout_ms = 0;
   std::vector<ServerConfig> servers;  // in file order, never empty
   // Sentinel-managed groups: when `sentinels` is not empty, each server is one replication
   // group whose name is its Sentinel master name (always set) and whose address is only a

@@ -96,6 +96,10 @@ const PoolParser::KeyHandler PoolParser::kKeyHandlers[] = {
     {"server_connections", &PoolParser::setServerConnections},
     {"private_connections", &PoolParser::setPrivateConnections},
     {"databases", &PoolParser::setDatabases},
+    {"max_request_args", &PoolParser::setMaxRequestArgs},
+    {"max_argument_bytes", &PoolParser::setMaxArgumentBytes},
+    {"max_request_bytes", &PoolParser::setMaxRequestBytes},
+    {"client_idle_timeout", &PoolParser::setClientIdleTimeout},
     {"server_retry_timeout", &PoolParser::setServerRetryTimeout},
     {"server_failure_limit", &PoolParser::setServerFailureLimit},
     {"servers", &PoolParser::setServers},
@@ -451,6 +455,22 @@ void PoolParser::setPrivateConnections(const YAML::Node& value, int line) {
 
 void PoolParser::setDatabases(const YAML::Node& value, int line) {
   pool_.databases = static_cast<int>(integer(value, line, 1, kMaxInt));
+}
+
+void PoolParser::setMaxRequestArgs(const YAML::Node& value, int line) {
+  pool_.max_request_args = integer(value, line, 1, kMaxInt);
+}
+
+void PoolParser::setMaxArgumentBytes(const YAML::Node& value, int line) {
+  pool_.max_argument_bytes = integer(value, line, 1, kMaxInt);
+}
+
+void PoolParser::setMaxRequestBytes(const YAML::Node& value, int line) {
+  pool_.max_request_bytes = integer(value, line, 1, kMaxInt);
+}
+
+void PoolParser::setClientIdleTimeout(const YAML::Node& value, int line) {
+  pool_.client_idle_timeout_ms = integer(value, line, 0, kMaxInt);
 }
 
 void PoolParser::setServerRetryTimeout(const YAML::Node& value, int line) {

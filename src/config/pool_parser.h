@@ -58,6 +58,10 @@ class PoolParser {
   void setServerConnections(const YAML::Node& value, int line);
   void setPrivateConnections(const YAML::Node& value, int line);
   void setDatabases(const YAML::Node& value, int line);
+  void setMaxRequestArgs(const YAML::Node& value, int line);
+  void setMaxArgumentBytes(const YAML::Node& value, int line);
+  void setMaxRequestBytes(const YAML::Node& value, int line);
+  void setClientIdleTimeout(const YAML::Node& value, int line);
   void setServerRetryTimeout(const YAML::Node& value, int line);
   void setServerFailureLimit(const YAML::Node& value, int line);
   void setServers(const YAML::Node& value, int line);

@@ -19,6 +19,9 @@ namespace sy::resp {
 inline constexpr std::string_view kErrInvalidMultibulkLength =
     "Protocol error: invalid multibulk length";
 inline constexpr std::string_view kErrInvalidBulkLength = "Protocol error: invalid bulk length";
+// A multibulk request whose bytes would pass the pool's max_request_bytes.
+inline constexpr std::string_view kErrTooBigRequest =
+    "Protocol error: request larger than max_request_bytes";
 inline constexpr std::string_view kErrTooBigInlineRequest =
     "Protocol error: too big inline request";
 inline constexpr std::string_view kErrTooBigMbulkCountString =

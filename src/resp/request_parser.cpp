@@ -35,6 +35,7 @@ RequestParser::RequestParser(ParserLimits limits) : limits_(limits) {}
 void RequestParser::reset() {
   finishRequest();
   error_ = {};
+  over_limit_ = false;
 }
 
 void RequestParser::finishRequest() {
@@ -133,6 +134,7 @@ RequestParser::Step RequestParser::readCount(std::string_view input) {
   if (!count || *count > INT_MAX ||
       (*count > 0 && static_cast<size_t>(*count) > limits_.max_args)) {
     fail(kErrInvalidMultibulkLength);
+    over_limit_ = count && *count <= INT_MAX;
     return Step::kError;
   }
   pos_ = next;
@@ -159,6 +161,13 @@ RequestParser::Step RequestParser::readBulkHeader(std::string_view input) {
   std::optional<int64_t> length = parseStrictInteger(digits);
   if (!length || *length < 0 || static_cast<uint64_t>(*length) > limits_.max_bulk_bytes) {
     fail(kErrInvalidBulkLength);
+    over_limit_ = length && *length >= 0;
+    return Step::kError;
+  }
+  // `next` bytes of the request so far, then the argument and its CRLF.
+  if (next + static_cast<uint64_t>(*length) + 2 > limits_.max_request_bytes) {
+    fail(kErrTooBigRequest);
+    over_limit_ = true;
     return Step::kError;
   }
   bulk_len_ = static_cast<size_t>(*length);
@@ -215,6 +224,7 @@ ParseStatus RequestParser::needMore(size_t lower_bound) {
 ParseStatus RequestParser::fail(std::string_view message) {
   phase_ = Phase::kFailed;
   error_ = message;
+  over_limit_ = false;
   bytes_needed_ = 0;
   return ParseStatus::kError;
 }

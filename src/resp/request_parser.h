@@ -16,10 +16,13 @@
 
 namespace sy::resp {
 
+// Past a limit the request is a protocol error, with Redis's words ("invalid multibulk
+// length", "invalid bulk length") for the first two, as Redis answers past its own.
 struct ParserLimits {
-  size_t max_args = 1024 * 1024;              // elements of one multibulk request (Redis: 1M)
-  size_t max_bulk_bytes = 512 * 1024 * 1024;  // one argument (Redis proto-max-bulk-len)
-  size_t max_inline_bytes = 64 * 1024;        // an inline command line, and any *N / $N header line
+  size_t max_args = 1024 * 1024;                  // elements of one multibulk request (Redis: 1M)
+  size_t max_bulk_bytes = 512 * 1024 * 1024;      // one argument (Redis proto-max-bulk-len)
+  size_t max_request_bytes = 1024 * 1024 * 1024;  // one multibulk request, headers included
+  size_t max_inline_bytes = 64 * 1024;  // an inline command line, and any *N / $N header line
 };
 
 enum class ParseStatus { kOk, kNeedMore, kError };
@@ -50,6 +53,12 @@ class RequestParser {
 
   // The last error's text (Redis's wording); empty unless the last parse() returned kError.
   std::string_view error() const { return error_; }
+  // The last error was a limit crossed (max_args, max_bulk_bytes, max_request_bytes) by a
+  // request that is otherwise well formed.
+  bool overLimit() const { return over_limit_; }
+
+  // New limits for the requests parsed from now on (the one in progress included).
+  void setLimits(const ParserLimits& limits) { limits_ = limits; }
 
   // After kNeedMore: a lower bound of the pending request's total length in bytes.
   size_t bytesNeeded() const { return bytes_needed_; }
@@ -88,6 +97,7 @@ class RequestParser {
   std::vector<ArgSpan> spans_;
   std::string unquoted_;  // inline arguments that needed unquoting; reserved once per line
   std::string_view error_;
+  bool over_limit_ = false;
   char error_text_[64] = {};
 };
 

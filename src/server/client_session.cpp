@@ -38,6 +38,14 @@ bool allowedWhenSubscribed(const command::CommandInfo& command) {
          command.name == "quit" || command.name == "reset";
 }
 
+resp::ParserLimits parserLimits(const config::PoolConfig& pool) {
+  resp::ParserLimits limits;
+  limits.max_args = static_cast<size_t>(pool.max_request_args);
+  limits.max_bulk_bytes = static_cast<size_t>(pool.max_argument_bytes);
+  limits.max_request_bytes = static_cast<size_t>(pool.max_request_bytes);
+  return limits;
+}
+
 }  // namespace
 
 ClientSession::ClientSession(SessionHost& host, int fd, bool is_tcp, uint32_t pool_index,
@@ -49,8 +57,12 @@ ClientSession::ClientSession(SessionHost& host, int fd, bool is_tcp, uint32_t po
       counters_(counters),
       open_clients_(open_clients),
       id_(id),
-      parser_(host.parserLimits()) {
-  if (pool_index_ != kNoPool) db = host.pool(pool_index_).config->redis_db;
+      last_read_(common::now()) {
+  if (pool_index_ != kNoPool) {
+    const config::PoolConfig& pool = *host.pool(pool_index_).config;
+    db = pool.redis_db;
+    parser_.setLimits(parserLimits(pool));
+  }
   if (is_tcp) {
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -131,7 +143,7 @@ void ClientSession::onRead(std::span<char> space, ssize_t result) {
     return;
   }
   size_t got = static_cast<size_t>(result);
-  if (draining_) last_read_ = common::eventTime();
+  last_read_ = common::eventTime();
   if (stash_) {  // readSpace() gave the stash: nothing between it and here changes that
     SY_ASSERT(space.data() == stash_->data() + stash_->size());
     stash_->commit(got);
@@ -414,6 +426,7 @@ void ClientSession::keepForRedirection(PendingRequest& request, std::string_view
 
 void ClientSession::protocolError(std::string_view message) {
   counters_[common::PoolStat::client_err].add();
+  if (parser_.overLimit()) counters_.requests_over_limit.add();
   PendingRequest& request = host_.requests().acquire();
   request.session = this;
   request.close_after = true;
@@ -576,6 +589,21 @@ void ClientSession::drain(common::TimePoint now) {
     return;
   }
   close("drained while idle");
+}
+
+void ClientSession::followPool(uint32_t pool_index, const config::PoolConfig& pool) {
+  pool_index_ = pool_index;
+  parser_.setLimits(parserLimits(pool));
+}
+
+bool ClientSession::closeIfIdle(common::TimePoint now, common::Millis timeout) {
+  if (closing_ || close_after_flush_ || !pending_.empty() || blocked_ || master_wait_ ||
+      subscribed() || now - last_read_ < timeout) {
+    return false;
+  }
+  counters_.clients_idle_closed.add();
+  close("idle for client_idle_timeout");
+  return true;
 }
 
 void ClientSession::leavePool() {

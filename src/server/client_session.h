@@ -113,8 +113,14 @@ class ClientSession {
   static constexpr common::Millis kDrainIdleClose{300};
   void drain(common::TimePoint now);
 
-  // Topology swaps (worker thread, between events).
-  void followPool(uint32_t pool_index) { pool_index_ = pool_index; }
+  // client_idle_timeout: closed when nothing was read for `timeout` and no request is
+  // pending, blocked or waiting for a master, and the client is not subscribed (as Redis's
+  // `timeout`). Called by the host every second or so; true when it closed the session.
+  bool closeIfIdle(common::TimePoint now, common::Millis timeout);
+
+  // Topology swaps (worker thread, between events). The pool's limits apply from the next
+  // byte read.
+  void followPool(uint32_t pool_index, const config::PoolConfig& pool);
   void leavePool();
   // After a swap: a leased connection whose node no longer takes its server's writes is
   // closed, and the transaction it carried fails; subscriptions move to the new node.
@@ -301,7 +307,7 @@ class ClientSession {
   bool closing_ = false;
   bool draining_ = false;            // drain(): close once between requests
   common::TimePoint drain_since_{};  // when drain() was first called
-  common::TimePoint last_read_{};    // the event time of the last read with data
+  common::TimePoint last_read_;      // the event time of the last read with data (or start)
 
   // Private connections (session_private.cpp).
   backend::BackendConnection* lease_ = nullptr;  // leased from the host, to lease_server_

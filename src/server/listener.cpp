@@ -17,7 +17,8 @@ namespace sy::server {
 
 Listener::Listener(asio::io_context& io, const config::PoolConfig& pool, uint32_t pool_index,
                    ProxyStats& stats, std::atomic<int64_t>& open_clients,
-                   std::function<Worker&()> pick_worker, ListenSockets& sockets)
+                   std::function<Worker&()> pick_worker, ListenSockets& sockets,
+                   int64_t max_clients)
     : io_(io),
       pool_(pool),
       pool_index_(pool_index),
@@ -26,7 +27,8 @@ Listener::Listener(asio::io_context& io, const config::PoolConfig& pool, uint32_
       pick_worker_(std::move(pick_worker)),
       acceptor_(io),
       retry_timer_(io),
-      sockets_(sockets) {}
+      sockets_(sockets),
+      max_clients_(max_clients) {}
 
 void Listener::update(const config::PoolConfig& pool, uint32_t pool_index) {
   config::Address bound = pool_.listen;  // where the socket is, whatever the new config says
@@ -139,7 +141,10 @@ void Listener::acceptNext() {
 void Listener::onAccepted(asio::generic::stream_protocol::socket socket) {
   stats_.total_connections.fetch_add(1, std::memory_order_relaxed);
   int64_t open_clients = open_clients_.load(std::memory_order_relaxed);
-  if (pool_.client_connections > 0 && open_clients >= pool_.client_connections) {
+  bool pool_full = pool_.client_connections > 0 && open_clients >= pool_.client_connections;
+  bool proxy_full =
+      max_clients_ > 0 && stats_.curr_connections.load(std::memory_order_relaxed) >= max_clients_;
+  if (pool_full || proxy_full) {
     stats_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
     std::error_code ignored;
     socket.non_blocking(true, ignored);

@@ -37,10 +37,11 @@ class Worker;
 class Listener {
  public:
   // `pick_worker` returns the worker for the next client; `open_clients` is the pool's
-  // ProxyStats::poolClients() counter.
+  // ProxyStats::poolClients() counter; `max_clients` the most clients of every pool together
+  // (--max-clients; 0: no limit).
   Listener(asio::io_context& io, const config::PoolConfig& pool, uint32_t pool_index,
            ProxyStats& stats, std::atomic<int64_t>& open_clients,
-           std::function<Worker&()> pick_worker, ListenSockets& sockets);
+           std::function<Worker&()> pick_worker, ListenSockets& sockets, int64_t max_clients);
   ~Listener();
 
   // Takes the passed socket bound to the pool's address, or binds and listens. Fails with a
@@ -76,6 +77,7 @@ class Listener {
   asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
   asio::steady_timer retry_timer_;  // pause after a failed accept
   ListenSockets& sockets_;
+  int64_t max_clients_;
   bool open_ = false;
   bool stored_ = false;  // the service manager holds the socket too (passed, or kept)
 };

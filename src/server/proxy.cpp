@@ -47,7 +47,7 @@ std::unique_ptr<Listener> Proxy::makeListener(const topology::PoolTopology& pool
         next_worker_ = (next_worker_ + 1) % workers_.size();
         return worker;
       },
-      listen_sockets_);
+      listen_sockets_, max_clients_);
 }
 
 common::Result<void> Proxy::start() {

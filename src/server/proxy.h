@@ -65,6 +65,9 @@ class Proxy {
   void drain(std::function<void()> drained);
   // The sockets passed by the service manager and its store; set before start().
   ListenSockets& listenSockets() { return listen_sockets_; }
+  // --max-clients: the most client connections of every pool together (0: no limit); set
+  // before start(). A client past it gets Redis's "max number of clients reached".
+  void setMaxClients(int64_t max_clients) { max_clients_ = max_clients; }
 
   // Switches the workers and listeners to `next` (see above) and returns what changed.
   // Listen addresses that could not be bound are logged and listed in `listen_errors`.
@@ -103,6 +106,7 @@ class Proxy {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::map<std::string, std::unique_ptr<Listener>> listeners_;  // by pool name
   ListenSockets listen_sockets_;
+  int64_t max_clients_ = 0;
   size_t next_worker_ = 0;
   bool running_ = false;
   bool draining_ = false;

@@ -66,6 +66,11 @@ struct PoolCounters : common::StatArray<common::PoolStat> {
   common::Counter cluster_moved;
   common::Counter cluster_ask;
   common::Counter cluster_retries;
+  // Client limits (not twemproxy fields: Prometheus and INFO only): clients closed by
+  // client_idle_timeout, and requests refused by max_request_args, max_argument_bytes or
+  // max_request_bytes (each also closes its client, counted in client_err).
+  common::Counter clients_idle_closed;
+  common::Counter requests_over_limit;
   std::unique_ptr<common::CommandCounters[]> commands;
 };
 
@@ -106,7 +111,8 @@ class ProxyStats {
 
   std::atomic<uint64_t> total_connections{0};
   std::atomic<int64_t> curr_connections{0};
-  std::atomic<uint64_t> rejected_connections{0};  // refused past client_connections
+  std::atomic<uint64_t> rejected_connections{
+      0};  // refused past client_connections or --max-clients
   // Subscriptions made again on a new connection after a failover or a lost connection
   // (server/subscriptions.h); workers add, rarely.
   std::atomic<uint64_t> resubscribes{0};

@@ -139,7 +139,6 @@ class SessionHost {
 
   RequestPool& requests() { return requests_; }
   common::BufferPool& buffers() { return buffers_; }
-  const resp::ParserLimits& parserLimits() const { return parser_limits_; }
   // Scratch shared by the sessions of this host. Valid only within one dispatch: no
   // dispatch runs inside another (backends never complete requests synchronously in send).
   resp::Request& parsedRequest() { return parsed_request_; }
@@ -159,7 +158,6 @@ class SessionHost {
 
   RequestPool requests_;
   common::BufferPool buffers_;
-  resp::ParserLimits parser_limits_;
   resp::Request parsed_request_;
   route::Router router_;
   route::Plan plan_;

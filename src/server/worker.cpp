@@ -194,7 +194,7 @@ void Worker::moveSessions(const topology::Topology& next) {
     if (index == ClientSession::kNoPool) {
       leaving.push_back(session);
     } else {
-      session->followPool(index);
+      session->followPool(index, *next.pools()[index].config);
     }
   }
   // leavePool() may close the session, which changes sessions_: not while iterating it.
@@ -203,7 +203,9 @@ void Worker::moveSessions(const topology::Topology& next) {
 
 void Worker::updateTickInterval() {
   int64_t shortest_timeout = -1;
+  idle_timeouts_ = false;
   for (const auto& pool : topology_->pools()) {
+    if (pool.config->client_idle_timeout_ms > 0) idle_timeouts_ = true;
     int64_t timeout = pool.config->timeout_ms;
     if (timeout > 0 && (shortest_timeout < 0 || timeout < shortest_timeout)) {
       shortest_timeout = timeout;
@@ -263,6 +265,18 @@ void Worker::drainSessions(common::TimePoint now) {
   if (sessions_.empty() && drained_) std::exchange(drained_, nullptr)();
 }
 
+void Worker::closeIdleSessions(common::TimePoint now) {
+  next_idle_sweep_ = now + std::chrono::seconds(1);
+  std::vector<std::pair<ClientSession*, common::Millis>> candidates;
+  for (auto& [session, owned] : sessions_) {
+    if (session->poolIndex() == ClientSession::kNoPool) continue;
+    int64_t timeout = topology_->pools()[session->poolIndex()].config->client_idle_timeout_ms;
+    if (timeout > 0) candidates.emplace_back(session, common::Millis(timeout));
+  }
+  // closeIfIdle() may close, which changes sessions_: not while iterating it.
+  for (auto [session, timeout] : candidates) session->closeIfIdle(now, timeout);
+}
+
 void Worker::closeAll() {
   std::vector<ClientSession*> open;
   open.reserve(sessions_.size());
@@ -286,6 +300,7 @@ void Worker::armTicker() {
         }
         if (!master_waiters_.empty()) wakeMasterWaiters();
         if (draining_) drainSessions(now);
+        if (idle_timeouts_ && now >= next_idle_sweep_) closeIdleSessions(now);
         armTicker();
       }));
 }

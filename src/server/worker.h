@@ -212,6 +212,8 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   void updateTickInterval();
   void armTicker();
   void drainSessions(common::TimePoint now);
+  // client_idle_timeout: closes the idle sessions of pools that set it, once a second.
+  void closeIdleSessions(common::TimePoint now);
   void closeAll();
   // backend::FlushGatherer: the connections' writes join the end-of-turn SocketBatch.
   void gatherFlush(backend::BackendConnection& connection) override;
@@ -269,6 +271,8 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   bool stopping_ = false;  // no timer or wait is re-armed once stop() has begun
   bool draining_ = false;
   std::function<void()> drained_;  // drain()'s, until it has run
+  bool idle_timeouts_ = false;     // a pool of the snapshot sets client_idle_timeout
+  common::TimePoint next_idle_sweep_{};
   common::Millis tick_interval_{50};
   std::vector<char> read_scratch_;  // kReadsPerBatch slices, one per read of a batch
   SocketBatch socket_batch_;

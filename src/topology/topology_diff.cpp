@@ -44,6 +44,10 @@ std::vector<std::string> changedSettings(const config::PoolConfig& a, const conf
   check(a.replica_max_lag_s == b.replica_max_lag_s, "replica_max_lag");
   check(a.failover_wait_ms == b.failover_wait_ms, "failover_wait");
   check(a.role_probe_interval_ms == b.role_probe_interval_ms, "role_probe_interval");
+  check(a.max_request_args == b.max_request_args, "max_request_args");
+  check(a.max_argument_bytes == b.max_argument_bytes, "max_argument_bytes");
+  check(a.max_request_bytes == b.max_request_bytes, "max_request_bytes");
+  check(a.client_idle_timeout_ms == b.client_idle_timeout_ms, "client_idle_timeout");
   return keys;
 }
 

@@ -348,3 +348,100 @@ def test_client_connections_limit(procs):
     finally:
         for conn in conns:
             conn.close()
+
+
+# --------------------------------------------------------------------------------------------
+# e. limits from the configuration: request size, idle clients, clients of every pool
+
+def info_stat(conn: RawConn, field: str) -> int:
+    """A field of INFO stats, asked on `conn` (a connection the proxy admitted)."""
+    text = conn.command("INFO", "stats").decode()
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split(":", 1)[1])
+    raise AssertionError(f"no {field} in INFO stats:\n{text}")
+
+
+def refused(proxy, request: bytes) -> ErrorReply:
+    """The error a fresh connection gets for `request`, after which the proxy must close it."""
+    with RawConn(proxy.port, timeout=5) as conn:
+        conn.send(request)
+        reply = conn.read_reply()
+        assert isinstance(reply, ErrorReply), reply
+        assert conn.is_closed_within(2.0), "the connection stayed open after a refused request"
+    return reply
+
+
+def test_configured_request_limits(procs):
+    (server,) = procs.redis(1)
+    limits = {"max_request_args": 3, "max_argument_bytes": 100, "max_request_bytes": 120}
+    pool = pool_config([server], extra=limits)
+    proxy = procs.proxy(pools=[pool])
+    client = proxy.client()
+    assert client.set("k", "v" * 90) is True  # 3 arguments, 90 bytes, 116 bytes in all
+    # Refused from the header alone: the arguments never have to arrive.
+    assert refused(proxy, b"*4\r\n") == ErrorReply(b"ERR Protocol error: invalid multibulk length")
+    assert refused(proxy, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$101\r\n") == \
+        ErrorReply(b"ERR Protocol error: invalid bulk length")
+    assert refused(proxy, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$95\r\n") == \
+        ErrorReply(b"ERR Protocol error: request larger than max_request_bytes")
+    with proxy.raw() as conn:
+        assert info_stat(conn, "requests_over_limit") == 3
+    assert client.get("k") == b"v" * 90  # the client within the limits was not disturbed
+    # A reload raises the limits for the connections already open too.
+    pool.extra = {**limits, "max_argument_bytes": 1000, "max_request_bytes": 2000}
+    assert proxy.reload(pool.render()).startswith("reload applied"), proxy.log_text()[-2000:]
+    assert client.set("k", "w" * 500) is True
+    assert client.get("k") == b"w" * 500
+
+
+def test_client_idle_timeout_closes_only_idle_clients(procs):
+    (server,) = procs.redis(1)
+    proxy = procs.proxy(pools=[pool_config([server], extra={"client_idle_timeout": 400})])
+    idle = proxy.raw()
+    assert idle.command("PING") == b"PONG"
+    half_sent = proxy.raw()
+    half_sent.send(b"*2\r\n$3\r\nGET\r\n")  # a request that never ends keeps nobody alive
+    subscriber = proxy.raw()
+    assert subscriber.command("SUBSCRIBE", "idle-news") == [b"subscribe", b"idle-news", 1]
+    blocked = proxy.raw()
+    blocked.send(encode_command("BLPOP", "idle-list", "2"))
+    busy = proxy.raw()
+    started = time.monotonic()
+    while time.monotonic() - started < 2.2:  # within the timeout between requests
+        assert busy.command("PING") == b"PONG"
+        time.sleep(0.1)
+    assert idle.is_closed_within(0.1), "the idle client was not closed"
+    assert half_sent.is_closed_within(0.1), "the client with half a request was not closed"
+    assert blocked.read_reply() is None  # the BLPOP ran to its own timeout
+    server.client().publish("idle-news", "still here")
+    assert subscriber.read_reply() == [b"message", b"idle-news", b"still here"]
+    assert busy.command("PING") == b"PONG"
+    assert info_stat(busy, "clients_idle_closed") >= 2
+    for conn in (subscriber, blocked, busy):
+        conn.close()
+
+
+def test_max_clients_counts_every_pool(procs):
+    (server,) = procs.redis(1)
+    proxy = procs.proxy(pools=[pool_config([server], name="alpha"),
+                               pool_config([server], name="beta")],
+                        extra_args=["--max-clients", "3", "-i", "20"])
+    alpha, beta = proxy.listen_ports
+    wait_until(lambda: proxy.stats()["alpha"]["client_eof"] >= 1 and
+               proxy.stats()["beta"]["client_eof"] >= 1, "the start-up probes' closes")
+    wait_for_clients(proxy, "alpha", 0)
+    wait_for_clients(proxy, "beta", 0)
+    conns = [RawConn(alpha, timeout=5), RawConn(alpha, timeout=5), RawConn(beta, timeout=5)]
+    try:
+        for conn in conns:
+            assert conn.command("PING") == b"PONG"
+        for port in (alpha, beta):
+            with RawConn(port, timeout=5) as extra:
+                assert extra.read_reply() == ErrorReply(b"ERR max number of clients reached")
+                assert extra.is_closed_within(2.0)
+        assert info_stat(conns[0], "rejected_connections") >= 2
+    finally:
+        for conn in conns:
+            conn.close()
+

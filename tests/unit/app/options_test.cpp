@@ -46,6 +46,7 @@ TEST(ParseOptions, DefaultsMatchNutcracker) {
   EXPECT_EQ(options.admin_port, 0);  // off
   EXPECT_EQ(options.admin_addr, "0.0.0.0");
   EXPECT_EQ(options.drain_timeout_ms, 5000);
+  EXPECT_EQ(options.max_clients, 0);
   EXPECT_FALSE(options.show_version);
   EXPECT_FALSE(options.show_help);
 }
@@ -148,6 +149,7 @@ TEST(ParseOptions, RangeErrorsNameTheOption) {
   EXPECT_EQ(parseError({"--admin-port=70000"}),
             "option --admin-port: '70000' is out of range (1..65535)");
   EXPECT_EQ(parseError({"--admin-addr", ""}), "option --admin-addr: the value is empty");
+  EXPECT_EQ(parseError({"--max-clients", "x"}), "option --max-clients: 'x' is not a whole number");
   EXPECT_EQ(parseError({"--drain-timeout", "-1"}),
             "option --drain-timeout: '-1' is out of range (0..3600000)");
   EXPECT_EQ(parseError({"--drain-timeout=3600001"}),
@@ -179,7 +181,7 @@ TEST(Usage, ListsEveryFlagWithItsDefault) {
        {"-h, --help", "-V, --version", "-t, --test-conf", "-d, --daemonize", "-D, --describe-stats",
         "-v, --verbose=N", "-o, --output=S", "-c, --conf-file=S", "-s, --stats-port=N",
         "-a, --stats-addr=S", "-i, --stats-interval=N", "-p, --pid-file=S", "-m, --mbuf-size=N",
-        "--threads=N", "--drain-timeout=N"}) {
+        "--threads=N", "--max-clients=N", "--drain-timeout=N"}) {
     EXPECT_THAT(text, HasSubstr(flag));
   }
   Options defaults;

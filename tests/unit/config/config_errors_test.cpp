@@ -148,6 +148,10 @@ TEST(ConfigErrors, BadIntegers) {
   expectKeyError("  server_connections: -3\n", "server_connections", "must not be negative");
   expectKeyError("  private_connections: -1\n", "private_connections", "must not be negative");
   expectKeyError("  private_connections: many\n", "private_connections", "not a whole number");
+  expectKeyError("  max_request_args: 0\n", "max_request_args", "out of range (1..2147483647)");
+  expectKeyError("  max_argument_bytes: 1k\n", "max_argument_bytes", "not a whole number");
+  expectKeyError("  max_request_bytes: 0\n", "max_request_bytes", "out of range (1..2147483647)");
+  expectKeyError("  client_idle_timeout: -5\n", "client_idle_timeout", "must not be negative");
   expectKeyError("  server_retry_timeout: 0x10\n", "server_retry_timeout", "not a whole number");
   expectKeyError("  server_failure_limit: -2\n", "server_failure_limit", "must not be negative");
   expectKeyError("  timeout: 2147483648\n", "timeout", "out of range (0..2147483647)");

@@ -46,6 +46,10 @@ TEST(ParseConfig, MinimalPoolGetsNutcrackerDefaults) {
   EXPECT_FALSE(pool.auto_eject_hosts);
   EXPECT_EQ(pool.server_connections, 1u);
   EXPECT_EQ(pool.private_connections, 256u);
+  EXPECT_EQ(pool.max_request_args, 1048576);
+  EXPECT_EQ(pool.max_argument_bytes, 536870912);
+  EXPECT_EQ(pool.max_request_bytes, 1073741824);
+  EXPECT_EQ(pool.client_idle_timeout_ms, 0);
   EXPECT_EQ(pool.server_retry_timeout_ms, 30000);
   EXPECT_EQ(pool.server_failure_limit, 2u);
   ASSERT_EQ(pool.servers.size(), 1u);
@@ -77,6 +81,10 @@ TEST(ParseConfig, EveryKeySet) {
       "  auto_eject_hosts: true\n"
       "  server_connections: 4\n"
       "  private_connections: 8\n"
+      "  max_request_args: 64\n"
+      "  max_argument_bytes: 4096\n"
+      "  max_request_bytes: 65536\n"
+      "  client_idle_timeout: 30000\n"
       "  server_retry_timeout: 2000\n"
       "  server_failure_limit: 5\n"
       "  servers:\n"
@@ -105,15 +113,19 @@ TEST(ParseConfig, EveryKeySet) {
   EXPECT_TRUE(pool.auto_eject_hosts);
   EXPECT_EQ(pool.server_connections, 4u);
   EXPECT_EQ(pool.private_connections, 8u);
+  EXPECT_EQ(pool.max_request_args, 64);
+  EXPECT_EQ(pool.max_argument_bytes, 4096);
+  EXPECT_EQ(pool.max_request_bytes, 65536);
+  EXPECT_EQ(pool.client_idle_timeout_ms, 30000);
   EXPECT_EQ(pool.server_retry_timeout_ms, 2000);
   EXPECT_EQ(pool.server_failure_limit, 5u);
   ASSERT_EQ(pool.servers.size(), 2u);
   EXPECT_EQ(pool.servers[0].name, "one");
   EXPECT_EQ(pool.servers[0].stats_name, "one");
-  EXPECT_EQ(pool.servers[0].line, 23);
+  EXPECT_EQ(pool.servers[0].line, 27);
   EXPECT_EQ(pool.servers[1].name, "two");
   EXPECT_EQ(pool.servers[1].weight, 2u);
-  EXPECT_EQ(pool.servers[1].line, 24);
+  EXPECT_EQ(pool.servers[1].line, 28);
 }
 
 TEST(ParseConfig, FalseBooleansAndZeroes) {

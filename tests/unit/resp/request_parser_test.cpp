@@ -219,6 +219,38 @@ TEST(RequestParser, BulkSizeLimit) {
             Outcomes{errorOutcome(kErrInvalidBulkLength)});
 }
 
+TEST(RequestParser, RequestSizeLimit) {
+  ParserLimits limits;
+  const std::string request = multibulk({"SET", "k", std::string(10, 'v')});  // 35 bytes
+  limits.max_request_bytes = request.size();
+  EXPECT_EQ(parseEveryWay(request, limits),
+            (Outcomes{okRequest({"SET", "k", std::string(10, 'v')}, request)}));
+  limits.max_request_bytes = request.size() - 1;
+  // Refused at the header of the argument that would not fit, before its bytes arrive.
+  EXPECT_EQ(parseRequests(request.substr(0, request.size() - 12), {}, limits),
+            Outcomes{errorOutcome(kErrTooBigRequest)});
+  // The default, 1 GiB, takes Redis's largest argument.
+  EXPECT_EQ(parseRequests("*1\r\n$536870912\r\n", {}), Outcomes{needMoreOutcome()});
+}
+
+TEST(RequestParser, OnlyACrossedLimitCountsAsOverLimit) {
+  ParserLimits limits;
+  limits.max_args = 2;
+  limits.max_bulk_bytes = 4;
+  auto overLimit = [&](std::string_view input) {
+    RequestParser parser(limits);
+    Request request;
+    size_t consumed = 0;
+    EXPECT_EQ(parser.parse(input, consumed, request), ParseStatus::kError) << input;
+    return parser.overLimit();
+  };
+  EXPECT_TRUE(overLimit("*3\r\n"));
+  EXPECT_TRUE(overLimit("*1\r\n$5\r\n"));
+  EXPECT_FALSE(overLimit("*x\r\n"));
+  EXPECT_FALSE(overLimit("*1\r\n$-2\r\n"));
+  EXPECT_FALSE(overLimit("*1\r\n:1\r\n"));
+}
+
 TEST(RequestParser, ErrorsAreStickyUntilReset) {
   RequestParser parser;
   Request request;

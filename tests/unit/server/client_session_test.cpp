@@ -616,6 +616,50 @@ TEST_F(ClientSessionTest, AScriptOfAClientNotYetAuthenticatedIsNotRegistered) {
   EXPECT_EQ(host_->proxyStats().scripts.version(), 0u);
 }
 
+TEST_F(ClientSessionTest, AClientIdleForTheTimeoutIsClosedUnlessARequestIsPending) {
+  start(kOneServer);
+  common::stampEventTime();  // as the worker does before its reads
+  const common::Millis timeout(400);
+  common::TimePoint later = common::now() + timeout + std::chrono::milliseconds(10);
+  receive(command({"GET", "x"}));
+  EXPECT_FALSE(session_->closeIfIdle(later, timeout));  // its GET is in flight
+  reply(0, "$1\r\nx\r\n");
+  written();
+  EXPECT_FALSE(session_->closeIfIdle(common::now(), timeout));
+  EXPECT_TRUE(session_->closeIfIdle(later + timeout, timeout));
+  runDeferredCalls();
+  EXPECT_EQ(session_, nullptr);
+  EXPECT_EQ(counters_.clients_idle_closed.get(), 1u);
+}
+
+TEST_F(ClientSessionTest, APoolsRequestLimitsApplyAndFollowItsReload) {
+  start(
+      "alpha:\n"
+      "  listen: 127.0.0.1:22121\n"
+      "  max_request_args: 2\n"
+      "  servers:\n"
+      "    - 127.0.0.1:6379:1 a\n");
+  auto relaxed = topology::buildFromYaml(
+      "alpha:\n"
+      "  listen: 127.0.0.1:22121\n"
+      "  servers:\n"
+      "    - 127.0.0.1:6379:1 a\n");
+  session_->followPool(0, *relaxed->pools()[0].config);
+  receive(command({"MGET", "a", "b"}));  // three arguments: within the new limit
+  EXPECT_EQ(host_->sent.size(), 1u);
+  auto strict = topology::buildFromYaml(
+      "alpha:\n"
+      "  listen: 127.0.0.1:22121\n"
+      "  max_request_args: 2\n"
+      "  servers:\n"
+      "    - 127.0.0.1:6379:1 a\n");
+  session_->followPool(0, *strict->pools()[0].config);
+  receive("*3\r\n");
+  reply(0, "*2\r\n$-1\r\n$-1\r\n");
+  EXPECT_EQ(written(), "*2\r\n$-1\r\n$-1\r\n-ERR Protocol error: invalid multibulk length\r\n");
+  EXPECT_EQ(counters_.requests_over_limit.get(), 1u);
+}
+
 // --- drain: closed at the first moment between requests
 
 // The client's end of a session's socket.
