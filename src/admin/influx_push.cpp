@@ -148,6 +148,7 @@ InfluxPusher::InfluxPusher(asio::io_context& io, InfluxPushOptions options,
       options_(std::move(options)),
       source_(std::move(source)),
       tick_(io),
+      udp_resolver_(io),
       udp_socket_(io) {
   options_.timeout = std::min(options_.timeout, options_.interval);
 }
@@ -168,6 +169,7 @@ void InfluxPusher::close() {
   in_flight_.reset();
   queue_.clear();
   queued_bytes_ = 0;
+  udp_resolver_.cancel();
   std::error_code ignored;
   udp_socket_.close(ignored);
 }
@@ -196,7 +198,7 @@ void InfluxPusher::onTick() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   std::string batch = source_(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
   last_batch_bytes_ = batch.size();
-  if (options_.target.transport == InfluxTarget::Transport::kUdp) return sendUdp(batch);
+  if (options_.target.transport == InfluxTarget::Transport::kUdp) return sendUdp(std::move(batch));
   enqueue(std::move(batch));
   if (!in_flight_) sendNextHttp();
 }
@@ -279,23 +281,32 @@ void InfluxPusher::countSuccess() {
   dropping_ = false;
 }
 
-void InfluxPusher::sendUdp(const std::string& batch) {
-  if (datagrams_pending_ > 0) {  // the socket still holds the last batch: this one goes
+void InfluxPusher::sendUdp(std::string batch) {
+  if (datagrams_pending_ > 0 || udp_resolving_) {  // the last batch is still on its way
     ++dropped_;
     return;
   }
-  if (!udp_resolved_) {
-    // Resolved once; a name that does not resolve yet is tried again at the next tick.
-    asio::ip::udp::resolver resolver(io_);
-    std::error_code error;
-    auto results = resolver.resolve(options_.target.host, std::to_string(options_.target.port),
-                                    asio::ip::udp::resolver::numeric_service, error);
-    if (error || results.empty()) return countFailure("cannot resolve: " + error.message());
-    udp_endpoint_ = results.begin()->endpoint();
-    udp_socket_.open(udp_endpoint_.protocol(), error);
-    if (error) return countFailure("cannot open a UDP socket: " + error.message());
-    udp_resolved_ = true;
-  }
+  if (udp_resolved_) return sendDatagrams(batch);
+  // Resolved once; a name that does not resolve yet is tried again at the next tick.
+  udp_resolving_ = true;
+  udp_resolver_.async_resolve(
+      options_.target.host, std::to_string(options_.target.port),
+      asio::ip::udp::resolver::numeric_service,
+      [this, batch = std::move(batch)](const std::error_code& error,
+                                       asio::ip::udp::resolver::results_type results) {
+        if (error == asio::error::operation_aborted) return;  // closed: the pusher may be gone
+        udp_resolving_ = false;
+        if (error || results.empty()) return countFailure("cannot resolve: " + error.message());
+        udp_endpoint_ = results.begin()->endpoint();
+        std::error_code opened;
+        udp_socket_.open(udp_endpoint_.protocol(), opened);
+        if (opened) return countFailure("cannot open a UDP socket: " + opened.message());
+        udp_resolved_ = true;
+        sendDatagrams(batch);
+      });
+}
+
+void InfluxPusher::sendDatagrams(const std::string& batch) {
   datagrams_.clear();
   for (std::string_view piece : splitDatagrams(batch, options_.max_datagram_bytes)) {
     datagrams_.emplace_back(piece);

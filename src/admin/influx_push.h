@@ -68,7 +68,8 @@ class InfluxPusher {
   void enqueue(std::string batch);
   void sendNextHttp();
   void onHttpOutcome(std::string batch, const Outcome& outcome);
-  void sendUdp(const std::string& batch);
+  void sendUdp(std::string batch);
+  void sendDatagrams(const std::string& batch);
   void onUdpSent(const std::error_code& error);
   void countFailure(std::string_view reason);
   void countSuccess();
@@ -84,8 +85,10 @@ class InfluxPusher {
   size_t queued_bytes_ = 0;
   std::shared_ptr<HttpAttempt> in_flight_;
 
+  asio::ip::udp::resolver udp_resolver_;
   asio::ip::udp::socket udp_socket_;
   asio::ip::udp::endpoint udp_endpoint_;
+  bool udp_resolving_ = false;
   bool udp_resolved_ = false;
   std::vector<std::string> datagrams_;  // the batch being sent; empty when idle
   size_t datagrams_pending_ = 0;

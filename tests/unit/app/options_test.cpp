@@ -191,7 +191,7 @@ TEST(Usage, ListsEveryFlagWithItsDefault) {
        {"-h, --help", "-V, --version", "-t, --test-conf", "-d, --daemonize", "-D, --describe-stats",
         "-v, --verbose=N", "-o, --output=S", "-c, --conf-file=S", "-s, --stats-port=N",
         "-a, --stats-addr=S", "-i, --stats-interval=N", "-p, --pid-file=S", "-m, --mbuf-size=N",
-        "--threads=N", "--drain-timeout=N"}) {
+        "--threads=N", "--drain-timeout=N", "--influxdb-url=S", "--influxdb-interval=N"}) {
     EXPECT_THAT(text, HasSubstr(flag));
   }
   Options defaults;
