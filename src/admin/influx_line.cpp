@@ -9,9 +9,9 @@
 namespace sy::admin {
 namespace {
 
-// Builds one point: measurement, then tags, then fields, then the timestamp. Tags must all
-// come before the first field; a point with no field is not written at all (InfluxDB would
-// refuse the whole batch).
+// Builds one point: measurement, then tags, then fields, then end() writes the timestamp.
+// Tags must all come before the first field; a point with no field is taken back by end()
+// (InfluxDB would refuse the whole batch).
 class Point {
  public:
   Point(std::string& out, std::string_view measurement, std::string_view host, int64_t time_ns)
@@ -21,7 +21,8 @@ class Point {
   }
   Point(const Point&) = delete;
   Point& operator=(const Point&) = delete;
-  ~Point() {
+
+  void end() {
     if (fields_ == 0) {
       out_.resize(start_);
       return;
@@ -118,6 +119,7 @@ void processPoint(std::string& out, const StatsSnapshot& snapshot, const Process
         .integer("influxdb_batches_dropped", push.batches_dropped)
         .integer("influxdb_queued_batches", push.queued_batches);
   }
+  point.end();
 }
 
 // Pools, their servers and their commands: every field of the registry's three lists.
@@ -128,7 +130,7 @@ void poolPoints(std::string& out, const PoolStats& pool, std::string_view host, 
     for (size_t i = 0; i < std::size(kPoolStatFields); ++i) {
       point.integer(kPoolStatFields[i].name, pool.values[i]);
     }
-    point.latency(pool.latency);
+    point.latency(pool.latency).end();
   }
   for (const ServerStats& server : pool.servers) {
     Point point(out, "switchyard_server", host, time_ns);
@@ -136,7 +138,7 @@ void poolPoints(std::string& out, const PoolStats& pool, std::string_view host, 
     for (size_t i = 0; i < std::size(kServerStatFields); ++i) {
       point.integer(kServerStatFields[i].name, server.values[i]);
     }
-    point.latency(server.latency);
+    point.latency(server.latency).end();
   }
   for (const CommandStats& command : pool.commands) {
     Point point(out, "switchyard_command", host, time_ns);
@@ -144,6 +146,7 @@ void poolPoints(std::string& out, const PoolStats& pool, std::string_view host, 
     for (size_t i = 0; i < std::size(kCommandStatFields); ++i) {
       point.integer(kCommandStatFields[i].name, command.values[i]);
     }
+    point.end();
   }
 }
 
@@ -165,6 +168,7 @@ void groupPoints(std::string& out, const GroupStats& group, std::string_view hos
         .integer("last_failover_follow_ms", group.last_failover_follow_ms)
         .integer("generation", group.generation);
     if (group.slots >= 0) point.integer("slots", group.slots);
+    point.end();
   }
   for (const GroupNodeStats& node : group.nodes) {
     Point point(out, "switchyard_node", host, time_ns);
@@ -177,7 +181,8 @@ void groupPoints(std::string& out, const GroupStats& group, std::string_view hos
         .integer("lag_seconds", node.lag_seconds)
         .integer("rtt_usec", node.rtt_usec)
         .integer("requests", node.requests)
-        .latency(node.latency);
+        .latency(node.latency)
+        .end();
   }
 }
 
@@ -195,7 +200,8 @@ void clusterPoint(std::string& out, const ClusterStats& cluster, std::string_vie
       .text("source", cluster.source)
       .integer("moved", cluster.moved)
       .integer("ask", cluster.ask)
-      .integer("retries", cluster.retries);
+      .integer("retries", cluster.retries)
+      .end();
 }
 
 // Appends `text` to `out` with a backslash before each character of `special`.

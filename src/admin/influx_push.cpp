@@ -46,7 +46,7 @@ class InfluxPusher::HttpAttempt : public std::enable_shared_from_this<HttpAttemp
     });
     resolver_.async_resolve(
         target_.host, std::to_string(target_.port), asio::ip::tcp::resolver::numeric_service,
-        [self](const std::error_code& error, asio::ip::tcp::resolver::results_type results) {
+        [self](const std::error_code& error, const asio::ip::tcp::resolver::results_type& results) {
           if (error) return self->finish({Outcome::kFailed, "cannot resolve: " + error.message()});
           self->connect(results);
         });
@@ -128,7 +128,7 @@ class InfluxPusher::HttpAttempt : public std::enable_shared_from_this<HttpAttemp
     socket_.close(ignored);
   }
 
-  static constexpr size_t kMaxResponseBytes = 64 * 1024;
+  static constexpr size_t kMaxResponseBytes = size_t{64} * 1024;
 
   asio::ip::tcp::resolver resolver_;
   asio::ip::tcp::socket socket_;
@@ -293,7 +293,7 @@ void InfluxPusher::sendUdp(std::string batch) {
       options_.target.host, std::to_string(options_.target.port),
       asio::ip::udp::resolver::numeric_service,
       [this, batch = std::move(batch)](const std::error_code& error,
-                                       asio::ip::udp::resolver::results_type results) {
+                                       const asio::ip::udp::resolver::results_type& results) {
         if (error == asio::error::operation_aborted) return;  // closed: the pusher may be gone
         udp_resolving_ = false;
         if (error || results.empty()) return countFailure("cannot resolve: " + error.message());

@@ -38,7 +38,7 @@ struct InfluxPushOptions {
   // For one HTTP attempt, from resolving to the status line; never more than the interval.
   std::chrono::milliseconds timeout{5000};
   size_t max_queued_batches = 6;
-  size_t max_queued_bytes = 16 * 1024 * 1024;
+  size_t max_queued_bytes = size_t{16} * 1024 * 1024;
   // Under a 1500-byte Ethernet MTU: a datagram is never fragmented (a longer line goes alone).
   size_t max_datagram_bytes = 1400;
 };
