@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything switchyard needs to build, test, benchmark and run its demo, from
 # Debian 12's archive (libsystemd-dev for sd_notify; systemd, lintian, pandoc, file and logrotate
-# to build and check the Debian package, scripts/check-package.sh). Idempotent: packages already present
+# to build and check the Debian package, scripts/check-package.sh; influxdb for the InfluxDB push's
+# test, which starts its own influxd). Idempotent: packages already present
 # are left alone.
 set -euo pipefail
 
@@ -12,7 +13,7 @@ packages=(
   clang libclang-rt-14-dev clang-format clang-tidy
   redis-server redis-sentinel redis-tools nutcracker
   python3 python3-redis python3-pytest python3-rq
-  procps netcat-openbsd
+  procps netcat-openbsd influxdb
   libsystemd-dev systemd lintian pandoc file logrotate
 )
 
@@ -38,7 +39,7 @@ fi
 
 # The packaged redis-server and nutcracker services are not used: tests and the demo start
 # their own processes on free loopback ports. Stop the system ones so they hold no ports.
-for svc in redis-server redis-sentinel nutcracker; do
+for svc in redis-server redis-sentinel nutcracker influxdb; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi

@@ -106,6 +106,21 @@ void processFamilies(std::string& out, const StatsSnapshot& snapshot, const Proc
   counter("switchyard_scripts_not_carried_total",
           "Requests whose script was not carried: the registry was full.",
           snapshot.scripts_not_carried);
+  const InfluxPushStats& push = snapshot.influx_push;
+  if (!push.enabled) return;
+  counter("switchyard_influxdb_batches_sent_total",
+          "Batches of statistics InfluxDB accepted (or, over UDP, handed to the socket).",
+          push.batches_sent);
+  counter("switchyard_influxdb_batches_failed_total",
+          "Attempts to push a batch to InfluxDB that failed (refused, timed out, not 204).",
+          push.batches_failed);
+  counter("switchyard_influxdb_batches_dropped_total",
+          "Batches discarded unsent: the queue was full, or InfluxDB refused them with a 4xx.",
+          push.batches_dropped);
+  gauge("switchyard_influxdb_queued_batches", "Batches waiting to be pushed to InfluxDB.",
+        push.queued_batches);
+  gauge("switchyard_influxdb_last_batch_bytes", "Size of the latest batch, in bytes.",
+        push.last_batch_bytes);
 }
 
 void poolFamilies(std::string& out, const StatsSnapshot& snapshot) {

@@ -122,6 +122,17 @@ struct GroupStats {
   std::vector<GroupNodeStats> nodes;     // the master first, then the replicas by address
 };
 
+// The InfluxDB pusher's own counters (influx_push.h), copied in by whoever renders; they stay
+// zero and `enabled` false when --influxdb-url is not set.
+struct InfluxPushStats {
+  bool enabled = false;
+  uint64_t batches_sent = 0;     // accepted by InfluxDB (HTTP 204), or handed to UDP
+  uint64_t batches_failed = 0;   // attempts that failed: refused, timed out, not 204
+  uint64_t batches_dropped = 0;  // discarded unsent: the queue was full, or InfluxDB said 4xx
+  uint64_t queued_batches = 0;   // waiting to be sent now
+  uint64_t last_batch_bytes = 0;
+};
+
 struct StatsSnapshot {
   int64_t uptime_seconds = 0;
   int64_t timestamp = 0;  // unix seconds
@@ -138,10 +149,10 @@ struct StatsSnapshot {
   uint64_t scripts_not_carried = 0;    // requests whose script was past the registry's bounds
   uint64_t threads = 0;                // worker threads
   ProcessUsage usage;
-  std::vector<PoolStats> pools;
-  std::vector<GroupStats> groups;
-  std::vector<ClusterStats>
-      clusters;  // cluster pools, in config order  // pools in config order, groups in server order
+  std::vector<PoolStats> pools;        // in config order
+  std::vector<GroupStats> groups;      // in server order
+  std::vector<ClusterStats> clusters;  // cluster pools, in config order
+  InfluxPushStats influx_push;
 };
 
 // What the process tells about itself besides counters (INFO server, Prometheus info).

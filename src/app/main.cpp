@@ -29,6 +29,8 @@
 #include <thread>
 
 #include "admin/http_server.h"
+#include "admin/influx_line.h"
+#include "admin/influx_push.h"
 #include "admin/info_renderer.h"
 #include "admin/prometheus.h"
 #include "admin/stats_server.h"
@@ -166,12 +168,16 @@ int run(const sy::app::Options& options) {
     return 1;
   }
   std::string source = sy::admin::hostName();
+  std::unique_ptr<sy::admin::InfluxPusher> influx;
+  // Every output's snapshot, with the InfluxDB pusher's own counters when it runs.
+  auto snapshot = [&] {
+    sy::admin::StatsSnapshot taken = sy::admin::collectStats(proxy, *proxy.topology());
+    if (influx) taken.influx_push = influx->stats();
+    return taken;
+  };
   sy::admin::HttpServer admin_http(
       control,
-      {[&] {
-         return sy::admin::renderPrometheus(sy::admin::collectStats(proxy, *proxy.topology()),
-                                            process);
-       },
+      {[&] { return sy::admin::renderPrometheus(snapshot(), process); },
        [&] {
          return sy::admin::renderTwemproxyJson(sy::admin::collectStats(proxy, *proxy.topology()),
                                                source, std::string(kVersion));
@@ -187,12 +193,22 @@ int run(const sy::app::Options& options) {
       return 1;
     }
   }
+  if (!options.influxdb_url.empty()) {
+    sy::admin::InfluxPushOptions push;
+    push.target = *sy::admin::parseInfluxUrl(options.influxdb_url);  // checked by main()
+    push.interval = std::chrono::milliseconds(options.influxdb_interval_ms);
+    influx = std::make_unique<sy::admin::InfluxPusher>(control, push, [&](int64_t time_ns) {
+      return sy::admin::renderInfluxLines(snapshot(), process, source, time_ns);
+    });
+    influx->start();
+  }
   bool stopped = false;
   auto stop_now = [&] {
     if (stopped) return;
     stopped = true;
     stats.close();
     admin_http.close();
+    if (influx) influx->close();
     reload_signal.cancel();
     level_signals.cancel();
     proxy.stop();
@@ -281,6 +297,13 @@ int main(int argc, char** argv) {
   if (options.show_version) {
     fmt::print("This is switchyard-{} (git {})\n", kVersion, SY_GIT_COMMIT);
     return 0;
+  }
+  if (!options.influxdb_url.empty()) {
+    auto target = sy::admin::parseInfluxUrl(options.influxdb_url);
+    if (!target.ok()) {
+      fmt::print(stderr, "switchyard: option --influxdb-url: {}\n", target.error().message);
+      return 1;
+    }
   }
   if (options.describe_stats) {
     fmt::print("This is switchyard-{}\n\n{}", kVersion, sy::admin::describeStats());

@@ -123,6 +123,14 @@ const OptionSpec kOptions[] = {
      [](const std::string& t, Options& o) {
        return setNumber(t, 0, kMaxDrainTimeoutMs, o.drain_timeout_ms);
      }},
+    {'\0', "influxdb-url", "S",
+     "push stats to InfluxDB 1.x: http://host:8086/write?db=NAME or udp://host:8089 "
+     "(default: off)",
+     [](const std::string& t, Options& o) { return nonEmpty(t, o.influxdb_url); }},
+    {'\0', "influxdb-interval", "N", "set InfluxDB push interval in msec (default: 10000)",
+     [](const std::string& t, Options& o) {
+       return setNumber(t, kMinInfluxIntervalMs, kMaxInfluxIntervalMs, o.influxdb_interval_ms);
+     }},
 };
 
 std::string optionNames(const OptionSpec& spec) {

@@ -30,9 +30,13 @@ struct Options {
   // --drain-timeout: on SIGTERM or SIGINT, how long clients may take to reach a point between
   // requests before the rest are closed (0: close every client at once).
   int drain_timeout_ms = 5000;
-  int max_clients = 0;        // --max-clients: client connections of every pool together (0: any)
-  bool show_version = false;  // -V, --version
-  bool show_help = false;     // -h, -?, --help
+  int max_clients = 0;  // --max-clients: client connections of every pool together (0: any)
+  // --influxdb-url: push statistics to this InfluxDB 1.x /write URL (http://...?db=NAME) or
+  // udp://host:port (empty: off). Checked by admin::parseInfluxUrl() at start-up.
+  std::string influxdb_url;
+  int influxdb_interval_ms = 10000;  // --influxdb-interval
+  bool show_version = false;         // -V, --version
+  bool show_help = false;            // -h, -?, --help
 };
 
 inline constexpr int kMaxVerbosity = common::kMaxVerbosity;
@@ -40,6 +44,8 @@ inline constexpr size_t kMinMbufSize = 512;
 inline constexpr size_t kMaxMbufSize = 16777216;
 inline constexpr int kMaxThreads = 256;
 inline constexpr int kMaxDrainTimeoutMs = 3600 * 1000;
+inline constexpr int kMinInfluxIntervalMs = 100;
+inline constexpr int kMaxInfluxIntervalMs = 3600 * 1000;
 
 // Parses argv the way nutcracker's getopt_long does: "-c file", "-cfile", "--conf-file file",
 // "--conf-file=file", grouped flags ("-dt"), the last of a repeated option wins. On a usage

@@ -249,6 +249,26 @@ TEST(Prometheus, EmptyProxyStillDeclaresEveryFamily) {
   EXPECT_TRUE(exposition.families.count("switchyard_command_calls_total"));
 }
 
+TEST(Prometheus, InfluxPushCountersOnlyWhenThePusherRuns) {
+  StatsSnapshot snapshot = busySnapshot();
+  EXPECT_FALSE(parse(renderPrometheus(snapshot, someProcess()))
+                   .families.count("switchyard_influxdb_batches_sent_total"));
+  snapshot.influx_push = {true, 7, 2, 1, 3, 5000};
+  Exposition exposition = parse(renderPrometheus(snapshot, someProcess()));
+  for (const std::string& error : exposition.errors) ADD_FAILURE() << error;
+  const std::pair<const char*, const char*> expected[] = {
+      {"switchyard_influxdb_batches_sent_total", "7"},
+      {"switchyard_influxdb_batches_failed_total", "2"},
+      {"switchyard_influxdb_batches_dropped_total", "1"},
+      {"switchyard_influxdb_queued_batches", "3"},
+      {"switchyard_influxdb_last_batch_bytes", "5000"}};
+  for (const auto& [name, value] : expected) {
+    ASSERT_TRUE(exposition.families.count(name)) << name;
+    ASSERT_EQ(exposition.families.at(name).samples.size(), 1u) << name;
+    EXPECT_EQ(exposition.families.at(name).samples[0].value, value) << name;
+  }
+}
+
 TEST(Prometheus, LabelValuesAreEscaped) {
   EXPECT_EQ(escapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
   EXPECT_EQ(escapeLabelValue("plain:6379"), "plain:6379");

@@ -47,6 +47,8 @@ TEST(ParseOptions, DefaultsMatchNutcracker) {
   EXPECT_EQ(options.admin_addr, "0.0.0.0");
   EXPECT_EQ(options.drain_timeout_ms, 5000);
   EXPECT_EQ(options.max_clients, 0);
+  EXPECT_EQ(options.influxdb_url, "");  // off
+  EXPECT_EQ(options.influxdb_interval_ms, 10000);
   EXPECT_FALSE(options.show_version);
   EXPECT_FALSE(options.show_help);
 }
@@ -55,6 +57,16 @@ TEST(ParseOptions, AdminPortAndAddress) {
   Options options = parseOk({"--admin-port", "9121", "--admin-addr=127.0.0.1"});
   EXPECT_EQ(options.admin_port, 9121);
   EXPECT_EQ(options.admin_addr, "127.0.0.1");
+}
+
+TEST(ParseOptions, InfluxDbUrlAndInterval) {
+  Options options =
+      parseOk({"--influxdb-url", "http://127.0.0.1:8086/write?db=sy", "--influxdb-interval=500"});
+  EXPECT_EQ(options.influxdb_url, "http://127.0.0.1:8086/write?db=sy");
+  EXPECT_EQ(options.influxdb_interval_ms, 500);
+  EXPECT_EQ(parseError({"--influxdb-interval", "99"}),
+            "option --influxdb-interval: '99' is out of range (100..3600000)");
+  EXPECT_EQ(parseError({"--influxdb-url", ""}), "option --influxdb-url: the value is empty");
 }
 
 TEST(ParseOptions, EveryShortFlag) {
@@ -181,7 +193,8 @@ TEST(Usage, ListsEveryFlagWithItsDefault) {
        {"-h, --help", "-V, --version", "-t, --test-conf", "-d, --daemonize", "-D, --describe-stats",
         "-v, --verbose=N", "-o, --output=S", "-c, --conf-file=S", "-s, --stats-port=N",
         "-a, --stats-addr=S", "-i, --stats-interval=N", "-p, --pid-file=S", "-m, --mbuf-size=N",
-        "--threads=N", "--max-clients=N", "--drain-timeout=N"}) {
+        "--threads=N", "--max-clients=N", "--drain-timeout=N", "--influxdb-url=S",
+        "--influxdb-interval=N"}) {
     EXPECT_THAT(text, HasSubstr(flag));
   }
   Options defaults;
