@@ -76,6 +76,7 @@ switchyard demo (Redis Cluster) is starting (config: $config)
   reshard:   redis-cli --cluster reshard 127.0.0.1:$seed --cluster-from all \\
                --cluster-to \$(redis-cli -p $seed cluster myid) --cluster-slots 1000 --cluster-yes
   stats:     nc 127.0.0.1 22222
+  status:    http://127.0.0.1:22223/    (live status page; data at /status.json)
   stop:      Ctrl-C
 MSG
 else
@@ -88,10 +89,12 @@ switchyard demo is starting (config: $config)
   watch:     redis-cli -p 22121 INFO groups     (masters, replicas, health, failovers)
   failover:  redis-cli -p $sentinel_port SENTINEL FAILOVER g0
   stats:     nc 127.0.0.1 22222
+  status:    http://127.0.0.1:22223/    (live status page; data at /status.json)
   stop:      Ctrl-C
 MSG
 fi
-"$root/build/release/src/app/switchyard" -c "$config" -a 127.0.0.1 -s 22222 -i 1000 &
+"$root/build/release/src/app/switchyard" -c "$config" -a 127.0.0.1 -s 22222 -i 1000 \
+  --admin-port 22223 --admin-addr 127.0.0.1 &
 pids+=($!)
 
 # One line that shows a transaction and a subscription through the proxy.

@@ -2,8 +2,8 @@
 # Installs everything switchyard needs to build, test, benchmark and run its demo, from
 # Debian 12's archive (libsystemd-dev for sd_notify; systemd, lintian, pandoc, file and logrotate
 # to build and check the Debian package, scripts/check-package.sh; influxdb for the InfluxDB push's
-# test, which starts its own influxd). Idempotent: packages already present
-# are left alone.
+# test, which starts its own influxd; chromium to load the status page headless in its test).
+# Idempotent: packages already present are left alone.
 set -euo pipefail
 
 packages=(
@@ -13,7 +13,7 @@ packages=(
   clang libclang-rt-14-dev clang-format clang-tidy
   redis-server redis-sentinel redis-tools nutcracker
   python3 python3-redis python3-pytest python3-rq
-  procps netcat-openbsd influxdb
+  procps netcat-openbsd influxdb chromium
   libsystemd-dev systemd lintian pandoc file logrotate
 )
 

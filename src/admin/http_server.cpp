@@ -7,6 +7,8 @@
 
 #include "admin/listen.h"
 #include "admin/prometheus.h"
+#include "admin/status_json.h"
+#include "admin/status_page.h"
 #include "config/config.h"
 #include "topology/topology.h"
 
@@ -15,6 +17,7 @@ namespace {
 
 constexpr std::string_view kTextType = "text/plain; charset=utf-8";
 constexpr std::string_view kJsonType = "application/json";
+constexpr std::string_view kHtmlType = "text/html; charset=utf-8";
 
 }  // namespace
 
@@ -119,7 +122,8 @@ common::Result<void> HttpServer::open() {
   }
   open_ = true;
   acceptNext();
-  spdlog::info("admin HTTP on {} (GET /metrics, GET /stats)", address.toString());
+  spdlog::info("admin HTTP on {} (GET / for the status page, /status.json, /metrics, /stats)",
+               address.toString());
   return {};
 }
 
@@ -156,17 +160,26 @@ std::string HttpServer::respond(std::string_view head) const {
   std::string_view target = request_line.substr(first + 1, second - first - 1);
   std::string_view path = target.substr(0, target.find('?'));
   bool head_only = method == "HEAD";
-  bool known = path == "/metrics" || path == "/stats";
+  bool known = path == "/" || path == kStatusJsonPath || path == "/metrics" || path == "/stats";
   if (!known) {
-    return httpResponse(
-        "404 Not Found", kTextType,
-        fmt::format("no such path: {}; try /metrics or /stats\n", path.substr(0, 256)), head_only);
+    return httpResponse("404 Not Found", kTextType,
+                        fmt::format("no such path: {}; try /, /status.json, /metrics or /stats\n",
+                                    path.substr(0, 256)),
+                        head_only);
   }
   if (method != "GET" && !head_only) {
     return httpResponse(
         "405 Method Not Allowed", kTextType,
         fmt::format("method {} is not allowed on {}: use GET\n", method.substr(0, 32), path), false,
         "Allow: GET, HEAD\r\n");
+  }
+  if (path == "/") {
+    return httpResponse("200 OK", kHtmlType, statusPageHtml(), head_only,
+                        "Cache-Control: no-cache\r\n");
+  }
+  if (path == kStatusJsonPath) {
+    return httpResponse("200 OK", kJsonType, content_.status() + "\n", head_only,
+                        "Cache-Control: no-store\r\n");
   }
   if (path == "/metrics") {
     return httpResponse("200 OK", kPrometheusContentType, content_.metrics(), head_only);

@@ -1,6 +1,8 @@
 // HttpServer: the admin HTTP port (--admin-port). Serves
-//   GET /metrics  Prometheus text format 0.0.4 (prometheus.h)
-//   GET /stats    the twemproxy stats JSON (stats_snapshot.h), rendered at request time
+//   GET /             the status page (status_page.h): static HTML that polls /status.json
+//   GET /status.json  the status page's data (status_json.h), rendered at request time
+//   GET /metrics      Prometheus text format 0.0.4 (prometheus.h)
+//   GET /stats        the twemproxy stats JSON (stats_snapshot.h), rendered at request time
 // and answers anything else with 404 (unknown path), 405 (a method other than GET or HEAD),
 // 400 (not an HTTP/1.x request line), 431 (request head past kMaxRequestBytes) or 408 (the
 // head did not arrive within the timeout), each with a plain-text body saying why. One
@@ -40,6 +42,7 @@ struct HttpServerOptions {
 struct HttpContent {
   std::function<std::string()> metrics;  // GET /metrics
   std::function<std::string()> stats;    // GET /stats
+  std::function<std::string()> status;   // GET /status.json
 };
 
 class HttpServer {

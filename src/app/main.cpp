@@ -35,6 +35,7 @@
 #include "admin/prometheus.h"
 #include "admin/stats_server.h"
 #include "admin/stats_snapshot.h"
+#include "admin/status_json.h"
 #include "app/notify.h"
 #include "app/options.h"
 #include "app/reload.h"
@@ -181,7 +182,8 @@ int run(const sy::app::Options& options) {
        [&] {
          return sy::admin::renderTwemproxyJson(sy::admin::collectStats(proxy, *proxy.topology()),
                                                source, std::string(kVersion));
-       }},
+       },
+       [&] { return sy::admin::renderStatusJson(snapshot(), process); }},
       {options.admin_addr, options.admin_port});
   if (options.admin_port != 0) {
     auto admin_open = admin_http.open();

@@ -25,7 +25,7 @@ struct Options {
   bool daemonize = false;    // -d, --daemonize
   int threads = 0;           // --threads (0: number of cores)
   bool no_io_uring = false;  // --no-io-uring: one system call per client read and write
-  uint16_t admin_port = 0;   // --admin-port: HTTP /metrics and /stats (0: off)
+  uint16_t admin_port = 0;   // --admin-port: HTTP status page, /metrics, /stats (0: off)
   std::string admin_addr = "0.0.0.0";  // --admin-addr
   // --drain-timeout: on SIGTERM or SIGINT, how long clients may take to reach a point between
   // requests before the rest are closed (0: close every client at once).

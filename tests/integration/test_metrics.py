@@ -281,7 +281,8 @@ def test_http_errors_are_clear(metered):
     assert status == 405 and headers["allow"] == "GET, HEAD"
     assert body == b"method POST is not allowed on /metrics: use GET\n"
     status, _, body = get(port, "/nope")
-    assert status == 404 and body == b"no such path: /nope; try /metrics or /stats\n"
+    assert status == 404
+    assert body == b"no such path: /nope; try /, /status.json, /metrics or /stats\n"
     status, _, _ = http(port, b"HELLO\r\n\r\n")
     assert status == 400
     big = b"GET /metrics HTTP/1.1\r\nX-Filler: " + b"a" * 20000 + b"\r\n\r\n"

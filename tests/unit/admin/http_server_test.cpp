@@ -17,7 +17,8 @@ namespace {
 HttpServer makeServer(asio::io_context& io, uint16_t port = 0) {
   return HttpServer(
       io,
-      {[] { return std::string("metrics-body\n"); }, [] { return std::string("{\"json\":1}"); }},
+      {[] { return std::string("metrics-body\n"); }, [] { return std::string("{\"json\":1}"); },
+       [] { return std::string("{\"status\":1}"); }},
       {"127.0.0.1", port});
 }
 
@@ -49,12 +50,31 @@ TEST(HttpServer, RoutesMetricsAndStats) {
   EXPECT_EQ(bodyOf(head), "");
 }
 
+TEST(HttpServer, RoutesTheStatusPageAndItsData) {
+  asio::io_context io;
+  HttpServer server = makeServer(io);
+  std::string page = server.respond("GET / HTTP/1.1\r\nHost: x");
+  EXPECT_EQ(statusOf(page), "HTTP/1.1 200 OK");
+  EXPECT_NE(page.find("Content-Type: text/html; charset=utf-8\r\n"), std::string::npos);
+  EXPECT_NE(page.find("Cache-Control: no-cache\r\n"), std::string::npos);
+  EXPECT_TRUE(bodyOf(page).starts_with("<!doctype html>"));
+  EXPECT_NE(bodyOf(page).find("fetch(\"status.json\""), std::string::npos);
+  std::string status = server.respond("GET /status.json HTTP/1.1");
+  EXPECT_EQ(statusOf(status), "HTTP/1.1 200 OK");
+  EXPECT_NE(status.find("Content-Type: application/json\r\n"), std::string::npos);
+  EXPECT_NE(status.find("Cache-Control: no-store\r\n"), std::string::npos);
+  EXPECT_EQ(bodyOf(status), "{\"status\":1}\n");
+  std::string head = server.respond("HEAD / HTTP/1.1");
+  EXPECT_EQ(statusOf(head), "HTTP/1.1 200 OK");
+  EXPECT_EQ(bodyOf(head), "");
+}
+
 TEST(HttpServer, ErrorsSayWhy) {
   asio::io_context io;
   HttpServer server = makeServer(io);
   std::string missing = server.respond("GET /nope HTTP/1.1");
   EXPECT_EQ(statusOf(missing), "HTTP/1.1 404 Not Found");
-  EXPECT_EQ(bodyOf(missing), "no such path: /nope; try /metrics or /stats\n");
+  EXPECT_EQ(bodyOf(missing), "no such path: /nope; try /, /status.json, /metrics or /stats\n");
   std::string post = server.respond("POST /metrics HTTP/1.1\r\nContent-Length: 0");
   EXPECT_EQ(statusOf(post), "HTTP/1.1 405 Method Not Allowed");
   EXPECT_NE(post.find("Allow: GET, HEAD\r\n"), std::string::npos);
@@ -99,7 +119,9 @@ TEST(HttpServer, ConnectionsPastTheLimitAreClosedAndSlowClientsTimeOut) {
   HttpServerOptions options{"127.0.0.1", 0};
   options.max_connections = 1;
   options.timeout = std::chrono::milliseconds(300);
-  HttpServer server(io, {[] { return std::string("m"); }, [] { return std::string("s"); }},
+  HttpServer server(io,
+                    {[] { return std::string("m"); }, [] { return std::string("s"); },
+                     [] { return std::string("{}"); }},
                     options);
   ASSERT_TRUE(server.open().ok());
   std::thread loop([&] { io.run(); });
