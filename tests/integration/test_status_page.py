@@ -76,14 +76,14 @@ def fleet(module_procs):
 
 
 def traffic(fleet: Fleet, rounds: int = 50) -> None:
-    alpha = redis.Redis(host=HOST, port=fleet.proxy.listen_ports[0])
-    plain = redis.Redis(host=HOST, port=fleet.proxy.listen_ports[1])
-    for i in range(rounds):
-        alpha.set(f"k{i}", i)
-        alpha.get(f"k{i}")
-        plain.incr("counter")
-    with pytest.raises(redis.ResponseError):
-        plain.lpush("counter", 1)  # WRONGTYPE: a failed call
+    with redis.Redis(host=HOST, port=fleet.proxy.listen_ports[0]) as alpha, \
+            redis.Redis(host=HOST, port=fleet.proxy.listen_ports[1]) as plain:
+        for i in range(rounds):
+            alpha.set(f"k{i}", i)
+            alpha.get(f"k{i}")
+            plain.incr("counter")
+        with pytest.raises(redis.ResponseError):
+            plain.lpush("counter", 1)  # WRONGTYPE: a failed call
 
 
 def chromium(url: str, *args: str, budget_ms: int = 2500) -> tuple[str, str]:
@@ -124,6 +124,12 @@ def row(dom: str, attribute: str, value: str) -> str:
     return match.group(0) if match else ""
 
 
+def section(dom: str, element_id: str) -> str:
+    """The HTML inside the element `element_id` (for failure messages)."""
+    start = dom.find(f'id="{element_id}"')
+    return dom[start:dom.find("</section>", start)] if start >= 0 else dom
+
+
 def screenshot(fleet: Fleet, path: Path) -> None:
     _, log = chromium(fleet.url, f"--screenshot={path}", "--window-size=1280,900",
                       "--hide-scrollbars")
@@ -162,8 +168,9 @@ def test_page_renders_the_fleet_without_console_error(fleet, tmp_path):
                                                                      fleet.replica.addr)
     assert 'data-role="master"' in master and 'data-health="healthy"' in master, master
     assert 'data-role="replica"' in replica and 'data-health="healthy"' in replica, replica
-    for command in ("set", "get", "incr", "lpush"):
-        assert row(dom, "data-command", command), f"command {command} missing"
+    for command in ("set", "get", "incrby", "lpush"):  # redis-py sends INCR as INCRBY
+        assert row(dom, "data-command", command), \
+            f"command {command} missing:\n{section(dom, 'commands')}"
     screenshot(fleet, tmp_path / "page.png")
 
 
