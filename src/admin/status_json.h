@@ -1,8 +1,8 @@
 // The status page's data (GET /status.json on the admin HTTP port): one JSON document per
 // request, rendered from a StatsSnapshot.
 //
-//   StatsSnapshot + ProcessInfo --renderStatusJson()--> {"process":..,"pools":[..],
-//                                                        "groups":[..],"clusters":[..]}
+//   StatsSnapshot + ProcessInfo --renderStatusJson()--> {"version":..,"pid":..,"uptime_seconds":..,
+//       "connections":{..},"usage":{..},"pools":[..],"groups":[..],"clusters":[..]}
 //
 // Counters are totals since start-up (the page turns successive samples into rates); every
 // stat of the registry's lists appears under its own name in "stats"; latency histograms are
@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "admin/stats_snapshot.h"
 
