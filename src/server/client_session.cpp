@@ -495,9 +495,7 @@ std::span<const char> ClientSession::takeDeferredFlush() {
     // Decided before the replies leave: a client that waits for them has sent nothing more.
     // Corked, they leave with the FIN (TCP; a UNIX socket ignores it): the client cannot read
     // them, send again and find the connection closed only then.
-    close_after_flush_ = true;
-    input_closed_ = true;
-    updateInterest();
+    closeOnceFlushed();
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &one, sizeof(one));
     flush();
@@ -566,6 +564,12 @@ void ClientSession::maybeResume() {
   updateInterest();
 }
 
+void ClientSession::closeOnceFlushed() {
+  close_after_flush_ = true;
+  input_closed_ = true;
+  updateInterest();
+}
+
 bool ClientSession::betweenRequests() const {
   if (!pending_.empty() || stash_ || processing_ || pinned() || lease_ != nullptr || blocked_ ||
       barrier_ || master_wait_ || resend_ != nullptr) {
@@ -583,9 +587,7 @@ void ClientSession::drain(common::TimePoint now) {
   }
   if (now - std::max(drain_since_, last_read_) < kDrainIdleClose || !betweenRequests()) return;
   if (out_ && !out_->empty()) {  // the socket was full: close once the rest is written
-    close_after_flush_ = true;
-    input_closed_ = true;
-    updateInterest();
+    closeOnceFlushed();
     return;
   }
   close("drained while idle");

@@ -276,6 +276,8 @@ class ClientSession {
   void countRejected(const command::CommandInfo* command);
   void drainReady();
   bool betweenRequests() const;
+  // Reads nothing more; closes once the replies in out_ are written.
+  void closeOnceFlushed();
   void writeReply(PendingRequest& request, std::string_view reply);
   common::ByteBuffer& out();
   size_t outputBytes() const { return out_ ? out_->size() : 0; }

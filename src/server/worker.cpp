@@ -257,12 +257,20 @@ void Worker::drain(std::function<void()> drained) {
 
 // drain()'s sessions go as soon as each is between requests; the last one runs drained_.
 void Worker::drainSessions(common::TimePoint now) {
-  std::vector<ClientSession*> open;
-  open.reserve(sessions_.size());
-  for (auto& [session, owned] : sessions_) open.push_back(session);
   // drain() may close the session, which changes sessions_: not while iterating it.
-  for (ClientSession* session : open) session->drain(now);
-  if (sessions_.empty() && drained_) std::exchange(drained_, nullptr)();
+  for (ClientSession* session : sessionList()) session->drain(now);
+  reportIfDrained();
+}
+
+void Worker::reportIfDrained() {
+  if (draining_ && sessions_.empty() && drained_) std::exchange(drained_, nullptr)();
+}
+
+std::vector<ClientSession*> Worker::sessionList() const {
+  std::vector<ClientSession*> list;
+  list.reserve(sessions_.size());
+  for (const auto& [session, owned] : sessions_) list.push_back(session);
+  return list;
 }
 
 void Worker::closeIdleSessions(common::TimePoint now) {
@@ -278,10 +286,7 @@ void Worker::closeIdleSessions(common::TimePoint now) {
 }
 
 void Worker::closeAll() {
-  std::vector<ClientSession*> open;
-  open.reserve(sessions_.size());
-  for (auto& [session, owned] : sessions_) open.push_back(session);
-  for (ClientSession* session : open) session->close("shutting down");
+  for (ClientSession* session : sessionList()) session->close("shutting down");
   parked_.failAll(resp::kErrShuttingDown);
   backends_.closeAll("switchyard is shutting down");
 }
@@ -473,7 +478,7 @@ void Worker::destroySession(ClientSession& session) {
   stats_.curr_connections.fetch_sub(1, std::memory_order_relaxed);
   master_waiters_.erase(&session);
   sessions_.erase(&session);
-  if (draining_ && sessions_.empty() && drained_) std::exchange(drained_, nullptr)();
+  reportIfDrained();
 }
 
 }  // namespace sy::server

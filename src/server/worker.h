@@ -212,6 +212,10 @@ class Worker final : public SessionHost, private backend::FlushGatherer {
   void updateTickInterval();
   void armTicker();
   void drainSessions(common::TimePoint now);
+  // Runs drained_ once draining has left no session.
+  void reportIfDrained();
+  // The sessions now, for a loop whose calls may close (and so remove) some of them.
+  std::vector<ClientSession*> sessionList() const;
   // client_idle_timeout: closes the idle sessions of pools that set it, once a second.
   void closeIdleSessions(common::TimePoint now);
   void closeAll();
